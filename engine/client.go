@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultTimeout is the request timeout used when a job does not set one:
+// a request without response headers after it counts as a timeout.
+const DefaultTimeout = time.Minute
+
+// Header is one HTTP request header.
+type Header struct {
+	Name, Value string
+}
+
+// Request is one HTTP request relative to a job's target URL.
+type Request struct {
+	Method string
+	// Path starts with a slash.
+	Path string
+	// Query is the raw query without the leading '?'.
+	Query   string
+	Headers []Header
+	Body    []byte
+}
+
+// prepared is a Request resolved against a target: everything the hot path
+// needs, built once per job so that sending allocates nothing.
+type prepared struct {
+	method  []byte
+	uri     []byte
+	headers []Header
+	body    []byte
+}
+
+// prepare resolves reqs against target, which must be an absolute http or
+// https URL.
+func prepare(target string, reqs []Request) ([]prepared, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("target URL %q: %w", target, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("target URL %q: want an absolute http or https URL", target)
+	}
+	if len(reqs) == 0 {
+		return nil, errors.New("job has no requests")
+	}
+	base := strings.TrimSuffix(target, "/")
+	out := make([]prepared, len(reqs))
+	for i, r := range reqs {
+		method := r.Method
+		if method == "" {
+			method = fasthttp.MethodGet
+		}
+		uri := base + r.Path
+		if r.Query != "" {
+			uri += "?" + r.Query
+		}
+		out[i] = prepared{method: []byte(method), uri: []byte(uri), headers: r.Headers, body: r.Body}
+	}
+	return out, nil
+}
+
+// ClientConfig tunes a Client.
+type ClientConfig struct {
+	// MaxConnsPerHost caps connections to one target host; it should be at
+	// least the in-flight cap. Zero means 10000.
+	MaxConnsPerHost int
+}
+
+// Client sends single requests with fasthttp and classifies the outcome.
+// It tracks the connections it opens so that CloseConnections can cut off
+// requests still in flight at shutdown.
+type Client struct {
+	http *fasthttp.Client
+
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+// NewClient returns a Client. Retries are disabled: a load tester reports
+// what happened to each request rather than hiding failures behind retries.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.MaxConnsPerHost <= 0 {
+		cfg.MaxConnsPerHost = 10000
+	}
+	c := &Client{conns: make(map[*trackedConn]struct{})}
+	c.http = &fasthttp.Client{
+		Name:                          "imager",
+		MaxConnsPerHost:               cfg.MaxConnsPerHost,
+		MaxIdemponentCallAttempts:     1,
+		RetryIf:                       func(*fasthttp.Request) bool { return false },
+		StreamResponseBody:            true,
+		NoDefaultUserAgentHeader:      false,
+		DisableHeaderNamesNormalizing: true,
+		DialTimeout:                   c.dial,
+	}
+	return c
+}
+
+// dial opens a TCP connection and tracks it until it is closed.
+func (c *Client) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	conn, err := fasthttp.DialTimeout(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: conn, owner: c}
+	c.mu.Lock()
+	c.conns[tc] = struct{}{}
+	c.mu.Unlock()
+	return tc, nil
+}
+
+// CloseConnections closes every open connection, idle or busy. Requests in
+// flight fail at once; later requests dial anew.
+func (c *Client) CloseConnections() {
+	c.mu.Lock()
+	conns := make([]*trackedConn, 0, len(c.conns))
+	for tc := range c.conns {
+		conns = append(conns, tc)
+	}
+	c.mu.Unlock()
+	for _, tc := range conns {
+		_ = tc.Close()
+	}
+}
+
+// OpenConnections returns how many connections are open.
+func (c *Client) OpenConnections() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.conns)
+}
+
+type trackedConn struct {
+	net.Conn
+	owner *Client
+	once  sync.Once
+}
+
+func (t *trackedConn) Close() error {
+	t.once.Do(func() {
+		t.owner.mu.Lock()
+		delete(t.owner.conns, t)
+		t.owner.mu.Unlock()
+	})
+	return t.Conn.Close()
+}
+
+// send performs p with the given deadline and fills s with the outcome,
+// service time, time to first byte and body size. It allocates nothing
+// beyond fasthttp's pooled objects.
+func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+
+	req.Header.SetMethodBytes(p.method)
+	req.SetRequestURIBytes(p.uri)
+	for _, h := range p.headers {
+		req.Header.Set(h.Name, h.Value)
+	}
+	if len(p.body) > 0 {
+		req.SetBodyRaw(p.body)
+	}
+
+	start := time.Now()
+	err := c.http.DoDeadline(req, resp, deadline)
+	headers := time.Now()
+	s.FirstByte = headers.Sub(start)
+	if err != nil {
+		s.Outcome = classifyErr(err)
+		s.Status = 0
+		s.Service = s.FirstByte
+		s.Bytes = 0
+		return
+	}
+	s.Status = resp.StatusCode()
+	s.Outcome = Classify(s.Status)
+	var n int64
+	if resp.IsBodyStream() {
+		n, err = io.Copy(io.Discard, resp.BodyStream())
+		if cerr := resp.CloseBodyStream(); err == nil {
+			err = cerr
+		}
+		if err != nil && s.Outcome == Success {
+			// Headers arrived but the body did not: the response is not
+			// complete, so the request did not succeed.
+			s.Outcome = classifyErr(err)
+		}
+	} else {
+		n = int64(len(resp.Body()))
+	}
+	s.Bytes = int(n)
+	s.Service = time.Since(start)
+}
+
+// classifyErr maps a transport error to an outcome: deadline expiries are
+// timeouts (no response headers within the request timeout), anything else
+// is a connection error.
+func classifyErr(err error) Outcome {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return Timeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return Timeout
+	}
+	return ConnError
+}

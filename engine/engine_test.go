@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// target starts a loopback HTTP server running h and stops it with the test.
+func target(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func checkAccounted(t *testing.T, rep *Report) {
+	t.Helper()
+	if got := rep.Accounted(); got != rep.Planned {
+		t.Fatalf("accounted %d requests, planned %d: %+v", got, rep.Planned, rep.Counts)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		status int
+		want   Outcome
+	}{
+		{200, Success}, {204, Success}, {301, Success}, {399, Success},
+		{400, ClientError}, {404, ClientError}, {429, ClientError},
+		{500, ServerError}, {502, ServerError}, {503, Timeout}, {504, Timeout}, {599, ServerError},
+		{101, ConnError}, {0, ConnError},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.status); got != tt.want {
+			t.Errorf("Classify(%d) = %v, want %v", tt.status, got, tt.want)
+		}
+	}
+}
+
+func TestRunOutcomes(t *testing.T) {
+	url := target(t, func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte("hello"))
+	})
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + closed.Addr().String()
+	closed.Close()
+
+	tests := []struct {
+		name    string
+		target  string
+		req     Request
+		timeout time.Duration
+		want    func(Counts) int64
+	}{
+		{"2xx", url, Request{Path: "/", Query: "code=200"}, time.Second, func(c Counts) int64 { return c.Success }},
+		{"3xx", url, Request{Path: "/", Query: "code=304"}, time.Second, func(c Counts) int64 { return c.Success }},
+		{"4xx", url, Request{Path: "/", Query: "code=404"}, time.Second, func(c Counts) int64 { return c.ClientErrors }},
+		{"5xx", url, Request{Path: "/", Query: "code=500"}, time.Second, func(c Counts) int64 { return c.ServerErrors }},
+		{"503", url, Request{Path: "/", Query: "code=503"}, time.Second, func(c Counts) int64 { return c.Timeouts }},
+		{"504", url, Request{Path: "/", Query: "code=504"}, time.Second, func(c Counts) int64 { return c.Timeouts }},
+		{"no headers in time", url, Request{Path: "/slow", Query: "code=200"}, 50 * time.Millisecond, func(c Counts) int64 { return c.Timeouts }},
+		{"refused", refused, Request{Path: "/"}, time.Second, func(c Counts) int64 { return c.ConnErrors }},
+	}
+	r := NewRunner(RunnerConfig{MaxInFlight: 100})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := r.Run(context.Background(), Job{
+				TargetURL: tt.target, StartAt: time.Now(), Duration: 20 * time.Millisecond,
+				Count: 4, Timeout: tt.timeout, Requests: []Request{tt.req},
+			})
+			if rep.Err != "" {
+				t.Fatalf("report error: %s", rep.Err)
+			}
+			if got := tt.want(rep.Counts); got != 4 {
+				t.Errorf("got %d in the expected outcome, want 4; counts %+v", got, rep.Counts)
+			}
+			checkAccounted(t, rep)
+			if got := rep.Latency.TotalCount(); got != 4 {
+				t.Errorf("latency samples = %d, want 4", got)
+			}
+		})
+	}
+}
+
+func TestRunPacesOpenLoop(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	url := target(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+	})
+	r := NewRunner(RunnerConfig{})
+	start := time.Now().Add(50 * time.Millisecond)
+	const n, dur = 200, 500 * time.Millisecond
+	rep := r.Run(context.Background(), Job{
+		TargetURL: url, StartAt: start, Duration: dur, Count: n,
+		Requests: []Request{{Method: "GET", Path: "/a"}, {Method: "POST", Path: "/b", Body: []byte("x")}},
+	})
+	checkAccounted(t, rep)
+	if rep.Success != n || rep.Sent != n {
+		t.Fatalf("success %d sent %d, want %d: %+v", rep.Success, rep.Sent, n, rep.Counts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	first, last := arrivals[0], arrivals[0]
+	for _, a := range arrivals {
+		if a.Before(first) {
+			first = a
+		}
+		if a.After(last) {
+			last = a
+		}
+	}
+	if first.Before(start) {
+		t.Errorf("first request arrived %v before its start time", start.Sub(first))
+	}
+	// The last request is due at start + (n-1)/n * dur; generous bounds
+	// because this machine is shared.
+	wantLast := start.Add(dur * (n - 1) / n)
+	if last.Before(wantLast) {
+		t.Errorf("last arrival %v before its due time (%v early)", last, wantLast.Sub(last))
+	}
+	if spread := last.Sub(first); spread < dur*8/10 || spread > dur*2 {
+		t.Errorf("arrivals spread over %v, want about %v", spread, dur)
+	}
+}
+
+func TestRunDropsAtInFlightCap(t *testing.T) {
+	release := make(chan struct{})
+	var arrived atomic.Int64
+	url := target(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release
+	})
+	obs := &countingObserver{}
+	r := NewRunner(RunnerConfig{MaxInFlight: 5, Observer: obs})
+	done := make(chan *Report)
+	go func() {
+		done <- r.Run(context.Background(), Job{
+			TargetURL: url, StartAt: time.Now(), Duration: 100 * time.Millisecond, Count: 50,
+			Timeout: 10 * time.Second, Requests: []Request{{Path: "/"}},
+		})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for arrived.Load() < 5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The pacer must finish its schedule without waiting for the target:
+	// wait until the other 45 are dropped, then release.
+	for obs.n[Dropped].Load() != 45 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	rep := <-done
+	checkAccounted(t, rep)
+	if rep.Sent != 5 || rep.Dropped != 45 || rep.Success != 5 {
+		t.Errorf("sent %d dropped %d success %d, want 5, 45, 5", rep.Sent, rep.Dropped, rep.Success)
+	}
+}
+
+type countingObserver struct{ n [numOutcomes]atomic.Int64 }
+
+func (c *countingObserver) ObserveRequest(s *Sample) { c.n[s.Outcome].Add(1) }
+
+func TestLatencyFromIntendedTime(t *testing.T) {
+	url := target(t, func(w http.ResponseWriter, r *http.Request) {})
+	r := NewRunner(RunnerConfig{})
+	// A job that starts 300ms late: every request is overdue, so latency
+	// includes the lateness while service time does not.
+	rep := r.Run(context.Background(), Job{
+		TargetURL: url, StartAt: time.Now().Add(-300 * time.Millisecond), Duration: 10 * time.Millisecond,
+		Count: 10, Requests: []Request{{Path: "/"}},
+	})
+	checkAccounted(t, rep)
+	if p50 := Percentile(rep.Latency, 50); p50 < 280*time.Millisecond {
+		t.Errorf("p50 latency %v, want at least 280ms (measured from the intended time)", p50)
+	}
+	if p50 := Percentile(rep.Service, 50); p50 > 200*time.Millisecond {
+		t.Errorf("p50 service time %v, want well under the 300ms lateness", p50)
+	}
+}
+
+func TestRunCancelCountsLost(t *testing.T) {
+	url := target(t, func(w http.ResponseWriter, r *http.Request) {})
+	r := NewRunner(RunnerConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rep := r.Run(ctx, Job{
+		TargetURL: url, StartAt: time.Now(), Duration: 10 * time.Second, Count: 100,
+		Requests: []Request{{Path: "/"}},
+	})
+	checkAccounted(t, rep)
+	if rep.Lost < 90 || rep.Sent == 0 {
+		t.Errorf("lost %d sent %d, want most lost and some sent", rep.Lost, rep.Sent)
+	}
+}
+
+func TestRunBadTarget(t *testing.T) {
+	r := NewRunner(RunnerConfig{})
+	for _, target := range []string{"ftp://x", "not a url", "/relative"} {
+		rep := r.Run(context.Background(), Job{TargetURL: target, Count: 3, Requests: []Request{{Path: "/"}}})
+		if rep.Err == "" || rep.Lost != 3 {
+			t.Errorf("target %q: err %q lost %d, want an error and 3 lost", target, rep.Err, rep.Lost)
+		}
+	}
+}
+
+func TestCloseConnectionsAbortsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	url := target(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	r := NewRunner(RunnerConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *Report)
+	go func() {
+		done <- r.Run(ctx, Job{TargetURL: url, StartAt: time.Now(), Count: 3, Requests: []Request{{Path: "/"}}})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.InFlight() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	r.Client().CloseConnections()
+	select {
+	case rep := <-done:
+		checkAccounted(t, rep)
+		if rep.Lost != 3 {
+			t.Errorf("lost %d, want 3 aborted requests: %+v", rep.Lost, rep.Counts)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after CloseConnections")
+	}
+}

@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds: values are microseconds from 1µs to 1 hour, with three
+// significant figures. Larger values are clamped to the top.
+const (
+	histMin     = 1
+	histMax     = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+)
+
+// NewHistogram returns an empty latency histogram in microseconds, the unit
+// every histogram in imager uses.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histMin, histMax, histSigFigs)
+}
+
+// record adds d to h, clamped to the histogram's range.
+func record(h *hdrhistogram.Histogram, d time.Duration) {
+	us := int64(d / time.Microsecond)
+	if us < histMin {
+		us = histMin
+	}
+	if us > histMax {
+		us = histMax
+	}
+	_ = h.RecordValue(us) // cannot fail: the value is in range
+}
+
+// Percentile returns the q-th percentile (0-100) of a microsecond histogram
+// as a duration; 0 for an empty or nil histogram.
+func Percentile(h *hdrhistogram.Histogram, q float64) time.Duration {
+	if h == nil || h.TotalCount() == 0 {
+		return 0
+	}
+	return time.Duration(h.ValueAtQuantile(q)) * time.Microsecond
+}
+
+// Counts tallies planned requests by outcome. For a finished job or round,
+// Planned == Success + ClientErrors + ServerErrors + Timeouts + ConnErrors +
+// Dropped + Lost.
+type Counts struct {
+	Planned      int64
+	Sent         int64
+	Success      int64
+	ClientErrors int64
+	ServerErrors int64
+	Timeouts     int64
+	ConnErrors   int64
+	Dropped      int64
+	// Lost counts planned requests whose fate is unknown: never sent because
+	// the run stopped, cut off by cancellation, or held by an executor that
+	// went away before reporting.
+	Lost          int64
+	ResponseBytes int64
+}
+
+// Failed is the seed's "failed" count: 4xx, 5xx other than 503/504, and
+// connection errors. Timeouts, dropped and lost requests are counted apart.
+func (c Counts) Failed() int64 { return c.ClientErrors + c.ServerErrors + c.ConnErrors }
+
+// Accounted is the number of planned requests whose fate is known or
+// declared lost; it equals Planned for a finished job.
+func (c Counts) Accounted() int64 {
+	return c.Success + c.Failed() + c.Timeouts + c.Dropped + c.Lost
+}
+
+// Add adds o into c.
+func (c *Counts) Add(o Counts) {
+	c.Planned += o.Planned
+	c.Sent += o.Sent
+	c.Success += o.Success
+	c.ClientErrors += o.ClientErrors
+	c.ServerErrors += o.ServerErrors
+	c.Timeouts += o.Timeouts
+	c.ConnErrors += o.ConnErrors
+	c.Dropped += o.Dropped
+	c.Lost += o.Lost
+	c.ResponseBytes += o.ResponseBytes
+}
+
+// count adds one request with outcome o.
+func (c *Counts) count(o Outcome) {
+	switch o {
+	case Success:
+		c.Success++
+	case ClientError:
+		c.ClientErrors++
+	case ServerError:
+		c.ServerErrors++
+	case Timeout:
+		c.Timeouts++
+	case ConnError:
+		c.ConnErrors++
+	case Dropped:
+		c.Dropped++
+	default:
+		c.Lost++
+	}
+}
+
+// Report is the result of one job, or the merge of several.
+type Report struct {
+	JobID string
+	Round int64
+	Counts
+	// Latency holds latency from each request's intended send time and
+	// Service the time from its actual send, both in microseconds.
+	Latency *hdrhistogram.Histogram
+	Service *hdrhistogram.Histogram
+	// FirstSend and LastSend bound the actual sends; zero when none was sent.
+	FirstSend time.Time
+	LastSend  time.Time
+	// Err is set when the job could not be run at all.
+	Err string
+}
+
+// NewReport returns an empty report with allocated histograms.
+func NewReport(jobID string, round int64) *Report {
+	return &Report{JobID: jobID, Round: round, Latency: NewHistogram(), Service: NewHistogram()}
+}
+
+// Merge folds o into r: counts add, histograms merge, send bounds widen.
+func (r *Report) Merge(o *Report) {
+	r.Counts.Add(o.Counts)
+	if o.Latency != nil {
+		if r.Latency == nil {
+			r.Latency = NewHistogram()
+		}
+		r.Latency.Merge(o.Latency)
+	}
+	if o.Service != nil {
+		if r.Service == nil {
+			r.Service = NewHistogram()
+		}
+		r.Service.Merge(o.Service)
+	}
+	if !o.FirstSend.IsZero() && (r.FirstSend.IsZero() || o.FirstSend.Before(r.FirstSend)) {
+		r.FirstSend = o.FirstSend
+	}
+	if o.LastSend.After(r.LastSend) {
+		r.LastSend = o.LastSend
+	}
+	if o.Err != "" && r.Err == "" {
+		r.Err = o.Err
+	}
+}
+
+// EncodeHistogram serialises h in HdrHistogram's compressed V2 form, which
+// is what reports carry over the wire.
+func EncodeHistogram(h *hdrhistogram.Histogram) ([]byte, error) {
+	if h == nil {
+		h = NewHistogram()
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return nil, fmt.Errorf("encode histogram: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeHistogram is the inverse of EncodeHistogram; empty input yields an
+// empty histogram.
+func DecodeHistogram(b []byte) (*hdrhistogram.Histogram, error) {
+	if len(b) == 0 {
+		return NewHistogram(), nil
+	}
+	h, err := hdrhistogram.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("decode histogram: %w", err)
+	}
+	return h, nil
+}

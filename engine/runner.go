@@ -1,0 +1,223 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxInFlight is the in-flight cap used when a Runner is given none.
+const DefaultMaxInFlight = 10000
+
+// Job is one executor's share of one round: Count requests spread evenly
+// over [StartAt, StartAt+Duration).
+type Job struct {
+	ID    string
+	Round int64
+	// TargetURL is the absolute base URL request paths are joined to.
+	TargetURL string
+	// StartAt is the wall-clock time the first request is due.
+	StartAt time.Time
+	// Duration is the length of the job: request i is due at
+	// StartAt + i*Duration/Count.
+	Duration time.Duration
+	// Count is the number of requests to send.
+	Count int
+	// Timeout is the per-request timeout; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Requests are used in order and cycled when fewer than Count.
+	Requests []Request
+}
+
+// RunnerConfig tunes a Runner.
+type RunnerConfig struct {
+	// MaxInFlight caps the requests in flight across all jobs the Runner
+	// runs at once. A request due while the cap is reached is dropped and
+	// counted, never delayed. Zero means DefaultMaxInFlight.
+	MaxInFlight int
+	// Observer, if set, sees every finished, dropped or aborted request.
+	Observer Observer
+	// Client sends the requests; nil means a new Client sized for
+	// MaxInFlight.
+	Client *Client
+}
+
+// Runner executes jobs open-loop. One Runner may run several jobs at once
+// (consecutive rounds overlap while the previous round's last responses
+// are still arriving); they share its in-flight cap and connections.
+type Runner struct {
+	client      *Client
+	observer    Observer
+	maxInFlight int64
+	inflight    atomic.Int64
+}
+
+// NewRunner returns a Runner.
+func NewRunner(cfg RunnerConfig) *Runner {
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient(ClientConfig{MaxConnsPerHost: cfg.MaxInFlight})
+	}
+	return &Runner{client: cfg.Client, observer: cfg.Observer, maxInFlight: int64(cfg.MaxInFlight)}
+}
+
+// Client returns the Client the Runner sends with.
+func (r *Runner) Client() *Client { return r.client }
+
+// InFlight returns the number of requests in flight now.
+func (r *Runner) InFlight() int64 { return r.inflight.Load() }
+
+// work is one request handed from the pacer to a worker.
+type work struct {
+	idx int
+	due time.Time
+}
+
+// jobRun is the state of one job while it runs.
+type jobRun struct {
+	r       *Runner
+	ctx     context.Context
+	reqs    []prepared
+	timeout time.Duration
+	work    chan work
+	wg      sync.WaitGroup
+
+	mu     sync.Mutex
+	report *Report
+}
+
+// Run sends the job's requests at their planned times and returns its
+// report once every sent request has finished. Request i is due at
+// StartAt + i*Duration/Count; latency is measured from that due time, so a
+// slow target cannot hide its delay by slowing the schedule.
+//
+// When ctx ends, requests not yet due are not sent and count as lost, as
+// do requests that fail after cancellation; Run still waits for requests in
+// flight (Client.CloseConnections cuts them short).
+func (r *Runner) Run(ctx context.Context, job Job) *Report {
+	rep := NewReport(job.ID, job.Round)
+	rep.Planned = int64(job.Count)
+	if job.Count <= 0 {
+		return rep
+	}
+	reqs, err := prepare(job.TargetURL, job.Requests)
+	if err != nil {
+		rep.Err = err.Error()
+		rep.Lost = rep.Planned
+		return rep
+	}
+	timeout := job.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	j := &jobRun{r: r, ctx: ctx, reqs: reqs, timeout: timeout, work: make(chan work), report: rep}
+	local := j.pace(job)
+	close(j.work)
+	j.wg.Wait()
+
+	rep.Counts.Add(local.Counts)
+	rep.FirstSend, rep.LastSend = local.FirstSend, local.LastSend
+	return rep
+}
+
+// pace dispatches the job's requests at their due times and returns the
+// pacer's own tallies (sent, dropped, never sent).
+func (j *jobRun) pace(job Job) Report {
+	var local Report
+	n := job.Count
+	step := float64(job.Duration) / float64(n)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var dropped Sample
+	dropped.Outcome = Dropped
+
+	i := 0
+	for i < n {
+		due := job.StartAt.Add(time.Duration(step * float64(i)))
+		now := time.Now()
+		if wait := due.Sub(now); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-j.ctx.Done():
+				local.Lost += int64(n - i)
+				return local
+			case <-timer.C:
+			}
+			continue
+		}
+		if i&63 == 0 && j.ctx.Err() != nil {
+			local.Lost += int64(n - i)
+			return local
+		}
+		// Everything due by now goes out now; the schedule never waits
+		// for the target.
+		for ; i < n; i++ {
+			due = job.StartAt.Add(time.Duration(step * float64(i)))
+			if due.After(now) {
+				break
+			}
+			if j.r.inflight.Add(1) > j.r.maxInFlight {
+				j.r.inflight.Add(-1)
+				local.Dropped++
+				if j.r.observer != nil {
+					j.r.observer.ObserveRequest(&dropped)
+				}
+				continue
+			}
+			local.Sent++
+			if local.FirstSend.IsZero() {
+				local.FirstSend = now
+			}
+			local.LastSend = now
+			w := work{idx: i, due: due}
+			select {
+			case j.work <- w:
+			default:
+				j.wg.Add(1)
+				go j.worker(w)
+			}
+		}
+	}
+	return local
+}
+
+// worker sends w, then keeps taking work until the pacer closes the
+// channel.
+func (j *jobRun) worker(w work) {
+	defer j.wg.Done()
+	var s Sample
+	for {
+		j.exec(w, &s)
+		var ok bool
+		if w, ok = <-j.work; !ok {
+			return
+		}
+	}
+}
+
+// exec sends one request and records its outcome.
+func (j *jobRun) exec(w work, s *Sample) {
+	p := &j.reqs[w.idx%len(j.reqs)]
+	sendAt := time.Now()
+	j.r.client.send(p, sendAt.Add(j.timeout), s)
+	j.r.inflight.Add(-1)
+	s.Latency = sendAt.Add(s.Service).Sub(w.due)
+	if s.Outcome != Success && j.ctx.Err() != nil {
+		s.Outcome = Aborted
+	}
+
+	j.mu.Lock()
+	j.report.count(s.Outcome)
+	if s.Outcome != Aborted {
+		record(j.report.Latency, s.Latency)
+		record(j.report.Service, s.Service)
+		j.report.ResponseBytes += int64(s.Bytes)
+	}
+	j.mu.Unlock()
+	if j.r.observer != nil {
+		j.r.observer.ObserveRequest(s)
+	}
+}

@@ -1,0 +1,28 @@
+// Package types holds the seed-level data types shared by request sources,
+// the orchestrator and the executors: a request description and the source
+// interface that yields them.
+package types
+
+// RequestSpec describes one HTTP request relative to the target: the
+// executor joins Path and QueryString onto the target's base URL.
+type RequestSpec struct {
+	// Method is the HTTP method, for example GET or POST.
+	Method string `json:"method"`
+	// Path is the request path, starting with a slash.
+	Path string `json:"path"`
+	// QueryString is the raw query without the leading '?', if any.
+	QueryString string `json:"queryString,omitempty"`
+	// Headers maps a header name to its values.
+	Headers map[string][]string `json:"headers,omitempty"`
+	// Body is sent as the request body when not empty.
+	Body string `json:"body,omitempty"`
+}
+
+// RequestSource yields the requests a load test sends. Next is called by the
+// orchestrator for every planned request; Reset starts the sequence over.
+// Implementations must be safe for use by one goroutine at a time; the
+// orchestrator never calls them concurrently.
+type RequestSource interface {
+	Next() (RequestSpec, error)
+	Reset() error
+}
