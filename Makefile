@@ -1,0 +1,33 @@
+# Build tasks for imager. Each target is self-contained; run `make <target>`.
+
+# protoc is not a Go module, so it is taken from the system. The committed
+# generated code was produced with Debian bookworm's protobuf-compiler
+# package: libprotoc 3.21.12 (apt-get install -y protobuf-compiler).
+# The Go plugins are pinned by tools/go.mod (protoc-gen-go v1.36.12,
+# protoc-gen-go-grpc v1.6.2) and built into tools/bin.
+PROTOC ?= protoc
+PROTOC_WANT := libprotoc 3.21.12
+PROTO_DIR := proto
+PROTO_FILES := $(PROTO_DIR)/imager/v1/control.proto
+TOOLS_BIN := $(CURDIR)/tools/bin
+
+.PHONY: proto
+
+## proto: regenerate the Go code for the gRPC control-plane protocol.
+proto:
+	@command -v $(PROTOC) >/dev/null 2>&1 || { \
+		echo "make proto: '$(PROTOC)' not found." >&2; \
+		echo "Install it with: sudo apt-get update && sudo apt-get install -y protobuf-compiler" >&2; \
+		echo "(or set PROTOC=/path/to/protoc; the committed code used $(PROTOC_WANT))" >&2; \
+		exit 1; }
+	@v="$$($(PROTOC) --version)"; [ "$$v" = "$(PROTOC_WANT)" ] || \
+		echo "make proto: warning: $$v differs from $(PROTOC_WANT); the generated headers will change" >&2
+	go -C tools build -trimpath -o $(TOOLS_BIN)/ \
+		google.golang.org/protobuf/cmd/protoc-gen-go \
+		google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	$(PROTOC) -I $(PROTO_DIR) \
+		--plugin=protoc-gen-go=$(TOOLS_BIN)/protoc-gen-go \
+		--plugin=protoc-gen-go-grpc=$(TOOLS_BIN)/protoc-gen-go-grpc \
+		--go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
+		--go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
+		$(PROTO_FILES)

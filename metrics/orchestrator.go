@@ -1,0 +1,177 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// roundOutcomes are the values of the outcome label of
+// imager_orchestrator_round_requests_total, in the order of the fields of
+// engine.Counts that feed them.
+var roundOutcomes = [...]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost"}
+
+// roundQuantiles are the values of the quantile label of
+// imager_orchestrator_round_latency_seconds.
+var roundQuantiles = [...]string{"0.5", "0.9", "0.99", "0.999"}
+
+// RoundStats summarises one finished round for the orchestrator's metrics.
+type RoundStats struct {
+	// Round is the index of the round on the schedule's time grid.
+	Round int64
+	// PlannedRPS is the rate the load calculator asked for.
+	PlannedRPS int
+	// AchievedRPS is the rate at which requests were actually sent.
+	AchievedRPS float64
+	// Counts is the round's tally of planned requests by outcome.
+	Counts engine.Counts
+	// P50, P90, P99 and P999 are latency percentiles of the round, measured
+	// from each request's intended send time.
+	P50, P90, P99, P999 time.Duration
+}
+
+// Orchestrator holds the orchestrator's collectors. Its methods are safe for
+// concurrent use.
+type Orchestrator struct {
+	registeredExecutors prometheus.Gauge
+	jobsDispatched      prometheus.Counter
+	jobRequests         prometheus.Counter
+	podCPU              *prometheus.GaugeVec
+	podMemory           *prometheus.GaugeVec
+	round               prometheus.Gauge
+	plannedRPS          prometheus.Gauge
+	achievedRPS         prometheus.Gauge
+	roundRequests       [len(roundOutcomes)]prometheus.Counter
+	roundLatency        [len(roundQuantiles)]prometheus.Gauge
+	disconnects         prometheus.Counter
+	authFailures        prometheus.Counter
+}
+
+// NewOrchestrator creates the orchestrator's collectors and registers them
+// on reg. It returns an error, and leaves reg unchanged, when any of them
+// cannot be registered, for instance because reg already holds them.
+func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
+	o := &Orchestrator{
+		registeredExecutors: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_registered_executors",
+			Help: "Number of executors currently connected to the orchestrator.",
+		}),
+		jobsDispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_orchestrator_jobs_dispatched_total",
+			Help: "Jobs sent to executors.",
+		}),
+		jobRequests: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_orchestrator_job_requests_total",
+			Help: "Planned requests put into jobs sent to executors.",
+		}),
+		podCPU: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_target_pod_cpu_millicores",
+			Help: "CPU usage of a target pod in millicores, as reported by the metrics API.",
+		}, []string{"namespace", "pod"}),
+		podMemory: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_target_pod_memory_bytes",
+			Help: "Memory working set of a target pod in bytes, as reported by the metrics API.",
+		}, []string{"namespace", "pod"}),
+		round: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_round",
+			Help: "Index of the last finished round.",
+		}),
+		plannedRPS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_planned_rps",
+			Help: "Request rate planned for the last finished round, in requests per second.",
+		}),
+		achievedRPS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "imager_orchestrator_achieved_rps",
+			Help: "Request rate actually sent in the last finished round, in requests per second.",
+		}),
+		disconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_orchestrator_executor_disconnects_total",
+			Help: "Executors that went away, cleanly or not.",
+		}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_orchestrator_auth_failures_total",
+			Help: "Executor connections rejected for failed authentication.",
+		}),
+	}
+	roundRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imager_orchestrator_round_requests_total",
+		Help: "Planned requests of finished rounds, by outcome.",
+	}, []string{"outcome"})
+	for i, name := range roundOutcomes {
+		o.roundRequests[i] = roundRequests.WithLabelValues(name)
+	}
+	roundLatency := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imager_orchestrator_round_latency_seconds",
+		Help: "Latency percentiles of the last finished round, from each request's intended send time, in seconds.",
+	}, []string{"quantile"})
+	for i, q := range roundQuantiles {
+		o.roundLatency[i] = roundLatency.WithLabelValues(q)
+	}
+	err := registerAll(reg,
+		o.registeredExecutors, o.jobsDispatched, o.jobRequests,
+		o.podCPU, o.podMemory,
+		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
+		o.disconnects, o.authFailures,
+	)
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// SetRegisteredExecutors records how many executors are connected now.
+func (o *Orchestrator) SetRegisteredExecutors(n int) {
+	o.registeredExecutors.Set(float64(n))
+}
+
+// JobDispatched counts one job sent to an executor, carrying requests
+// planned requests.
+func (o *Orchestrator) JobDispatched(requests int) {
+	o.jobsDispatched.Inc()
+	o.jobRequests.Add(nonNegative(int64(requests)))
+}
+
+// ExecutorDisconnected counts one executor that went away.
+func (o *Orchestrator) ExecutorDisconnected() { o.disconnects.Inc() }
+
+// AuthFailed counts one executor connection rejected by authentication.
+func (o *Orchestrator) AuthFailed() { o.authFailures.Inc() }
+
+// SetPodUsage records the latest CPU (millicores) and memory (bytes) usage
+// of a target pod.
+func (o *Orchestrator) SetPodUsage(namespace, pod string, cpuMillicores, memoryBytes float64) {
+	o.podCPU.WithLabelValues(namespace, pod).Set(cpuMillicores)
+	o.podMemory.WithLabelValues(namespace, pod).Set(memoryBytes)
+}
+
+// DeletePod drops the usage series of a pod that is no longer a target, so
+// stale values do not linger.
+func (o *Orchestrator) DeletePod(namespace, pod string) {
+	o.podCPU.DeleteLabelValues(namespace, pod)
+	o.podMemory.DeleteLabelValues(namespace, pod)
+}
+
+// RoundFinished publishes the summary of a finished round: the round
+// gauges and latency percentiles are replaced, and the round's counts are
+// added to the per-outcome request counter.
+func (o *Orchestrator) RoundFinished(r RoundStats) {
+	o.round.Set(float64(r.Round))
+	o.plannedRPS.Set(float64(r.PlannedRPS))
+	o.achievedRPS.Set(r.AchievedRPS)
+
+	c := r.Counts
+	// Same order as roundOutcomes.
+	counts := [len(roundOutcomes)]int64{
+		c.Success, c.ClientErrors, c.ServerErrors, c.Timeouts, c.ConnErrors, c.Dropped, c.Lost,
+	}
+	for i, n := range counts {
+		o.roundRequests[i].Add(nonNegative(n))
+	}
+
+	percentiles := [len(roundQuantiles)]time.Duration{r.P50, r.P90, r.P99, r.P999}
+	for i, d := range percentiles {
+		o.roundLatency[i].Set(d.Seconds())
+	}
+}
