@@ -11,7 +11,7 @@ PROTO_DIR := proto
 PROTO_FILES := $(PROTO_DIR)/imager/v1/control.proto
 TOOLS_BIN := $(CURDIR)/tools/bin
 
-.PHONY: proto
+.PHONY: proto bench
 
 ## proto: regenerate the Go code for the gRPC control-plane protocol.
 proto:
@@ -31,3 +31,13 @@ proto:
 		--go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
 		--go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
 		$(PROTO_FILES)
+
+## bench: benchmark the load engine against an in-process loopback target
+## (open-loop sustained-rate search, closed-loop maximum, per-request cost)
+## plus the micro benchmarks of other packages. Takes about a minute;
+## docs/BENCHMARKS.md explains the method and records measured figures.
+BENCH_FLAGS ?=
+bench:
+	go test -run '^$$' -bench '^Benchmark(OpenLoopSustained|ClosedLoop)$$' -benchtime 1x -timeout 5m $(BENCH_FLAGS) ./engine/
+	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
+	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/

@@ -664,7 +664,10 @@ type Report struct {
 	FirstSendUnixNanos int64 `protobuf:"varint,14,opt,name=first_send_unix_nanos,json=firstSendUnixNanos,proto3" json:"first_send_unix_nanos,omitempty"`
 	LastSendUnixNanos  int64 `protobuf:"varint,15,opt,name=last_send_unix_nanos,json=lastSendUnixNanos,proto3" json:"last_send_unix_nanos,omitempty"`
 	// Non-empty when the executor could not run the job at all (bad target URL).
-	Error         string `protobuf:"bytes,16,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,16,opt,name=error,proto3" json:"error,omitempty"`
+	// Planned requests whose fate is unknown: not sent because the run stopped,
+	// or cut off by cancellation.
+	Lost          int64 `protobuf:"varint,17,opt,name=lost,proto3" json:"lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -811,6 +814,13 @@ func (x *Report) GetError() string {
 	return ""
 }
 
+func (x *Report) GetLost() int64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
 var File_imager_v1_control_proto protoreflect.FileDescriptor
 
 const file_imager_v1_control_proto_rawDesc = "" +
@@ -856,7 +866,7 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x0eduration_nanos\x18\x05 \x01(\x03R\rdurationNanos\x12\x14\n" +
 	"\x05count\x18\x06 \x01(\x03R\x05count\x12#\n" +
 	"\rtimeout_nanos\x18\a \x01(\x03R\ftimeoutNanos\x12.\n" +
-	"\brequests\x18\b \x03(\v2\x12.imager.v1.RequestR\brequests\"\xa5\x04\n" +
+	"\brequests\x18\b \x03(\v2\x12.imager.v1.RequestR\brequests\"\xb9\x04\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x18\n" +
@@ -874,7 +884,8 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x11service_histogram\x18\r \x01(\fR\x10serviceHistogram\x121\n" +
 	"\x15first_send_unix_nanos\x18\x0e \x01(\x03R\x12firstSendUnixNanos\x12/\n" +
 	"\x14last_send_unix_nanos\x18\x0f \x01(\x03R\x11lastSendUnixNanos\x12\x14\n" +
-	"\x05error\x18\x10 \x01(\tR\x05error2Y\n" +
+	"\x05error\x18\x10 \x01(\tR\x05error\x12\x12\n" +
+	"\x04lost\x18\x11 \x01(\x03R\x04lost2Y\n" +
 	"\fControlPlane\x12I\n" +
 	"\aConnect\x12\x1a.imager.v1.ExecutorMessage\x1a\x1e.imager.v1.OrchestratorMessage(\x010\x01B:Z8github.com/PeladoCollado/imager/proto/imager/v1;imagerv1b\x06proto3"
 

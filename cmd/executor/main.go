@@ -1,0 +1,196 @@
+// Command executor runs one imager executor: it connects to the
+// orchestrator's gRPC control plane, fires the HTTP load of the jobs it is
+// sent and reports back, and serves /metrics, /healthz and /readyz. It
+// stops on SIGINT or SIGTERM.
+//
+// Usage:
+//
+//	executor [-orchestrator host:port] [-id name] [-workers n] [-max-inflight n]
+//	         [-metrics-port port] [-auth-token-file path] [-log-format text|json]
+//	executor -version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/metrics"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+)
+
+// version is the build version, stamped at link time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// errUsage marks errors in the command line; they exit with status 2.
+var errUsage = errors.New("invalid command line")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, environment{getenv: os.Getenv, hostname: os.Hostname})
+	stop()
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "executor: %v\n", err)
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}
+
+// environment is what the flag defaults are taken from.
+type environment struct {
+	getenv   func(string) string
+	hostname func() (string, error)
+}
+
+// options are the parsed command line.
+type options struct {
+	orchestrator  string
+	id            string
+	workers       int
+	maxInFlight   int
+	metricsPort   int
+	authTokenFile string
+	logFormat     string
+	showVersion   bool
+}
+
+// parseFlags parses and checks args. It returns flag.ErrHelp after
+// printing the usage for -h.
+func parseFlags(args []string, stderr io.Writer, env environment) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("executor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.orchestrator, "orchestrator", "imager-orchestrator:8100", "gRPC address (host:port) of the orchestrator's control plane")
+	fs.StringVar(&o.id, "id", "", "executor id sent to the orchestrator (default: $POD_NAME, else the hostname)")
+	fs.IntVar(&o.workers, "workers", 4, "capacity of this executor: its relative share of the load (at least 1)")
+	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests in flight at once; requests due beyond it are dropped")
+	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
+	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if o.showVersion {
+		return o, nil
+	}
+	switch {
+	case o.orchestrator == "":
+		return o, fmt.Errorf("%w: -orchestrator is empty", errUsage)
+	case o.workers < 1:
+		return o, fmt.Errorf("%w: -workers is %d, want at least 1", errUsage, o.workers)
+	case o.maxInFlight < 1:
+		return o, fmt.Errorf("%w: -max-inflight is %d, want at least 1", errUsage, o.maxInFlight)
+	case o.metricsPort < 1 || o.metricsPort > 65535:
+		return o, fmt.Errorf("%w: -metrics-port is %d, want 1 to 65535", errUsage, o.metricsPort)
+	case o.logFormat != "text" && o.logFormat != "json":
+		return o, fmt.Errorf("%w: -log-format is %q, want text or json", errUsage, o.logFormat)
+	}
+	if o.id == "" {
+		o.id = env.getenv("POD_NAME")
+	}
+	if o.id == "" {
+		host, err := env.hostname()
+		if err != nil || host == "" {
+			return o, fmt.Errorf("%w: no -id given, $POD_NAME is unset and the hostname is unknown (%v)", errUsage, err)
+		}
+		o.id = host
+	}
+	return o, nil
+}
+
+// run parses args and runs the executor and its metrics server until ctx
+// ends or one of them fails.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env environment) error {
+	o, err := parseFlags(args, stderr, env)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.showVersion {
+		_, err := fmt.Fprintf(stdout, "imager executor %s\n", version)
+		return err
+	}
+	var logger *slog.Logger
+	if o.logFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+
+	var token string
+	if o.authTokenFile != "" {
+		if token, err = imagerv1.ReadAuthTokenFile(o.authTokenFile); err != nil {
+			return fmt.Errorf("-auth-token-file: %w", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register runtime metrics: %w", err)
+		}
+	}
+	m, err := metrics.NewExecutor(reg)
+	if err != nil {
+		return err
+	}
+	exec, err := executor.New(executor.Config{
+		Orchestrator: o.orchestrator,
+		ID:           o.id,
+		Workers:      o.workers,
+		MaxInFlight:  o.maxInFlight,
+		AuthToken:    token,
+		Version:      version,
+		Metrics:      m,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("executor starting", "version", version, "id", o.id, "orchestrator", o.orchestrator,
+		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token != "")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 2)
+	go func() { done <- exec.Run(ctx) }()
+	go func() {
+		addr := net.JoinHostPort("", strconv.Itoa(o.metricsPort))
+		done <- executor.ListenAndServe(ctx, addr, executor.Handler(reg, exec.Connected), logger, func(a net.Addr) {
+			logger.Info("metrics server listening", "addr", a.String())
+		})
+	}()
+	// Whichever ends first (a signal ends both) takes the other down.
+	first := <-done
+	cancel()
+	second := <-done
+	logger.Info("executor stopped")
+	return errors.Join(first, second)
+}

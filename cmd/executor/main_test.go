@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns an environment with the given $POD_NAME and hostname.
+func env(pod, host string) environment {
+	return environment{
+		getenv: func(k string) string {
+			if k == "POD_NAME" {
+				return pod
+			}
+			return ""
+		},
+		hostname: func() (string, error) {
+			if host == "" {
+				return "", errors.New("no hostname")
+			}
+			return host, nil
+		},
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     environment
+		want    options
+		wantErr string // "" means success
+	}{
+		{
+			name: "defaults use POD_NAME",
+			env:  env("pod-7", "host-1"),
+			want: options{orchestrator: "imager-orchestrator:8100", id: "pod-7", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+		},
+		{
+			name: "hostname when no POD_NAME",
+			env:  env("", "host-1"),
+			want: options{orchestrator: "imager-orchestrator:8100", id: "host-1", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+		},
+		{
+			name: "explicit flags",
+			args: []string{"-orchestrator", "orch:1", "-id", "me", "-workers", "8", "-max-inflight", "50", "-metrics-port", "9200", "-auth-token-file", "/t", "-log-format", "json"},
+			env:  env("pod-7", "host-1"),
+			want: options{orchestrator: "orch:1", id: "me", workers: 8, maxInFlight: 50, metricsPort: 9200, authTokenFile: "/t", logFormat: "json"},
+		},
+		{name: "no id anywhere", env: env("", ""), wantErr: "-id"},
+		{name: "zero workers", args: []string{"-workers", "0"}, env: env("p", ""), wantErr: "-workers"},
+		{name: "zero max in-flight", args: []string{"-max-inflight", "0"}, env: env("p", ""), wantErr: "-max-inflight"},
+		{name: "port out of range", args: []string{"-metrics-port", "70000"}, env: env("p", ""), wantErr: "-metrics-port"},
+		{name: "bad log format", args: []string{"-log-format", "xml"}, env: env("p", ""), wantErr: "-log-format"},
+		{name: "empty orchestrator", args: []string{"-orchestrator", ""}, env: env("p", ""), wantErr: "-orchestrator"},
+		{name: "unknown flag", args: []string{"-nope"}, env: env("p", ""), wantErr: "-nope"},
+		{name: "stray argument", args: []string{"extra"}, env: env("p", ""), wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, io.Discard, tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, errUsage) {
+					t.Errorf("parseFlags(%q) error = %v, want a usage error mentioning %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseFlags(%q) error = %v", tt.args, err)
+			}
+			if got != tt.want {
+				t.Errorf("parseFlags(%q) = %+v, want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunVersionAndHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"-version"}, &out, &errOut, env("p", "")); err != nil {
+		t.Fatalf("run(-version) = %v", err)
+	}
+	if got, want := out.String(), "imager executor "+version+"\n"; got != want {
+		t.Errorf("run(-version) printed %q, want %q", got, want)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"-h"}, &out, &errOut, env("p", "")); err != nil {
+		t.Fatalf("run(-h) = %v, want nil", err)
+	}
+	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format", "-version"} {
+		if !strings.Contains(errOut.String(), flagName) {
+			t.Errorf("usage lacks %s; usage:\n%s", flagName, errOut.String())
+		}
+	}
+}
+
+func TestRunRejectsMissingTokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent")
+	err := run(context.Background(), []string{"-auth-token-file", path}, io.Discard, io.Discard, env("p", ""))
+	if err == nil || !strings.Contains(err.Error(), "-auth-token-file") {
+		t.Errorf("run with a missing token file = %v, want an error naming -auth-token-file", err)
+	}
+}
+
+// TestRunServesUntilCancelled starts the whole executor against an
+// orchestrator that is not there: /healthz answers, /readyz reports not
+// ready, and run returns nil once its context ends.
+func TestRunServesUntilCancelled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	// A port nothing listens on stands in for an absent orchestrator.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("tok\n"), 0o600); err != nil {
+		t.Fatalf("write token: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	args := []string{"-orchestrator", "127.0.0.1:1", "-metrics-port", strconv.Itoa(port), "-auth-token-file", tokenFile, "-log-format", "json"}
+	go func() { done <- run(ctx, args, io.Discard, io.Discard, env("p", "")) }()
+
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Get(base + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz = %d, want 200", resp.StatusCode)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics server not up within 5s: %v", err)
+		}
+	}
+	resp, err := client.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("GET /readyz: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz without an orchestrator = %d, want 503", resp.StatusCode)
+	}
+	client.CloseIdleConnections()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() = %v after cancel, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("run did not return within 5s of cancel")
+	}
+}

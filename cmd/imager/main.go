@@ -1,0 +1,68 @@
+// Command imager runs imager on one machine, with no cluster:
+//
+//	imager run    orchestrator and executors in one process against -target-url
+//	imager demo   starts a sumservice on loopback and runs a short step profile at it
+//	imager version
+//
+// Run `imager run -h` for the flags; they are the orchestrator's plus
+// -executors and -max-inflight.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/PeladoCollado/imager/orchestrator/app"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(code)
+}
+
+const usage = `usage: imager <command> [flags]
+
+commands:
+  run      run orchestrator and executors in this process against -target-url
+  demo     start a sumservice on loopback and run a short step profile against it
+  version  print the version
+
+Run 'imager <command> -h' for a command's flags.
+`
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "imager %s\n", app.Version)
+		return exitOK
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "imager: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}

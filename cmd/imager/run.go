@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/PeladoCollado/imager/orchestrator/app"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/sumservice"
+)
+
+// localFlags are the flags `imager run` adds to the orchestrator's.
+type localFlags struct {
+	executors   int
+	maxInFlight int
+}
+
+// parseRun parses `imager run` flags. Defaults differ from the
+// orchestrator's where one machine calls for it: url mode, no HTTP or gRPC
+// port unless asked, and warnings-only logs so the per-round lines stand out.
+func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
+	var cfg app.Config
+	var lf localFlags
+	fs := flag.NewFlagSet("imager run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.BindFlags(fs)
+	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
+	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "in-flight request cap of each executor")
+	for name, value := range map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"} {
+		f := fs.Lookup(name)
+		f.DefValue = value
+		if err := f.Value.Set(value); err != nil {
+			return cfg, lf, err
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, lf, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, lf, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	if lf.executors < 1 {
+		return cfg, lf, fmt.Errorf("-executors (%d) must be at least 1", lf.executors)
+	}
+	if lf.maxInFlight < 1 {
+		return cfg, lf, fmt.Errorf("-max-inflight (%d) must be at least 1", lf.maxInFlight)
+	}
+	return cfg, lf, cfg.Validate()
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, lf, err := parseRun(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imager run: %v\n", err)
+		return exitUsage
+	}
+	return runLocal(ctx, cfg, lf, stdout, stderr)
+}
+
+// runLocal runs a test in this process, printing a line per round and the
+// summary, which is printed even when the run is interrupted or fails.
+func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr io.Writer) int {
+	log, err := app.NewLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "imager run: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "imager: %s load from %d executor(s) against %s, rounds of %v, duration %s\n",
+		cfg.LoadCalculator, lf.executors, cfg.TargetURL, cfg.RoundInterval, durationText(cfg.Duration))
+	p := &printer{w: stdout}
+	err = app.Run(ctx, cfg, app.RunOptions{
+		Logger:           log,
+		LocalExecutors:   lf.executors,
+		LocalMaxInFlight: lf.maxInFlight,
+		OnRound:          p.round,
+		OnSummary:        func(s manager.Summary) { p.summary(&s) },
+	})
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "imager run: interrupted")
+		return exitInterrupted
+	default:
+		fmt.Fprintf(stderr, "imager run: %v\n", err)
+		return exitFailed
+	}
+}
+
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return "until stopped"
+	}
+	return d.String()
+}
+
+// demoCmd starts a sumservice on a free loopback port and runs a short
+// step profile of random-sum requests against it.
+func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("imager demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 10*time.Second, "length of the demo")
+	executors := fs.Int("executors", 2, "executors to run in this process")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	} else if err != nil {
+		return exitUsage
+	}
+	srvCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	addrc := make(chan net.Addr, 1)
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- sumservice.New("127.0.0.1:0").Run(srvCtx, func(a net.Addr) { addrc <- a }) }()
+	defer func() { stop(); <-srvDone }()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-srvDone:
+		srvDone <- err // for the deferred wait
+		fmt.Fprintf(stderr, "imager demo: start sumservice: %v\n", err)
+		return exitFailed
+	}
+
+	runArgs := []string{
+		"-target-url=http://" + addr.String(),
+		"-request-source-type=random-sum", "-random-sum-path=/sum",
+		"-load-calculator=step", "-min-rps=20", "-max-rps=200", "-step-rps=20",
+		"-duration=" + duration.String(), "-request-timeout=5s",
+		fmt.Sprintf("-executors=%d", *executors),
+	}
+	fmt.Fprintf(stdout, "imager demo: sumservice listening on %s\n", addr)
+	cfg, lf, err := parseRun(runArgs, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "imager demo: %v\n", err)
+		return exitUsage
+	}
+	return runLocal(ctx, cfg, lf, stdout, stderr)
+}

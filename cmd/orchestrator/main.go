@@ -1,0 +1,45 @@
+// Command orchestrator runs the imager orchestrator: it plans rounds, sends
+// jobs to the executors that connect over gRPC and publishes metrics. Run it
+// with -h for every flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/PeladoCollado/imager/orchestrator/app"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := app.ParseConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orchestrator: %v\n", err)
+		return 2
+	}
+	log, err := app.NewLogger(cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orchestrator: %v\n", err)
+		return 2
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
+		"load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
+	if err := app.Run(ctx, cfg, app.RunOptions{Logger: log}); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("orchestrator failed", "error", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,58 @@
+package executor
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewValidates(t *testing.T) {
+	valid := func() Config {
+		return Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Workers: 1, MaxInFlight: 10}
+	}
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string // "" means success
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"zero max in-flight means default", func(c *Config) { c.MaxInFlight = 0 }, ""},
+		{"no orchestrator", func(c *Config) { c.Orchestrator = "" }, "-orchestrator"},
+		{"no id", func(c *Config) { c.ID = "" }, "-id"},
+		{"zero workers", func(c *Config) { c.Workers = 0 }, "-workers"},
+		{"negative max in-flight", func(c *Config) { c.MaxInFlight = -1 }, "-max-inflight"},
+		{"negative backoff", func(c *Config) { c.MinBackoff = -time.Second }, "backoff"},
+		{"min above max backoff", func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Minute, time.Second }, "backoff"},
+		{"malformed address", func(c *Config) { c.Orchestrator = "dns://a/b/c%zz" }, "-orchestrator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid()
+			tt.mutate(&cfg)
+			e, err := New(cfg)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("New() error = %v, want nil", err)
+				}
+				if e.Connected() {
+					t.Errorf("Connected() = true before Run, want false")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New() error = %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestJitterStaysInRange(t *testing.T) {
+	for _, d := range []time.Duration{0, 1, 2, time.Millisecond, 10 * time.Second} {
+		for range 200 {
+			got := jitter(d)
+			if got < d/2 || got > d {
+				t.Fatalf("jitter(%v) = %v, want within [%v, %v]", d, got, d/2, d)
+			}
+		}
+	}
+}

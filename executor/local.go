@@ -1,0 +1,97 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// JobMetrics is what a local executor counts per job; *metrics.Executor
+// satisfies it.
+type JobMetrics interface {
+	JobPickedUp()
+	JobRequests(n int)
+}
+
+// Local is an executor inside the orchestrator's process: the scheduler
+// dispatches to it directly and it reports back through a function, with no
+// control-plane connection. `imager run` uses it.
+type Local struct {
+	id       string
+	capacity int
+	runner   *engine.Runner
+	report   func(executorID string, rep *engine.Report)
+	metrics  JobMetrics
+	jobs     chan engine.Job
+	stopped  chan struct{}
+}
+
+// NewLocal returns a local executor that runs jobs with runner and hands
+// each report to report. metrics may be nil.
+func NewLocal(id string, capacity int, runner *engine.Runner, report func(string, *engine.Report), metrics JobMetrics) *Local {
+	return &Local{
+		id: id, capacity: max(capacity, 1), runner: runner, report: report, metrics: metrics,
+		jobs: make(chan engine.Job, 64), stopped: make(chan struct{}),
+	}
+}
+
+// ID implements the scheduler's Executor.
+func (l *Local) ID() string { return l.id }
+
+// Capacity implements the scheduler's Executor.
+func (l *Local) Capacity() int { return l.capacity }
+
+// Dispatch queues a job without blocking.
+func (l *Local) Dispatch(job engine.Job) error {
+	select {
+	case <-l.stopped:
+		return errors.New("executor stopped")
+	default:
+	}
+	select {
+	case l.jobs <- job:
+		return nil
+	default:
+		return errors.New("executor's job queue is full")
+	}
+}
+
+// Run starts every dispatched job at once (each waits for its own start
+// time) until ctx ends. Then jobs stop sending, requests in flight are cut
+// off, and every job still reports what it measured before Run returns.
+func (l *Local) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	start := func(job engine.Job) {
+		if l.metrics != nil {
+			l.metrics.JobPickedUp()
+			l.metrics.JobRequests(job.Count)
+		}
+		wg.Go(func() { l.report(l.id, l.runner.Run(ctx, job)) })
+	}
+	for {
+		select {
+		case job := <-l.jobs:
+			start(job)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	close(l.stopped)
+	// Jobs queued before the stop still report: they find ctx ended and
+	// count their requests as lost.
+	for {
+		select {
+		case job := <-l.jobs:
+			start(job)
+			continue
+		default:
+		}
+		break
+	}
+	l.runner.Client().CloseConnections()
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,238 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/PeladoCollado/imager/engine"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+)
+
+// stream is the executor's end of a ControlPlane.Connect call.
+type stream = grpc.BidiStreamingClient[imagerv1.ExecutorMessage, imagerv1.OrchestratorMessage]
+
+// Errors that end a session.
+var (
+	errNoWelcome    = errors.New("orchestrator sent no Welcome in time")
+	errStreamClosed = errors.New("orchestrator closed the control stream")
+)
+
+// connectionSweep is how often the connections to the target are closed
+// again while a session's jobs wind down, catching requests that were
+// dispatched just as the session was cancelled.
+const connectionSweep = 50 * time.Millisecond
+
+// session is one control stream's lifetime.
+type session struct {
+	e      *Executor
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stream stream
+	// out carries reports to the sender, which owns stream.Send.
+	out  chan *imagerv1.ExecutorMessage
+	jobs sync.WaitGroup
+}
+
+// session opens one control stream and serves it until it breaks or ctx
+// ends. It reports whether the orchestrator welcomed the executor, and
+// why the stream ended. Every goroutine it starts has ended when it
+// returns.
+func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClient) (welcomed bool, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	st, err := client.Connect(sctx)
+	if err != nil {
+		return false, fmt.Errorf("open control stream: %w", err)
+	}
+	hello := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Hello{Hello: &imagerv1.Hello{
+		ExecutorId:  e.cfg.ID,
+		Capacity:    int32(e.cfg.Workers),
+		MaxInflight: int32(e.cfg.MaxInFlight),
+		Version:     e.cfg.Version,
+		AuthToken:   e.cfg.AuthToken,
+	}}}
+	// io.EOF means the stream is already gone; Recv below tells why.
+	if err := st.Send(hello); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("send hello: %w", err)
+	}
+
+	welcome, err := e.awaitWelcome(sctx, cancel, st)
+	if err != nil {
+		return false, err
+	}
+	interval := time.Duration(welcome.GetHeartbeatIntervalNanos())
+	if interval <= 0 {
+		interval = defaultHeartbeat
+	}
+	e.log.Info("connected to orchestrator",
+		"orchestrator_version", welcome.GetVersion(), "heartbeat_interval", interval)
+
+	s := &session{e: e, ctx: sctx, cancel: cancel, stream: st, out: make(chan *imagerv1.ExecutorMessage)}
+	e.setConnected(true)
+	defer e.setConnected(false)
+
+	var sender sync.WaitGroup
+	sender.Go(func() { s.send(interval) })
+	err = s.receive()
+	cancel(err)
+	s.drain()
+	sender.Wait()
+	if ctx.Err() != nil {
+		return true, ctx.Err()
+	}
+	return true, err
+}
+
+// awaitWelcome receives the first message, which must be a Welcome, within
+// the welcome timeout.
+func (e *Executor) awaitWelcome(ctx context.Context, cancel context.CancelCauseFunc, st stream) (*imagerv1.Welcome, error) {
+	timer := time.AfterFunc(e.welcomeTimeout, func() { cancel(errNoWelcome) })
+	msg, err := st.Recv()
+	if !timer.Stop() {
+		return nil, fmt.Errorf("await welcome: %w", errNoWelcome)
+	}
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("await welcome: %w", errStreamClosed)
+	}
+	if err != nil {
+		if ctx.Err() != nil && context.Cause(ctx) != ctx.Err() {
+			err = context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("await welcome: %w", err)
+	}
+	w := msg.GetWelcome()
+	if w == nil {
+		return nil, fmt.Errorf("await welcome: first message from orchestrator is %T, want a Welcome", msg.GetKind())
+	}
+	return w, nil
+}
+
+// receive starts a goroutine for every job the orchestrator sends, until
+// the stream breaks, and returns why it broke.
+func (s *session) receive() error {
+	for {
+		msg, err := s.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return errStreamClosed
+		}
+		if err != nil {
+			// A cancellation of our own (a failed send) has a better cause.
+			if status.Code(err) == codes.Canceled && s.ctx.Err() != nil {
+				if cause := context.Cause(s.ctx); cause != s.ctx.Err() {
+					return cause
+				}
+			}
+			return fmt.Errorf("receive from orchestrator: %w", err)
+		}
+		switch k := msg.GetKind().(type) {
+		case *imagerv1.OrchestratorMessage_Job:
+			s.start(k.Job)
+		case *imagerv1.OrchestratorMessage_Welcome:
+			s.e.log.Debug("ignoring repeated Welcome from orchestrator")
+		default:
+			s.e.log.Debug("ignoring unknown message from orchestrator", "kind", fmt.Sprintf("%T", k))
+		}
+	}
+}
+
+// start runs job in its own goroutine and hands its report to the sender.
+// Jobs of consecutive rounds overlap, sharing the runner's in-flight cap.
+func (s *session) start(job *imagerv1.Job) {
+	e := s.e
+	if m := e.cfg.Metrics; m != nil {
+		m.JobPickedUp()
+		m.JobRequests(int(job.GetCount()))
+	}
+	e.log.Debug("job received", "job_id", job.GetJobId(), "round", job.GetRound(), "count", job.GetCount())
+	s.jobs.Go(func() {
+		rep := e.runner.Run(s.ctx, job.ToEngine())
+		wire, err := imagerv1.ReportFromEngine(rep)
+		if err != nil {
+			e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
+			wire = failedReport(rep, err)
+		}
+		msg := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: wire}}
+		select {
+		case s.out <- msg:
+		case <-s.ctx.Done():
+			// The orchestrator has written this executor's jobs off.
+		}
+	})
+}
+
+// failedReport stands in for a report that could not be encoded: the
+// counts are known but without histograms the orchestrator cannot merge
+// them, so every planned request is declared lost.
+func failedReport(rep *engine.Report, err error) *imagerv1.Report {
+	return &imagerv1.Report{
+		JobId:   rep.JobID,
+		Round:   rep.Round,
+		Planned: rep.Planned,
+		Lost:    rep.Planned,
+		Error:   fmt.Sprintf("encode report: %v", err),
+	}
+}
+
+// send is the only caller of stream.Send once the session is welcomed: it
+// sends a heartbeat every interval and every report handed to it, until
+// the session ends or a send fails.
+func (s *session) send(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		var msg *imagerv1.ExecutorMessage
+		select {
+		case <-s.ctx.Done():
+			return
+		case msg = <-s.out:
+		case <-tick.C:
+			n := s.e.runner.InFlight()
+			if m := s.e.cfg.Metrics; m != nil {
+				m.SetInFlight(n)
+			}
+			msg = &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Heartbeat{Heartbeat: &imagerv1.Heartbeat{Inflight: n}}}
+		}
+		if err := s.stream.Send(msg); err != nil {
+			// io.EOF: the stream is gone and Recv reports why. Anything
+			// else ends the session from here.
+			if !errors.Is(err, io.EOF) {
+				s.cancel(fmt.Errorf("send to orchestrator: %w", err))
+			}
+			return
+		}
+	}
+}
+
+// drain waits for the session's jobs after it was cancelled. Their pacers
+// stop at once; requests in flight are cut off by closing the connections
+// to the target, repeatedly, in case a request was dispatched just as the
+// session ended.
+func (s *session) drain() {
+	done := make(chan struct{})
+	go func() {
+		s.jobs.Wait()
+		close(done)
+	}()
+	sweep := time.NewTicker(connectionSweep)
+	defer sweep.Stop()
+	for {
+		s.e.runner.Client().CloseConnections()
+		select {
+		case <-done:
+			if m := s.e.cfg.Metrics; m != nil {
+				m.SetInFlight(s.e.runner.InFlight())
+			}
+			return
+		case <-sweep.C:
+		}
+	}
+}

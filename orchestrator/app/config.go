@@ -1,0 +1,205 @@
+// Package app is the orchestrator's importable runtime: its configuration
+// and flags, the factories that build request sources and load calculators,
+// and Run, which wires them to the round scheduler, the control plane and
+// the HTTP endpoints. A program outside this module can start the
+// orchestrator with its own request source and calculator through
+// RunOptions, falling back to the built-ins for everything else.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Target modes.
+const (
+	TargetModePod     = "pod"
+	TargetModeService = "service"
+	TargetModeURL     = "url"
+)
+
+// Config holds one field per orchestrator flag.
+type Config struct {
+	// Request source.
+	RequestSourceType string
+	RequestSourceFile string
+	RandomSumPath     string
+	RandomSumMin      int
+	RandomSumMax      int
+	Seed              int64
+
+	// Load calculator.
+	LoadCalculator           string
+	MinRPS                   int
+	MaxRPS                   int
+	StepRPS                  int
+	AdaptiveMaxLatencyMillis int64
+
+	// Target.
+	TargetMode       string
+	TargetNamespace  string
+	TargetDeployment string
+	TargetService    string
+	TargetPortName   string
+	TargetURL        string
+
+	// Kubernetes access.
+	InCluster           bool
+	Kubeconfig          string
+	MetricsPollInterval time.Duration
+
+	// Test shape.
+	Duration       time.Duration
+	RoundInterval  time.Duration
+	RequestTimeout time.Duration
+
+	// Serving and control plane.
+	ListenPort      int
+	GRPCPort        int
+	AuthTokenFile   string
+	ExecutorTimeout time.Duration
+
+	// Logging.
+	LogFormat string
+	LogLevel  string
+}
+
+// BindFlags registers every orchestrator flag on fs, with its default and
+// help line, writing into c.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.RequestSourceType, "request-source-type", "file", "request source: file, random-sum, or a name a custom factory knows")
+	fs.StringVar(&c.RequestSourceFile, "request-source-file", "/config/requests.json", "newline-delimited JSON RequestSpec records (file source)")
+	fs.StringVar(&c.RandomSumPath, "random-sum-path", "/sum", "path of random-sum requests: GET <path>?a=X&b=Y")
+	fs.IntVar(&c.RandomSumMin, "random-sum-min", 1, "smallest operand of random-sum requests")
+	fs.IntVar(&c.RandomSumMax, "random-sum-max", 1000, "largest operand of random-sum requests")
+	fs.Int64Var(&c.Seed, "seed", 0, "seed for random request sources; 0 picks one from the clock (logged)")
+
+	fs.StringVar(&c.LoadCalculator, "load-calculator", "step", "load calculator: step, exponential, logarithmic, adaptive-exponential, or a name a custom factory knows")
+	fs.IntVar(&c.MinRPS, "min-rps", 5, "first (lowest) requests per second")
+	fs.IntVar(&c.MaxRPS, "max-rps", 50, "highest requests per second")
+	fs.IntVar(&c.StepRPS, "step-rps", 5, "increase per round of the step calculator")
+	fs.Int64Var(&c.AdaptiveMaxLatencyMillis, "adaptive-max-latency-ms", 250, "adaptive-exponential: p99 limit in ms; 0 ramps until half of a round's requests time out")
+
+	fs.StringVar(&c.TargetMode, "target-mode", TargetModePod, "what to load: pod (one pod of a Deployment), service (a Service), or url")
+	fs.StringVar(&c.TargetNamespace, "target-namespace", "", "namespace of the target Deployment or Service (pod and service modes)")
+	fs.StringVar(&c.TargetDeployment, "target-deployment", "", "Deployment whose pod is the target (pod mode)")
+	fs.StringVar(&c.TargetService, "target-service", "", "Service to target (service mode)")
+	fs.StringVar(&c.TargetPortName, "target-port-name", "http", "name of the container or Service port to send to (pod and service modes)")
+	fs.StringVar(&c.TargetURL, "target-url", "", "absolute base URL to load, e.g. http://127.0.0.1:8080 (url mode)")
+
+	fs.BoolVar(&c.InCluster, "in-cluster", true, "use the pod's service account to reach the Kubernetes API (pod and service modes)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file for running outside the cluster (implies -in-cluster=false)")
+	fs.DurationVar(&c.MetricsPollInterval, "metrics-poll-interval", 15*time.Second, "how often target pod CPU and memory are read from metrics.k8s.io")
+
+	fs.DurationVar(&c.Duration, "duration", 0, "length of the test; 0 runs until stopped or until the load calculator ends it")
+	fs.DurationVar(&c.RoundInterval, "round-interval", time.Second, "length of one round; each round runs at one rate")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", time.Minute, "per-request timeout: no response headers within it counts as a timeout")
+
+	fs.IntVar(&c.ListenPort, "listen-port", 8099, "HTTP port for /metrics, /healthz and /readyz; 0 disables it")
+	fs.IntVar(&c.GRPCPort, "grpc-port", 8100, "gRPC port executors connect to; 0 disables it")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the shared control-plane token executors must present")
+	fs.DurationVar(&c.ExecutorTimeout, "executor-timeout", 10*time.Second, "remove an executor that has sent nothing for this long")
+
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// ParseConfig parses orchestrator flags from args and validates them. -h
+// prints every flag with its help line and returns flag.ErrHelp.
+func ParseConfig(args []string) (Config, error) {
+	return parse("orchestrator", args, os.Stderr)
+}
+
+func parse(name string, args []string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	c.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the flags that do not depend on which request source or
+// calculator is used; those are checked by their factories. All problems
+// are reported at once, each naming its flag.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	switch c.TargetMode {
+	case TargetModePod:
+		if c.TargetNamespace == "" || c.TargetDeployment == "" {
+			bad("-target-mode=pod needs -target-namespace and -target-deployment")
+		}
+	case TargetModeService:
+		if c.TargetNamespace == "" || c.TargetService == "" {
+			bad("-target-mode=service needs -target-namespace and -target-service")
+		}
+	case TargetModeURL:
+		if err := checkTargetURL(c.TargetURL); err != nil {
+			bad("-target-url: %v", err)
+		}
+	default:
+		bad("-target-mode %q: want pod, service or url", c.TargetMode)
+	}
+	if c.RoundInterval < 10*time.Millisecond {
+		bad("-round-interval (%v) must be at least 10ms", c.RoundInterval)
+	}
+	if c.RequestTimeout <= 0 {
+		bad("-request-timeout (%v) must be positive", c.RequestTimeout)
+	}
+	if c.Duration < 0 {
+		bad("-duration (%v) must not be negative", c.Duration)
+	}
+	if c.ExecutorTimeout <= 0 {
+		bad("-executor-timeout (%v) must be positive", c.ExecutorTimeout)
+	}
+	if c.MetricsPollInterval <= 0 {
+		bad("-metrics-poll-interval (%v) must be positive", c.MetricsPollInterval)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"-listen-port", c.ListenPort}, {"-grpc-port", c.GRPCPort}} {
+		if p.v < 0 || p.v > 65535 {
+			bad("%s (%d) must be between 0 and 65535", p.name, p.v)
+		}
+	}
+	if c.ListenPort != 0 && c.ListenPort == c.GRPCPort {
+		bad("-listen-port and -grpc-port are both %d", c.ListenPort)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("-log-format %q: want text or json", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("-log-level: %v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkTargetURL accepts an absolute http or https URL.
+func checkTargetURL(raw string) error {
+	if raw == "" {
+		return errors.New("required in url mode (an absolute URL such as http://127.0.0.1:8080)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http or https URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: a base URL takes no query or fragment (requests carry their own)", raw)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/orchestrator/requests"
+	"github.com/PeladoCollado/imager/types"
+)
+
+// Built-in request source and load calculator names.
+const (
+	SourceFile      = "file"
+	SourceRandomSum = "random-sum"
+
+	CalculatorStep                = "step"
+	CalculatorExponential         = "exponential"
+	CalculatorLogarithmic         = "logarithmic"
+	CalculatorAdaptiveExponential = "adaptive-exponential"
+)
+
+// RequestSourceFactory builds the request source for a run.
+type RequestSourceFactory interface {
+	NewRequestSource(cfg Config) (types.RequestSource, error)
+}
+
+// RequestSourceFactoryFunc adapts a function to RequestSourceFactory.
+type RequestSourceFactoryFunc func(cfg Config) (types.RequestSource, error)
+
+var _ RequestSourceFactory = RequestSourceFactoryFunc(nil)
+
+// NewRequestSource calls f.
+func (f RequestSourceFactoryFunc) NewRequestSource(cfg Config) (types.RequestSource, error) {
+	return f(cfg)
+}
+
+// LoadCalculatorFactory builds the load calculator for a run.
+type LoadCalculatorFactory interface {
+	NewLoadCalculator(cfg Config) (manager.LoadCalculator, error)
+}
+
+// LoadCalculatorFactoryFunc adapts a function to LoadCalculatorFactory.
+type LoadCalculatorFactoryFunc func(cfg Config) (manager.LoadCalculator, error)
+
+var _ LoadCalculatorFactory = LoadCalculatorFactoryFunc(nil)
+
+// NewLoadCalculator calls f.
+func (f LoadCalculatorFactoryFunc) NewLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
+	return f(cfg)
+}
+
+// NewBuiltInRequestSource builds the request source -request-source-type
+// names: file (-request-source-file) or random-sum (-random-sum-path,
+// -random-sum-min, -random-sum-max, -seed).
+func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
+	switch cfg.RequestSourceType {
+	case SourceFile:
+		src, err := requests.NewFileSource(cfg.RequestSourceFile)
+		if err != nil {
+			return nil, fmt.Errorf("-request-source-file: %w", err)
+		}
+		return src, nil
+	case SourceRandomSum:
+		src, err := requests.NewRandomSumSource(cfg.RandomSumPath, cfg.RandomSumMin, cfg.RandomSumMax, seedOf(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("-request-source-type=random-sum: %w", err)
+		}
+		return src, nil
+	default:
+		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s)", cfg.RequestSourceType, SourceFile, SourceRandomSum)
+	}
+}
+
+// NewBuiltInLoadCalculator builds the calculator -load-calculator names,
+// after checking -min-rps, -max-rps and (for step) -step-rps.
+func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
+	step := manager.NoStep
+	if cfg.LoadCalculator == CalculatorStep {
+		step = cfg.StepRPS
+		if step == manager.NoStep {
+			return nil, fmt.Errorf("-step-rps (%d) must be greater than zero", step)
+		}
+	}
+	switch cfg.LoadCalculator {
+	case CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential:
+		if err := manager.ValidateRange(cfg.MinRPS, cfg.MaxRPS, step); err != nil {
+			return nil, fmt.Errorf("-load-calculator=%s: %w", cfg.LoadCalculator, err)
+		}
+	}
+	switch cfg.LoadCalculator {
+	case CalculatorStep:
+		return manager.NewStepFunctionLoadCalculator(cfg.MinRPS, cfg.MaxRPS, cfg.StepRPS), nil
+	case CalculatorExponential:
+		return manager.NewExponentialLoadCalculator(cfg.MinRPS, cfg.MaxRPS), nil
+	case CalculatorLogarithmic:
+		return manager.NewLogarithmicLoadCalculator(cfg.MinRPS, cfg.MaxRPS), nil
+	case CalculatorAdaptiveExponential:
+		if cfg.AdaptiveMaxLatencyMillis < 0 {
+			return nil, fmt.Errorf("-adaptive-max-latency-ms (%d) must not be negative", cfg.AdaptiveMaxLatencyMillis)
+		}
+		return manager.NewAdaptiveExponentialLoadCalculator(cfg.MinRPS, cfg.MaxRPS, cfg.AdaptiveMaxLatencyMillis), nil
+	default:
+		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s)", cfg.LoadCalculator,
+			CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential)
+	}
+}
+
+// seedOf returns -seed, or a clock-derived seed when it is 0.
+func seedOf(cfg Config) int64 {
+	if cfg.Seed != 0 {
+		return cfg.Seed
+	}
+	return time.Now().UnixNano()
+}
+
+// NewLogger builds the logger -log-format and -log-level ask for.
+func NewLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("-log-format %q: want text or json", cfg.LogFormat)
+	}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

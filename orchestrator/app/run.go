@@ -1,0 +1,237 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/orchestrator/control"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+)
+
+// Version is reported to executors and by the CLIs.
+const Version = "0.1.0"
+
+// RunOptions customises Run. The zero value runs the built-ins.
+type RunOptions struct {
+	// RequestSourceFactory and LoadCalculatorFactory replace the built-in
+	// factories; a custom factory may fall back to NewBuiltInRequestSource
+	// and NewBuiltInLoadCalculator for the names it does not handle.
+	RequestSourceFactory  RequestSourceFactory
+	LoadCalculatorFactory LoadCalculatorFactory
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives every metric; nil means a new registry.
+	Registry *prometheus.Registry
+	// HTTPListener and GRPCListener, when set, are used instead of
+	// listening on -listen-port and -grpc-port.
+	HTTPListener net.Listener
+	GRPCListener net.Listener
+	// LocalExecutors runs that many executors inside this process, with
+	// LocalMaxInFlight as each one's in-flight cap (0: the engine's
+	// default). This is how `imager run` works without a cluster.
+	LocalExecutors   int
+	LocalMaxInFlight int
+	// OnRound is called for every finished round, in order.
+	OnRound func(*manager.RoundResult)
+	// OnSummary is called once when Run ends, with the totals of every
+	// finished round, whether the test completed or was stopped.
+	OnSummary func(manager.Summary)
+}
+
+// Run runs the orchestrator until the test ends (-duration, or the
+// calculator ends it) or ctx ends. It returns nil when the test completed
+// and ctx.Err() when it was stopped.
+func Run(ctx context.Context, cfg Config, opts RunOptions) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	om, err := metrics.NewOrchestrator(reg)
+	if err != nil {
+		return fmt.Errorf("orchestrator metrics: %w", err)
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = time.Now().UnixNano()
+		log.Info("random seed chosen; pass -seed to repeat this run", "seed", cfg.Seed)
+	}
+	target, err := targetFor(cfg)
+	if err != nil {
+		return err
+	}
+	srcFactory := opts.RequestSourceFactory
+	if srcFactory == nil {
+		srcFactory = RequestSourceFactoryFunc(NewBuiltInRequestSource)
+	}
+	calcFactory := opts.LoadCalculatorFactory
+	if calcFactory == nil {
+		calcFactory = LoadCalculatorFactoryFunc(NewBuiltInLoadCalculator)
+	}
+	src, err := srcFactory.NewRequestSource(cfg)
+	if err != nil {
+		return fmt.Errorf("request source %q: %w", cfg.RequestSourceType, err)
+	}
+	calc, err := calcFactory.NewLoadCalculator(cfg)
+	if err != nil {
+		return fmt.Errorf("load calculator %q: %w", cfg.LoadCalculator, err)
+	}
+	var token string
+	if cfg.AuthTokenFile != "" {
+		if token, err = imagerv1.ReadAuthTokenFile(cfg.AuthTokenFile); err != nil {
+			return fmt.Errorf("-auth-token-file: %w", err)
+		}
+	}
+	sched, err := manager.NewScheduler(manager.SchedulerConfig{
+		Calculator:     calc,
+		Source:         src,
+		Target:         target,
+		Interval:       cfg.RoundInterval,
+		Duration:       cfg.Duration,
+		RequestTimeout: cfg.RequestTimeout,
+		Metrics:        om,
+		Logger:         log,
+		OnRound:        opts.OnRound,
+	})
+	if err != nil {
+		return err
+	}
+
+	httpLis, grpcLis, err := listeners(cfg, opts)
+	if err != nil {
+		return err
+	}
+	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServices()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2+opts.LocalExecutors)
+	var ready atomic.Bool
+	if httpLis != nil {
+		wg.Go(func() { errc <- serveHTTP(svcCtx, httpLis, reg, &ready) })
+		log.Info("serving metrics and health", "addr", httpLis.Addr().String())
+	}
+	if grpcLis != nil {
+		srv := control.NewServer(control.Config{
+			Fleet: sched, Metrics: om, AuthToken: token, ExecutorTimeout: cfg.ExecutorTimeout,
+			HeartbeatInterval: cfg.ExecutorTimeout / 5, Version: Version, Logger: log,
+		})
+		wg.Go(func() { errc <- srv.Serve(svcCtx, grpcLis) })
+		log.Info("control plane listening", "addr", grpcLis.Addr().String(), "auth", token != "")
+	}
+	// Local executors stop with the caller's ctx, so a stopped run still
+	// reports what they measured while the scheduler drains, or when the
+	// test is over.
+	execCtx, stopExecutors := context.WithCancel(ctx)
+	defer stopExecutors()
+	if opts.LocalExecutors > 0 {
+		em, err := metrics.NewExecutor(reg)
+		if err != nil {
+			stopServices()
+			stopExecutors()
+			wg.Wait()
+			return fmt.Errorf("executor metrics: %w", err)
+		}
+		for i := range opts.LocalExecutors {
+			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Observer: em})
+			l := executor.NewLocal("local-"+strconv.Itoa(i), 1, runner, sched.Report, em)
+			sched.Join(l)
+			wg.Go(func() { errc <- l.Run(execCtx) })
+		}
+	}
+	ready.Store(true)
+	runErr := sched.Run(ctx)
+	if opts.OnSummary != nil {
+		opts.OnSummary(sched.Summary())
+	}
+	stopExecutors()
+	stopServices()
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// targetFor returns the function that gives each round's target URL.
+func targetFor(cfg Config) (func() (string, error), error) {
+	switch cfg.TargetMode {
+	case TargetModeURL:
+		u := cfg.TargetURL
+		return func() (string, error) { return u, nil }, nil
+	default:
+		return nil, fmt.Errorf("-target-mode=%s: Kubernetes target discovery is not available in this build yet; use -target-mode=url with -target-url", cfg.TargetMode)
+	}
+}
+
+// listeners opens the HTTP and gRPC listeners the config asks for.
+func listeners(cfg Config, opts RunOptions) (httpLis, grpcLis net.Listener, err error) {
+	httpLis, grpcLis = opts.HTTPListener, opts.GRPCListener
+	if httpLis == nil && cfg.ListenPort != 0 {
+		if httpLis, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.ListenPort)); err != nil {
+			return nil, nil, fmt.Errorf("-listen-port: %w", err)
+		}
+	}
+	if grpcLis == nil && cfg.GRPCPort != 0 {
+		if grpcLis, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.GRPCPort)); err != nil {
+			if httpLis != nil {
+				httpLis.Close()
+			}
+			return nil, nil, fmt.Errorf("-grpc-port: %w", err)
+		}
+	}
+	return httpLis, grpcLis, nil
+}
+
+// serveHTTP serves /metrics, /healthz and /readyz until ctx ends.
+func serveHTTP(ctx context.Context, lis net.Listener, reg *prometheus.Registry, ready *atomic.Bool) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}

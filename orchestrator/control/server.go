@@ -1,0 +1,231 @@
+// Package control is the orchestrator's side of the gRPC control plane: it
+// accepts executor streams, checks their token, hands them to the round
+// scheduler as executors, forwards jobs to them and their reports back.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+)
+
+// Fleet is what the server feeds: the round scheduler.
+type Fleet interface {
+	Join(e manager.Executor)
+	Leave(e manager.Executor, reason string)
+	Report(executorID string, rep *engine.Report)
+}
+
+var _ Fleet = (*manager.Scheduler)(nil)
+
+// MaxMessageBytes bounds one control-plane message; a job carries its
+// requests, so a high-rate round makes large messages.
+const MaxMessageBytes = 256 << 20
+
+// Config configures a Server. Fleet and Metrics are required.
+type Config struct {
+	Fleet   Fleet
+	Metrics *metrics.Orchestrator
+	// AuthToken, when set, must be presented by every executor.
+	AuthToken string
+	// HeartbeatInterval is asked of executors; default 2s.
+	HeartbeatInterval time.Duration
+	// ExecutorTimeout removes an executor silent for this long; default
+	// five heartbeat intervals.
+	ExecutorTimeout time.Duration
+	Version         string
+	Logger          *slog.Logger
+}
+
+// Server implements the ControlPlane service.
+type Server struct {
+	imagerv1.UnimplementedControlPlaneServer
+	cfg  Config
+	log  *slog.Logger
+	stop chan struct{}
+}
+
+// NewServer returns a Server.
+func NewServer(cfg Config) *Server {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 2 * time.Second
+	}
+	if cfg.ExecutorTimeout <= 0 {
+		cfg.ExecutorTimeout = 5 * cfg.HeartbeatInterval
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+}
+
+// Serve serves the control plane on lis until ctx ends, then ends every
+// executor stream and returns.
+func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	gs := grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+	)
+	imagerv1.RegisterControlPlaneServer(gs, s)
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("control plane: %w", err)
+	case <-ctx.Done():
+	}
+	close(s.stop)
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		gs.Stop()
+		<-stopped
+	}
+	<-errc
+	return nil
+}
+
+// Connect handles one executor's stream for its whole life.
+func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
+	remote := "unknown"
+	if p, ok := peer.FromContext(stream.Context()); ok {
+		remote = p.Addr.String()
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil || hello.GetExecutorId() == "" {
+		s.log.Warn("executor rejected: first message is not a hello with an id", "remote", remote)
+		return status.Error(codes.InvalidArgument, "first message must be a Hello with an executor_id")
+	}
+	id := hello.GetExecutorId()
+	if !imagerv1.TokensMatch(s.cfg.AuthToken, hello.GetAuthToken()) {
+		s.cfg.Metrics.AuthFailed()
+		s.log.Warn("executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", "executor", id, "remote", remote)
+		return status.Error(codes.Unauthenticated, "auth token rejected: the executor's -auth-token-file does not match the orchestrator's")
+	}
+	welcome := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Welcome{Welcome: &imagerv1.Welcome{
+		HeartbeatIntervalNanos: int64(s.cfg.HeartbeatInterval), Version: s.cfg.Version,
+	}}}
+	if err := stream.Send(welcome); err != nil {
+		return err
+	}
+	sess := newSession(id, int(hello.GetCapacity()))
+	s.log.Info("executor connected", "executor", id, "remote", remote, "capacity", sess.capacity,
+		"max_inflight", hello.GetMaxInflight(), "version", hello.GetVersion())
+	s.cfg.Fleet.Join(sess)
+	reason, err := s.serve(stream, sess)
+	close(sess.closed)
+	s.cfg.Fleet.Leave(sess, reason)
+	return err
+}
+
+// serve pumps jobs out and reports in until the stream ends, the executor
+// goes silent or the server stops. It returns why the session ended.
+func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session) (string, error) {
+	ctx := stream.Context()
+	msgs := make(chan *imagerv1.ExecutorMessage)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	silence := time.NewTimer(s.cfg.ExecutorTimeout)
+	defer silence.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return "orchestrator stopping", nil
+		case err := <-recvErr:
+			if errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
+				return "stream closed", nil
+			}
+			return fmt.Sprintf("stream broken: %v", err), nil
+		case <-silence.C:
+			return fmt.Sprintf("silent for %v", s.cfg.ExecutorTimeout), status.Error(codes.DeadlineExceeded, "no heartbeat")
+		case job := <-sess.jobs:
+			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Job{Job: job}}
+			if err := stream.Send(msg); err != nil {
+				return fmt.Sprintf("send failed: %v", err), err
+			}
+		case m := <-msgs:
+			silence.Reset(s.cfg.ExecutorTimeout)
+			if r := m.GetReport(); r != nil {
+				rep, err := r.ToEngine()
+				if err != nil {
+					s.log.Warn("unreadable report; its requests will count as lost", "executor", sess.id, "job", r.GetJobId(), "error", err)
+					continue
+				}
+				s.cfg.Fleet.Report(sess.id, rep)
+			}
+		}
+	}
+}
+
+// session is one connected executor as the scheduler sees it.
+type session struct {
+	id       string
+	capacity int
+	jobs     chan *imagerv1.Job
+	closed   chan struct{}
+}
+
+var _ manager.Executor = (*session)(nil)
+
+func newSession(id string, capacity int) *session {
+	return &session{id: id, capacity: max(capacity, 1), jobs: make(chan *imagerv1.Job, 64), closed: make(chan struct{})}
+}
+
+// ID implements manager.Executor.
+func (s *session) ID() string { return s.id }
+
+// Capacity implements manager.Executor.
+func (s *session) Capacity() int { return s.capacity }
+
+// Dispatch implements manager.Executor: it queues the job for the stream.
+func (s *session) Dispatch(job engine.Job) error {
+	select {
+	case <-s.closed:
+		return errors.New("executor disconnected")
+	default:
+	}
+	select {
+	case s.jobs <- imagerv1.JobFromEngine(job):
+		return nil
+	case <-s.closed:
+		return errors.New("executor disconnected")
+	default:
+		return errors.New("executor's job queue is full")
+	}
+}

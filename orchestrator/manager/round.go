@@ -1,0 +1,145 @@
+package manager
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// RoundResult is the merged outcome of one finished round.
+type RoundResult struct {
+	// Index is the round's position on the time grid, from 0.
+	Index int64
+	// Start is when the round was due to start; it lasts Interval.
+	Start    time.Time
+	Interval time.Duration
+	// PlannedRPS is what the load calculator asked for; AchievedRPS is the
+	// rate at which requests actually went out.
+	PlannedRPS  int
+	AchievedRPS float64
+	// Executors is how many executors the round was split across.
+	Executors int
+	engine.Counts
+	// Latency (from intended send time) and Service (from actual send)
+	// hold microseconds.
+	Latency *hdrhistogram.Histogram
+	Service *hdrhistogram.Histogram
+}
+
+// Quantile returns the latency at percentile q (0-100).
+func (r *RoundResult) Quantile(q float64) time.Duration { return engine.Percentile(r.Latency, q) }
+
+// Observation is the round as a feedback calculator sees it.
+func (r *RoundResult) Observation() LoadObservation {
+	return LoadObservation{
+		Round:       r.Index,
+		PlannedRPS:  r.PlannedRPS,
+		AchievedRPS: r.AchievedRPS,
+		Planned:     r.Planned,
+		Sent:        r.Sent,
+		Success:     r.Success,
+		Failed:      r.Failed(),
+		Timeouts:    r.Timeouts,
+		Dropped:     r.Dropped,
+		Lost:        r.Lost,
+		P50:         r.Quantile(50),
+		P90:         r.Quantile(90),
+		P99:         r.Quantile(99),
+		Max:         r.Quantile(100),
+	}
+}
+
+// achievedRPS is the rate at which the round's requests went out: requests
+// sent over the time it took to send them, never less than the interval.
+func achievedRPS(rep *engine.Report, start time.Time, interval time.Duration) float64 {
+	if rep.Sent == 0 {
+		return 0
+	}
+	span := interval
+	if !rep.LastSend.IsZero() && rep.Planned > 0 {
+		// The last request is due one spacing before the interval ends.
+		if s := rep.LastSend.Sub(start) + interval/time.Duration(rep.Planned); s > span {
+			span = s
+		}
+	}
+	return float64(rep.Sent) / span.Seconds()
+}
+
+// Summary totals a whole run.
+type Summary struct {
+	Rounds int
+	// Elapsed runs from the first round's start to the end of the last.
+	Elapsed time.Duration
+	engine.Counts
+	Latency *hdrhistogram.Histogram
+	Service *hdrhistogram.Histogram
+}
+
+// AchievedRPS is the run's overall send rate.
+func (s *Summary) AchievedRPS() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Sent) / s.Elapsed.Seconds()
+}
+
+// add folds a finished round into the summary.
+func (s *Summary) add(r *RoundResult) {
+	if s.Latency == nil {
+		s.Latency, s.Service = engine.NewHistogram(), engine.NewHistogram()
+	}
+	s.Rounds++
+	s.Counts.Add(r.Counts)
+	s.Latency.Merge(r.Latency)
+	s.Service.Merge(r.Service)
+}
+
+// pendingJob is a dispatched job awaiting its report.
+type pendingJob struct {
+	executor string
+	planned  int64
+	done     bool
+}
+
+// pendingRound is a dispatched round awaiting its reports.
+type pendingRound struct {
+	result      RoundResult
+	merged      *engine.Report
+	jobs        map[string]*pendingJob
+	outstanding int
+	// deadline is when missing reports are given up on and counted lost.
+	deadline time.Time
+}
+
+// settle records job id's report (nil when it will never come: its requests
+// are lost) and reports whether the job was outstanding.
+func (p *pendingRound) settle(id string, rep *engine.Report) bool {
+	j, ok := p.jobs[id]
+	if !ok || j.done {
+		return false
+	}
+	j.done = true
+	p.outstanding--
+	if rep == nil {
+		rep = &engine.Report{Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+	}
+	// Whatever the report does not account for is lost, so the round's
+	// totals always add up to what was planned.
+	if gap := j.planned - rep.Accounted(); gap > 0 {
+		rep.Lost += gap
+	}
+	rep.Planned = j.planned
+	p.merged.Merge(rep)
+	return true
+}
+
+// finish turns the merged reports into the round's result.
+func (p *pendingRound) finish() *RoundResult {
+	r := &p.result
+	r.Counts = p.merged.Counts
+	r.Latency, r.Service = p.merged.Latency, p.merged.Service
+	r.AchievedRPS = achievedRPS(p.merged, r.Start, r.Interval)
+	return r
+}

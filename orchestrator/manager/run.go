@@ -1,0 +1,253 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/metrics"
+)
+
+// Run waits for the first executor, then plans rounds until the test's
+// duration is over, the calculator ends the test (Next returns a negative
+// rate), the request source fails, or ctx ends. It then waits for the
+// outstanding reports (at most DrainTimeout once ctx has ended) and
+// returns. Every finished round is logged and folded into Summary.
+//
+// Run returns nil when the test ran to its end, ctx.Err() when it was
+// stopped, and an error when the request source or target failed.
+func (s *Scheduler) Run(ctx context.Context) error {
+	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	if err := s.awaitExecutor(ctx); err != nil {
+		return err
+	}
+	lead := s.lead()
+	s.t0 = time.Now().Add(lead)
+	var end time.Time
+	if s.cfg.Duration > 0 {
+		end = s.t0.Add(s.cfg.Duration)
+	}
+	s.log.Info("test started", "interval", s.cfg.Interval, "duration", s.cfg.Duration, "executors", len(s.executors))
+
+	var runErr error
+	planning := true
+	done := ctx.Done()
+	var drainBy time.Time // set once ctx has ended
+	for next := int64(0); ; {
+		start := s.t0.Add(time.Duration(next) * s.cfg.Interval)
+		if planning && !end.IsZero() && !start.Before(end) {
+			planning = false
+		}
+		if !planning && len(s.rounds) == 0 {
+			break
+		}
+		wake := time.Now().Add(time.Hour)
+		if planning {
+			wake = start.Add(-lead)
+		}
+		if !drainBy.IsZero() && drainBy.Before(wake) {
+			wake = drainBy
+		}
+		for _, p := range s.rounds {
+			due := p.deadline
+			if p.outstanding == 0 {
+				due = p.result.Start.Add(p.result.Interval)
+			}
+			if due.Before(wake) {
+				wake = due
+			}
+		}
+		timer.Reset(max(time.Until(wake), 0))
+		select {
+		case <-done:
+			done = nil
+			planning = false
+			drainBy = time.Now().Add(s.cfg.DrainTimeout)
+			runErr = ctx.Err()
+			s.log.Info("stopping: waiting for outstanding reports", "rounds", len(s.rounds), "wait", s.cfg.DrainTimeout)
+		case f := <-s.events:
+			f()
+		case <-timer.C:
+		}
+		now := time.Now()
+		if planning && !now.Before(start.Add(-lead)) {
+			ended, err := s.plan(next, start)
+			if err != nil {
+				runErr = err
+				s.log.Error("test stopped", "error", err)
+			}
+			if ended || err != nil {
+				planning = false
+			}
+			next++
+		}
+		draining := !drainBy.IsZero()
+		s.expire(now, draining && !now.Before(drainBy))
+		s.finishRounds(now, draining)
+	}
+	sum := s.Summary()
+	s.log.Info("test finished", "rounds", sum.Rounds, "planned", sum.Planned, "success", sum.Success,
+		"failed", sum.Failed(), "timeouts", sum.Timeouts, "dropped", sum.Dropped, "lost", sum.Lost)
+	return runErr
+}
+
+// awaitExecutor blocks until an executor has joined. It applies every
+// event already queued before returning, so that all executors that joined
+// before the test started take part in round 0.
+func (s *Scheduler) awaitExecutor(ctx context.Context) error {
+	if len(s.executors) == 0 {
+		s.log.Info("waiting for executors to connect")
+	}
+	for {
+		select {
+		case f := <-s.events:
+			f()
+			continue
+		default:
+		}
+		if len(s.executors) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case f := <-s.events:
+			f()
+		}
+	}
+}
+
+// plan asks the calculator for round index's rate, splits it into jobs and
+// dispatches them. ended reports that the calculator ended the test.
+func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
+	if time.Now().After(start) {
+		s.log.Warn("round skipped: planned after its start time", "round", index)
+		return false, nil
+	}
+	if len(s.executors) == 0 {
+		s.log.Warn("round skipped: no executors connected", "round", index)
+		return false, nil
+	}
+	rps := s.cfg.Calculator.Next()
+	if rps < 0 {
+		s.log.Info("load calculator ended the test", "round", index)
+		return true, nil
+	}
+	target, err := s.cfg.Target()
+	if err != nil {
+		s.log.Warn("round skipped: no target", "round", index, "error", err)
+		return false, nil
+	}
+	execs := sortedExecutors(s.executors)
+	caps := make([]int, len(execs))
+	for i, e := range execs {
+		caps[i] = e.Capacity()
+	}
+	counts := splitCounts(s.requestsForRound(rps), caps)
+	p := &pendingRound{
+		result: RoundResult{Index: index, Start: start, Interval: s.cfg.Interval, PlannedRPS: rps, Executors: len(execs)},
+		merged: engine.NewReport("", index),
+		jobs:   make(map[string]*pendingJob),
+		// The last request may take the request timeout to end; after
+		// that a missing report is given up on.
+		deadline: start.Add(s.cfg.Interval + s.cfg.RequestTimeout + s.cfg.ReportGrace),
+	}
+	s.rounds = append(s.rounds, p)
+	for i, e := range execs {
+		if counts[i] == 0 {
+			continue
+		}
+		reqs, err := s.nextRequests(counts[i])
+		if err != nil {
+			return true, fmt.Errorf("round %d: %w", index, err)
+		}
+		job := engine.Job{
+			ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
+			Round:     index,
+			TargetURL: target,
+			StartAt:   start,
+			Duration:  s.cfg.Interval,
+			Count:     counts[i],
+			Timeout:   s.cfg.RequestTimeout,
+			Requests:  reqs,
+		}
+		p.jobs[job.ID] = &pendingJob{executor: e.ID(), planned: int64(job.Count)}
+		p.outstanding++
+		if err := e.Dispatch(job); err != nil {
+			s.log.Warn("job not dispatched; its requests are lost", "executor", e.ID(), "job", job.ID, "error", err)
+			p.settle(job.ID, nil)
+			continue
+		}
+		s.jobs[job.ID] = e
+		s.cfg.Metrics.JobDispatched(job.Count)
+	}
+	return false, nil
+}
+
+// expire gives up on reports past their round's deadline, or on all of
+// them when force is set, counting their requests as lost.
+func (s *Scheduler) expire(now time.Time, force bool) {
+	for _, p := range s.rounds {
+		if !force && now.Before(p.deadline) {
+			continue
+		}
+		for id, j := range p.jobs {
+			if !j.done {
+				s.log.Warn("no report from executor; counting its requests as lost", "executor", j.executor, "job", id, "lost_requests", j.planned)
+				p.settle(id, nil)
+				delete(s.jobs, id)
+			}
+		}
+	}
+}
+
+// finishRounds completes rounds in order while the oldest is over and has
+// all its reports; when draining it does not wait for the round to be over.
+func (s *Scheduler) finishRounds(now time.Time, draining bool) {
+	for len(s.rounds) > 0 {
+		p := s.rounds[0]
+		if p.outstanding > 0 || (!draining && now.Before(p.result.Start.Add(p.result.Interval))) {
+			return
+		}
+		r := p.finish()
+		s.rounds = s.rounds[1:]
+		s.mu.Lock()
+		s.summary.add(r)
+		s.summary.Elapsed = r.Start.Add(r.Interval).Sub(s.t0)
+		s.mu.Unlock()
+		s.logRound(r)
+		if fc, ok := s.cfg.Calculator.(FeedbackLoadCalculator); ok {
+			fc.Observe(r.Observation())
+		}
+		if s.cfg.OnRound != nil {
+			s.cfg.OnRound(r)
+		}
+	}
+}
+
+// logRound writes the one line per finished round and updates the round
+// metrics.
+func (s *Scheduler) logRound(r *RoundResult) {
+	p50, p90, p99, p999 := r.Quantile(50), r.Quantile(90), r.Quantile(99), r.Quantile(99.9)
+	s.log.Info("round finished",
+		"round", r.Index,
+		"planned_rps", r.PlannedRPS,
+		"achieved_rps", fmt.Sprintf("%.1f", r.AchievedRPS),
+		"planned", r.Planned,
+		"success", r.Success,
+		"failed", r.Failed(),
+		"timeouts", r.Timeouts,
+		"dropped", r.Dropped,
+		"lost", r.Lost,
+		"p50", p50,
+		"p99", p99,
+	)
+	s.cfg.Metrics.RoundFinished(metrics.RoundStats{
+		Round: r.Index, PlannedRPS: r.PlannedRPS, AchievedRPS: r.AchievedRPS, Counts: r.Counts,
+		P50: p50, P90: p90, P99: p99, P999: p999,
+	})
+}

@@ -1,0 +1,264 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/types"
+)
+
+// Executor is a connected executor as the scheduler sees it.
+type Executor interface {
+	// ID identifies the executor; a reconnecting executor keeps its ID.
+	ID() string
+	// Capacity is the executor's relative share of each round.
+	Capacity() int
+	// Dispatch hands a job over without blocking; an error means the job
+	// did not reach the executor and its requests are lost.
+	Dispatch(job engine.Job) error
+}
+
+// SchedulerConfig configures a Scheduler. Calculator, Source and Target are
+// required.
+type SchedulerConfig struct {
+	Calculator LoadCalculator
+	Source     types.RequestSource
+	// Target returns the base URL for the next round's jobs.
+	Target func() (string, error)
+	// Interval is the length of a round; default 1s.
+	Interval time.Duration
+	// Duration bounds the test: no round starts after t0+Duration. Zero
+	// runs until the context ends or the calculator ends the test.
+	Duration time.Duration
+	// RequestTimeout is the per-request timeout sent with each job.
+	RequestTimeout time.Duration
+	// ReportGrace is how long after a round's last request could have
+	// timed out its missing reports are awaited; default 5s.
+	ReportGrace time.Duration
+	// DrainTimeout bounds the wait for outstanding reports once the
+	// context ends; default 5s.
+	DrainTimeout time.Duration
+	// Metrics, Logger and OnRound are optional. OnRound is called from
+	// the scheduler's goroutine for every finished round, in order.
+	Metrics *metrics.Orchestrator
+	Logger  *slog.Logger
+	OnRound func(*RoundResult)
+}
+
+// Scheduler plans rounds on a fixed time grid, splits each into jobs across
+// the connected executors, and merges their reports into round results.
+// Round k covers [t0 + k*Interval, t0 + (k+1)*Interval); its jobs are
+// dispatched ahead of time with that absolute start.
+type Scheduler struct {
+	cfg    SchedulerConfig
+	log    *slog.Logger
+	events chan func()
+	done   chan struct{}
+
+	// Owned by the Run goroutine.
+	executors map[string]Executor
+	rounds    []*pendingRound
+	jobs      map[string]Executor // outstanding job ID -> executor
+
+	t0 time.Time // start of round 0
+
+	mu      sync.Mutex
+	summary Summary
+}
+
+// NewScheduler checks cfg and returns a Scheduler.
+func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
+	switch {
+	case cfg.Calculator == nil:
+		return nil, errors.New("scheduler: no load calculator")
+	case cfg.Source == nil:
+		return nil, errors.New("scheduler: no request source")
+	case cfg.Target == nil:
+		return nil, errors.New("scheduler: no target")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = engine.DefaultTimeout
+	}
+	if cfg.ReportGrace <= 0 {
+		cfg.ReportGrace = 5 * time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 5 * time.Second
+	}
+	if cfg.Metrics == nil {
+		m, err := metrics.NewOrchestrator(prometheus.NewRegistry())
+		if err != nil {
+			return nil, fmt.Errorf("scheduler metrics: %w", err)
+		}
+		cfg.Metrics = m
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Scheduler{
+		cfg:       cfg,
+		log:       log,
+		events:    make(chan func(), 1024),
+		done:      make(chan struct{}),
+		executors: make(map[string]Executor),
+		jobs:      make(map[string]Executor),
+	}, nil
+}
+
+// submit runs f on the scheduler's goroutine; after Run returns it is a
+// no-op.
+func (s *Scheduler) submit(f func()) {
+	select {
+	case s.events <- f:
+	case <-s.done:
+	}
+}
+
+// Join adds an executor; it takes part from the next planned round. An
+// executor with the ID of a connected one replaces it.
+func (s *Scheduler) Join(e Executor) {
+	s.submit(func() {
+		s.executors[e.ID()] = e
+		s.log.Info("executor joined", "executor", e.ID(), "capacity", e.Capacity(), "executors", len(s.executors))
+		s.cfg.Metrics.SetRegisteredExecutors(len(s.executors))
+	})
+}
+
+// Leave removes an executor. Its outstanding jobs will never report: their
+// requests are counted as lost. reason is logged.
+func (s *Scheduler) Leave(e Executor, reason string) {
+	s.submit(func() {
+		if cur, ok := s.executors[e.ID()]; ok && cur == e {
+			delete(s.executors, e.ID())
+		}
+		lost := 0
+		for _, p := range s.rounds {
+			for id, j := range p.jobs {
+				if !j.done && s.jobs[id] == e {
+					lost += int(j.planned)
+					delete(s.jobs, id)
+				}
+			}
+		}
+		s.log.Warn("executor left", "executor", e.ID(), "reason", reason, "lost_requests", lost, "executors", len(s.executors))
+		s.cfg.Metrics.ExecutorDisconnected()
+		s.cfg.Metrics.SetRegisteredExecutors(len(s.executors))
+	})
+}
+
+// Report delivers a job's report from the executor that ran it.
+func (s *Scheduler) Report(executorID string, rep *engine.Report) {
+	s.submit(func() {
+		e, ok := s.jobs[rep.JobID]
+		if !ok || e.ID() != executorID {
+			s.log.Warn("report for unknown job ignored", "executor", executorID, "job", rep.JobID)
+			return
+		}
+		delete(s.jobs, rep.JobID)
+		if rep.Err != "" {
+			s.log.Error("executor could not run job", "executor", executorID, "job", rep.JobID, "error", rep.Err)
+		}
+		for _, p := range s.rounds {
+			if p.result.Index == rep.Round {
+				p.settle(rep.JobID, rep)
+			}
+		}
+	})
+}
+
+// Summary returns the totals of the rounds finished so far.
+func (s *Scheduler) Summary() Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.summary
+	if out.Latency != nil {
+		out.Latency = engine.NewHistogram()
+		out.Latency.Merge(s.summary.Latency)
+		out.Service = engine.NewHistogram()
+		out.Service.Merge(s.summary.Service)
+	}
+	return out
+}
+
+// lead is how long before a round starts its jobs are dispatched.
+func (s *Scheduler) lead() time.Duration {
+	return min(s.cfg.Interval/2, time.Second)
+}
+
+// splitCounts divides total requests across capacities in proportion,
+// handing the remainder out one by one so the parts add up to total.
+func splitCounts(total int, capacities []int) []int {
+	out := make([]int, len(capacities))
+	sum := 0
+	for _, c := range capacities {
+		sum += max(c, 1)
+	}
+	given := 0
+	for i, c := range capacities {
+		out[i] = total * max(c, 1) / sum
+		given += out[i]
+	}
+	for i := 0; given < total; i = (i + 1) % len(out) {
+		out[i]++
+		given++
+	}
+	return out
+}
+
+// requestsForRound returns the number of requests a round at rps carries.
+func (s *Scheduler) requestsForRound(rps int) int {
+	return int(math.Round(float64(rps) * s.cfg.Interval.Seconds()))
+}
+
+// nextRequests draws n requests from the source.
+func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
+	out := make([]engine.Request, n)
+	for i := range out {
+		spec, err := s.cfg.Source.Next()
+		if err != nil {
+			return nil, fmt.Errorf("request source: %w", err)
+		}
+		out[i] = FromSpec(spec)
+	}
+	return out, nil
+}
+
+// sortedExecutors returns the executors ordered by ID, so that rounds are
+// split the same way every time.
+func sortedExecutors(m map[string]Executor) []Executor {
+	out := make([]Executor, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Executor) int { return strings.Compare(a.ID(), b.ID()) })
+	return out
+}
+
+// FromSpec converts a seed RequestSpec into an engine request. Header
+// values keep their order; a name with several values sends several lines.
+func FromSpec(spec types.RequestSpec) engine.Request {
+	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString}
+	if spec.Body != "" {
+		r.Body = []byte(spec.Body)
+	}
+	for name, values := range spec.Headers {
+		for _, v := range values {
+			r.Headers = append(r.Headers, engine.Header{Name: name, Value: v})
+		}
+	}
+	return r
+}

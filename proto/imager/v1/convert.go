@@ -1,0 +1,136 @@
+package imagerv1
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// unixNanos returns t as Unix nanoseconds, 0 for the zero time.
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNanos is the inverse of unixNanos.
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// JobFromEngine converts an engine job into its wire form.
+func JobFromEngine(j engine.Job) *Job {
+	reqs := make([]*Request, len(j.Requests))
+	for i, r := range j.Requests {
+		hs := make([]*Header, len(r.Headers))
+		for k, h := range r.Headers {
+			hs[k] = &Header{Name: h.Name, Value: h.Value}
+		}
+		reqs[i] = &Request{Method: r.Method, Path: r.Path, Query: r.Query, Headers: hs, Body: r.Body}
+	}
+	return &Job{
+		JobId:            j.ID,
+		Round:            j.Round,
+		TargetUrl:        j.TargetURL,
+		StartAtUnixNanos: unixNanos(j.StartAt),
+		DurationNanos:    int64(j.Duration),
+		Count:            int64(j.Count),
+		TimeoutNanos:     int64(j.Timeout),
+		Requests:         reqs,
+	}
+}
+
+// ToEngine converts a wire job into an engine job.
+func (j *Job) ToEngine() engine.Job {
+	reqs := make([]engine.Request, len(j.GetRequests()))
+	for i, r := range j.GetRequests() {
+		var hs []engine.Header
+		if len(r.GetHeaders()) > 0 {
+			hs = make([]engine.Header, len(r.GetHeaders()))
+			for k, h := range r.GetHeaders() {
+				hs[k] = engine.Header{Name: h.GetName(), Value: h.GetValue()}
+			}
+		}
+		reqs[i] = engine.Request{Method: r.GetMethod(), Path: r.GetPath(), Query: r.GetQuery(), Headers: hs, Body: r.GetBody()}
+	}
+	return engine.Job{
+		ID:        j.GetJobId(),
+		Round:     j.GetRound(),
+		TargetURL: j.GetTargetUrl(),
+		StartAt:   fromUnixNanos(j.GetStartAtUnixNanos()),
+		Duration:  time.Duration(j.GetDurationNanos()),
+		Count:     int(j.GetCount()),
+		Timeout:   time.Duration(j.GetTimeoutNanos()),
+		Requests:  reqs,
+	}
+}
+
+// ReportFromEngine converts an engine report into its wire form.
+func ReportFromEngine(r *engine.Report) (*Report, error) {
+	lat, err := engine.EncodeHistogram(r.Latency)
+	if err != nil {
+		return nil, fmt.Errorf("report %s latency: %w", r.JobID, err)
+	}
+	svc, err := engine.EncodeHistogram(r.Service)
+	if err != nil {
+		return nil, fmt.Errorf("report %s service time: %w", r.JobID, err)
+	}
+	c := r.Counts
+	return &Report{
+		JobId:              r.JobID,
+		Round:              r.Round,
+		Planned:            c.Planned,
+		Sent:               c.Sent,
+		Success:            c.Success,
+		ClientErrors:       c.ClientErrors,
+		ServerErrors:       c.ServerErrors,
+		Timeouts:           c.Timeouts,
+		ConnectionErrors:   c.ConnErrors,
+		Dropped:            c.Dropped,
+		Lost:               c.Lost,
+		ResponseBytes:      c.ResponseBytes,
+		LatencyHistogram:   lat,
+		ServiceHistogram:   svc,
+		FirstSendUnixNanos: unixNanos(r.FirstSend),
+		LastSendUnixNanos:  unixNanos(r.LastSend),
+		Error:              r.Err,
+	}, nil
+}
+
+// ToEngine converts a wire report into an engine report.
+func (r *Report) ToEngine() (*engine.Report, error) {
+	lat, err := engine.DecodeHistogram(r.GetLatencyHistogram())
+	if err != nil {
+		return nil, fmt.Errorf("report %s latency: %w", r.GetJobId(), err)
+	}
+	svc, err := engine.DecodeHistogram(r.GetServiceHistogram())
+	if err != nil {
+		return nil, fmt.Errorf("report %s service time: %w", r.GetJobId(), err)
+	}
+	return &engine.Report{
+		JobID: r.GetJobId(),
+		Round: r.GetRound(),
+		Counts: engine.Counts{
+			Planned:       r.GetPlanned(),
+			Sent:          r.GetSent(),
+			Success:       r.GetSuccess(),
+			ClientErrors:  r.GetClientErrors(),
+			ServerErrors:  r.GetServerErrors(),
+			Timeouts:      r.GetTimeouts(),
+			ConnErrors:    r.GetConnectionErrors(),
+			Dropped:       r.GetDropped(),
+			Lost:          r.GetLost(),
+			ResponseBytes: r.GetResponseBytes(),
+		},
+		Latency:   lat,
+		Service:   svc,
+		FirstSend: fromUnixNanos(r.GetFirstSendUnixNanos()),
+		LastSend:  fromUnixNanos(r.GetLastSendUnixNanos()),
+		Err:       r.GetError(),
+	}, nil
+}
