@@ -5,13 +5,36 @@
 # package: libprotoc 3.21.12 (apt-get install -y protobuf-compiler).
 # The Go plugins are pinned by tools/go.mod (protoc-gen-go v1.36.12,
 # protoc-gen-go-grpc v1.6.2) and built into tools/bin.
+GO ?= go
+BIN := $(CURDIR)/bin
+
+## build: build the four commands into ./bin.
+build:
+	$(GO) build -o $(BIN)/ ./cmd/orchestrator ./cmd/executor ./cmd/sumservice ./cmd/imager
+
+## test: format check, vet, then every test with the race detector (this
+## includes the end-to-end tests in test/e2e, which build and run the binaries).
+test: fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## demo: run the one-machine demo (a sumservice on loopback and a short step profile).
+demo:
+	$(GO) run ./cmd/imager demo
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') )"; \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
 PROTOC ?= protoc
 PROTOC_WANT := libprotoc 3.21.12
 PROTO_DIR := proto
 PROTO_FILES := $(PROTO_DIR)/imager/v1/control.proto
 TOOLS_BIN := $(CURDIR)/tools/bin
 
-.PHONY: proto bench
+.PHONY: build test demo bench proto vet fmt-check
 
 ## proto: regenerate the Go code for the gRPC control-plane protocol.
 proto:

@@ -46,6 +46,8 @@ func Percentile(h *hdrhistogram.Histogram, q float64) time.Duration {
 // Planned == Success + ClientErrors + ServerErrors + Timeouts + ConnErrors +
 // Dropped + Lost.
 type Counts struct {
+	// Planned is the number of requests the plan made due; a run stopped
+	// early drops the requests that never fell due.
 	Planned      int64
 	Sent         int64
 	Success      int64
@@ -54,9 +56,9 @@ type Counts struct {
 	Timeouts     int64
 	ConnErrors   int64
 	Dropped      int64
-	// Lost counts planned requests whose fate is unknown: never sent because
-	// the run stopped, cut off by cancellation, or held by an executor that
-	// went away before reporting.
+	// Lost counts planned requests whose fate is unknown: cut off by
+	// cancellation, or held by an executor that went away before
+	// reporting.
 	Lost          int64
 	ResponseBytes int64
 }

@@ -94,8 +94,9 @@ type jobRun struct {
 // StartAt + i*Duration/Count; latency is measured from that due time, so a
 // slow target cannot hide its delay by slowing the schedule.
 //
-// When ctx ends, requests not yet due are not sent and count as lost, as
-// do requests that fail after cancellation; Run still waits for requests in
+// When ctx ends, requests not yet due are not sent and leave the plan: the
+// report's Planned counts only the requests that fell due. Requests that
+// fail after cancellation count as lost. Run still waits for requests in
 // flight (Client.CloseConnections cuts them short).
 func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	rep := NewReport(job.ID, job.Round)
@@ -142,14 +143,14 @@ func (j *jobRun) pace(job Job) Report {
 			timer.Reset(wait)
 			select {
 			case <-j.ctx.Done():
-				local.Lost += int64(n - i)
+				local.Planned -= int64(n - i)
 				return local
 			case <-timer.C:
 			}
 			continue
 		}
 		if i&63 == 0 && j.ctx.Err() != nil {
-			local.Lost += int64(n - i)
+			local.Planned -= int64(n - i)
 			return local
 		}
 		// Everything due by now goes out now; the schedule never waits

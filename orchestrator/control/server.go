@@ -110,7 +110,7 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 	if p, ok := peer.FromContext(stream.Context()); ok {
 		remote = p.Addr.String()
 	}
-	first, err := stream.Recv()
+	first, err := s.recvHello(stream)
 	if err != nil {
 		return err
 	}
@@ -139,6 +139,33 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 	close(sess.closed)
 	s.cfg.Fleet.Leave(sess, reason)
 	return err
+}
+
+// recvHello receives the stream's first message. An executor that sends
+// nothing is dropped after ExecutorTimeout, and the wait ends when the server
+// stops, so that a connection without a Hello neither holds its handler
+// forever nor delays shutdown.
+func (s *Server) recvHello(stream imagerv1.ControlPlane_ConnectServer) (*imagerv1.ExecutorMessage, error) {
+	type result struct {
+		msg *imagerv1.ExecutorMessage
+		err error
+	}
+	// The receiver ends once the handler returns and the stream is torn down.
+	got := make(chan result, 1)
+	go func() {
+		m, err := stream.Recv()
+		got <- result{m, err}
+	}()
+	timer := time.NewTimer(s.cfg.ExecutorTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-got:
+		return r.msg, r.err
+	case <-timer.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "no Hello within %v", s.cfg.ExecutorTimeout)
+	case <-s.stop:
+		return nil, status.Error(codes.Unavailable, "orchestrator stopping")
+	}
 }
 
 // serve pumps jobs out and reports in until the stream ends, the executor

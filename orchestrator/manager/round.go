@@ -114,8 +114,10 @@ type pendingRound struct {
 }
 
 // settle records job id's report (nil when it will never come: its requests
-// are lost) and reports whether the job was outstanding.
-func (p *pendingRound) settle(id string, rep *engine.Report) bool {
+// are lost) and reports whether the job was outstanding. stopping tells
+// that the run was stopped: a report may then plan fewer requests than the
+// job held, those that had not fallen due.
+func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool {
 	j, ok := p.jobs[id]
 	if !ok || j.done {
 		return false
@@ -125,21 +127,26 @@ func (p *pendingRound) settle(id string, rep *engine.Report) bool {
 	if rep == nil {
 		rep = &engine.Report{Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
 	}
+	planned := j.planned
+	if stopping && rep.Planned >= 0 && rep.Planned < planned {
+		planned = rep.Planned
+	}
 	// Whatever the report does not account for is lost, so the round's
 	// totals always add up to what was planned.
-	if gap := j.planned - rep.Accounted(); gap > 0 {
+	if gap := planned - rep.Accounted(); gap > 0 {
 		rep.Lost += gap
 	}
-	rep.Planned = j.planned
+	rep.Planned = planned
 	p.merged.Merge(rep)
 	return true
 }
 
-// finish turns the merged reports into the round's result.
-func (p *pendingRound) finish() *RoundResult {
+// finish turns the merged reports into the round's result; end is when
+// the round ended: its planned end, or earlier if the run was stopped.
+func (p *pendingRound) finish(end time.Time) *RoundResult {
 	r := &p.result
 	r.Counts = p.merged.Counts
 	r.Latency, r.Service = p.merged.Latency, p.merged.Service
-	r.AchievedRPS = achievedRPS(p.merged, r.Start, r.Interval)
+	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)))
 	return r
 }

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func (c *scriptedCalculator) calls() ([]int, []LoadObservation) {
 }
 
 func TestSchedulerCalculatorEndsTest(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		calc := &scriptedCalculator{rates: []int{10, 10}}
@@ -98,7 +99,7 @@ func TestSchedulerCancelDrains(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				runCtx, stop := context.WithCancel(ctx)
@@ -142,7 +143,7 @@ func TestSchedulerCancelDrains(t *testing.T) {
 
 func TestSchedulerWaitsForExecutors(t *testing.T) {
 	t.Run("cancelled while waiting", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			runCtx, stop := context.WithCancel(t.Context())
 			defer stop()
 			calc := &scriptedCalculator{rates: []int{10}, repeat: true}
@@ -172,7 +173,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 		})
 	})
 	t.Run("late executor starts the test", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			calc := &scriptedCalculator{rates: []int{10}, repeat: true}
@@ -201,7 +202,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 }
 
 func TestSchedulerFeedback(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		calc := &scriptedCalculator{rates: []int{5, 0, 12, 7}}
@@ -235,7 +236,7 @@ func TestSchedulerFeedback(t *testing.T) {
 }
 
 func TestSchedulerSourceFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		// Round 0 draws 10 requests; round 1 has 10 for exec-a but none
@@ -274,15 +275,36 @@ func TestPendingRoundSettle(t *testing.T) {
 		r.FirstSend, r.LastSend = start, start.Add(900*time.Millisecond)
 		return r
 	}
+	late := func(r *engine.Report) *engine.Report {
+		r.LastSend = r.LastSend.Add(time.Second)
+		return r
+	}
+	stoppedAt := func(r *engine.Report, last time.Duration) *engine.Report {
+		r.LastSend = start.Add(last)
+		return r
+	}
+	planned := func(r *engine.Report, n int64) *engine.Report {
+		r.Planned = n
+		return r
+	}
 	tests := []struct {
 		name        string
 		report      *engine.Report // nil: never reported
+		stopping    bool
 		want        engine.Counts
 		wantSettled bool
+		wantRPS     float64
 	}{
-		{"full", rep(10, 9, 1), engine.Counts{Planned: 10, Sent: 10, Success: 9, Timeouts: 1}, true},
-		{"partial", rep(6, 5, 1), engine.Counts{Planned: 10, Sent: 6, Success: 5, Timeouts: 1, Lost: 4}, true},
-		{"missing", nil, engine.Counts{Planned: 10, Lost: 10}, true},
+		{"full", rep(10, 9, 1), false, engine.Counts{Planned: 10, Sent: 10, Success: 9, Timeouts: 1}, true, 10},
+		{"partial", rep(6, 5, 1), false, engine.Counts{Planned: 10, Sent: 6, Success: 5, Timeouts: 1, Lost: 4}, true, 6},
+		// A report that plans less is only believed once the run stopped.
+		{"short plan while running", planned(rep(6, 6, 0), 6), false, engine.Counts{Planned: 10, Sent: 6, Success: 6, Lost: 4}, true, 6},
+		// Stopped 600ms in: 6 of 10 requests fell due, the last at 500ms,
+		// so they went out at the planned 10 rps.
+		{"short plan after stop", stoppedAt(planned(rep(6, 6, 0), 6), 500*time.Millisecond), true, engine.Counts{Planned: 6, Sent: 6, Success: 6}, true, 10},
+		{"missing", nil, false, engine.Counts{Planned: 10, Lost: 10}, true, 0},
+		// The last send was 1s late, so sending took 2s: 5 rps.
+		{"late sends", late(rep(10, 10, 0)), false, engine.Counts{Planned: 10, Sent: 10, Success: 10}, true, 5},
 	}
 	for _, tt := range tests {
 		p := &pendingRound{
@@ -291,21 +313,72 @@ func TestPendingRoundSettle(t *testing.T) {
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: 10}},
 		}
 		p.outstanding = 1
-		if got := p.settle("j", tt.report); got != tt.wantSettled {
+		if got := p.settle("j", tt.report, tt.stopping); got != tt.wantSettled {
 			t.Errorf("%s: settle = %v, want %v", tt.name, got, tt.wantSettled)
 		}
-		if p.settle("j", rep(10, 10, 0)) {
+		if p.settle("j", rep(10, 10, 0), false) {
 			t.Errorf("%s: second settle of the same job = true, want false", tt.name)
 		}
 		if p.outstanding != 0 {
 			t.Errorf("%s: outstanding = %d, want 0", tt.name, p.outstanding)
 		}
-		r := p.finish()
+		end := start.Add(time.Second)
+		if tt.stopping {
+			end = start.Add(600 * time.Millisecond)
+		}
+		r := p.finish(end)
 		if r.Counts != tt.want {
 			t.Errorf("%s: counts = %+v, want %+v", tt.name, r.Counts, tt.want)
 		}
-		if got, want := r.AchievedRPS, float64(tt.want.Sent); got != want {
+		if got, want := r.AchievedRPS, tt.wantRPS; math.Abs(got-want) > 1e-9 {
 			t.Errorf("%s: AchievedRPS = %v, want %v", tt.name, got, want)
 		}
 	}
+}
+
+// TestSchedulerRoundsFinishInOrder has exec-b miss only round 0's report,
+// with a report deadline longer than an interval: rounds 1 and 2 are
+// complete long before round 0 gives up, and must wait for it.
+func TestSchedulerRoundsFinishInOrder(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const deadline = time.Second + 100*time.Millisecond + 2*time.Second
+		h := newHarness(t, SchedulerConfig{
+			Calculator:     &scriptedCalculator{rates: []int{10}, repeat: true},
+			Interval:       time.Second,
+			Duration:       3 * time.Second,
+			RequestTimeout: 100 * time.Millisecond,
+			ReportGrace:    2 * time.Second,
+		})
+		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
+		b.silent = func(j engine.Job) bool { return j.Round == 0 }
+		h.sched.Join(a)
+		h.sched.Join(b)
+		err, returned := h.wait(h.start(ctx), time.Minute)
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		rounds, finished := h.results()
+		if got, want := indexes(rounds), []int64{0, 1, 2}; !slices.Equal(got, want) {
+			t.Fatalf("rounds = %v, want %v", got, want)
+		}
+		checkAccounting(t, rounds)
+		giveUp := rounds[0].Start.Add(deadline)
+		for k, r := range rounds {
+			wantLost := int64(0)
+			if k == 0 {
+				wantLost = 5
+			}
+			if r.Planned != 10 || r.Lost != wantLost || r.Success != 10-wantLost {
+				t.Errorf("round %d: Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", k, r.Planned, r.Success, r.Lost, 10-wantLost, wantLost)
+			}
+			if !finished[k].Equal(giveUp) {
+				t.Errorf("round %d finished %v after round 0 started, want %v (when round 0 gave up)", k, finished[k].Sub(rounds[0].Start), deadline)
+			}
+		}
+		if !returned.Equal(giveUp) {
+			t.Errorf("Run returned %v after round 0 started, want %v", returned.Sub(rounds[0].Start), deadline)
+		}
+	})
 }

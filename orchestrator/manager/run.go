@@ -19,6 +19,7 @@ import (
 // stopped, and an error when the request source or target failed.
 func (s *Scheduler) Run(ctx context.Context) error {
 	defer close(s.done)
+	s.ctx = ctx
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
@@ -52,9 +53,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if !drainBy.IsZero() && drainBy.Before(wake) {
 			wake = drainBy
 		}
-		for _, p := range s.rounds {
+		for i, p := range s.rounds {
 			due := p.deadline
 			if p.outstanding == 0 {
+				if i > 0 {
+					// Rounds finish in order, so a complete round
+					// behind an unfinished one has nothing to wake for;
+					// waking at its end once that passed would spin.
+					continue
+				}
 				due = p.result.Start.Add(p.result.Interval)
 			}
 			if due.Before(wake) {
@@ -66,7 +73,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-done:
 			done = nil
 			planning = false
-			drainBy = time.Now().Add(s.cfg.DrainTimeout)
+			s.stoppedAt = time.Now()
+			drainBy = s.stoppedAt.Add(s.cfg.DrainTimeout)
 			runErr = ctx.Err()
 			s.log.Info("stopping: waiting for outstanding reports", "rounds", len(s.rounds), "wait", s.cfg.DrainTimeout)
 		case f := <-s.events:
@@ -179,7 +187,7 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		p.outstanding++
 		if err := e.Dispatch(job); err != nil {
 			s.log.Warn("job not dispatched; its requests are lost", "executor", e.ID(), "job", job.ID, "error", err)
-			p.settle(job.ID, nil)
+			p.settle(job.ID, nil, false)
 			continue
 		}
 		s.jobs[job.ID] = e
@@ -198,7 +206,7 @@ func (s *Scheduler) expire(now time.Time, force bool) {
 		for id, j := range p.jobs {
 			if !j.done {
 				s.log.Warn("no report from executor; counting its requests as lost", "executor", j.executor, "job", id, "lost_requests", j.planned)
-				p.settle(id, nil)
+				p.settle(id, nil, false)
 				delete(s.jobs, id)
 			}
 		}
@@ -213,11 +221,21 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 		if p.outstanding > 0 || (!draining && now.Before(p.result.Start.Add(p.result.Interval))) {
 			return
 		}
-		r := p.finish()
+		end := p.result.Start.Add(p.result.Interval)
+		stopped := !s.stoppedAt.IsZero() && s.stoppedAt.Before(end)
+		if stopped {
+			end = s.stoppedAt
+		}
 		s.rounds = s.rounds[1:]
+		if stopped && !end.After(p.result.Start) && p.merged.Planned == 0 {
+			// The run stopped before this round began: nothing of it
+			// fell due, so it is no part of the test.
+			continue
+		}
+		r := p.finish(end)
 		s.mu.Lock()
 		s.summary.add(r)
-		s.summary.Elapsed = r.Start.Add(r.Interval).Sub(s.t0)
+		s.summary.Elapsed = end.Sub(s.t0)
 		s.mu.Unlock()
 		s.logRound(r)
 		if fc, ok := s.cfg.Calculator.(FeedbackLoadCalculator); ok {

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,7 +71,9 @@ type Scheduler struct {
 	rounds    []*pendingRound
 	jobs      map[string]Executor // outstanding job ID -> executor
 
-	t0 time.Time // start of round 0
+	t0        time.Time       // start of round 0
+	ctx       context.Context // Run's context
+	stoppedAt time.Time       // when Run's context ended
 
 	mu      sync.Mutex
 	summary Summary
@@ -150,6 +153,7 @@ func (s *Scheduler) Leave(e Executor, reason string) {
 			for id, j := range p.jobs {
 				if !j.done && s.jobs[id] == e {
 					lost += int(j.planned)
+					p.settle(id, nil, false)
 					delete(s.jobs, id)
 				}
 			}
@@ -174,10 +178,17 @@ func (s *Scheduler) Report(executorID string, rep *engine.Report) {
 		}
 		for _, p := range s.rounds {
 			if p.result.Index == rep.Round {
-				p.settle(rep.JobID, rep)
+				p.settle(rep.JobID, rep, s.stopping())
 			}
 		}
 	})
+}
+
+// stopping reports whether the run has been stopped. Executors in this
+// process see the same context end, so their reports may come in before
+// Run has noticed.
+func (s *Scheduler) stopping() bool {
+	return s.ctx != nil && s.ctx.Err() != nil
 }
 
 // Summary returns the totals of the rounds finished so far.

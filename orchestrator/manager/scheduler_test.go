@@ -40,10 +40,11 @@ type fakeExecutor struct {
 	sched    *Scheduler
 	ctx      context.Context // ends the fake's report goroutines
 
-	// dispatchErr fails every Dispatch; silent never reports; sent, when
-	// set, is how many of a job's requests go out (all succeed).
+	// dispatchErr fails every Dispatch; silent, when set, picks the jobs
+	// never reported; sent, when set, is how many of a job's requests go
+	// out (all succeed).
 	dispatchErr error
-	silent      bool
+	silent      func(engine.Job) bool
 	sent        func(count int) int
 
 	mu   sync.Mutex
@@ -69,7 +70,7 @@ func (f *fakeExecutor) Dispatch(job engine.Job) error {
 	if f.dispatchErr != nil {
 		return f.dispatchErr
 	}
-	if f.silent {
+	if f.silent != nil && f.silent(job) {
 		return nil
 	}
 	sent := job.Count
@@ -144,12 +145,26 @@ func (s *fakeSource) Next() (types.RequestSpec, error) {
 
 func (s *fakeSource) Reset() error { s.n = 0; return nil }
 
+// bubble runs f in a synctest bubble. A scheduler loop that never blocks
+// stops the fake clock, so its test would hang until the go test timeout;
+// the watchdog turns that into a prompt crash naming the test.
+func bubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	name := t.Name()
+	watchdog := time.AfterFunc(30*time.Second, func() {
+		panic(name + ": fake clock stuck for 30s of real time: the scheduler is spinning")
+	})
+	defer watchdog.Stop()
+	synctest.Test(t, f)
+}
+
 // harness runs a Scheduler and records its finished rounds.
 type harness struct {
 	t     *testing.T
 	sched *Scheduler
 	reg   *prometheus.Registry
 	t0    time.Time // the bubble's start: when Run is started
+	stop  context.CancelFunc
 
 	mu       sync.Mutex
 	rounds   []*RoundResult
@@ -189,20 +204,24 @@ func newHarness(t *testing.T, cfg SchedulerConfig) *harness {
 // start runs the scheduler until ctx ends; the result arrives on the
 // returned channel.
 func (h *harness) start(ctx context.Context) <-chan error {
+	ctx, h.stop = context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- h.sched.Run(ctx) }()
 	return errc
 }
 
-// wait returns Run's result and when it came, failing the test when Run
-// has not returned within limit of fake time.
+// wait returns Run's result and when it came. When Run has not returned
+// within limit of fake time it stops Run, waits for it so that the bubble
+// ends cleanly, and fails the test.
 func (h *harness) wait(errc <-chan error, limit time.Duration) (error, time.Time) {
 	h.t.Helper()
 	select {
 	case err := <-errc:
 		return err, time.Now()
 	case <-time.After(limit):
-		h.t.Fatalf("Run did not return within %v", limit)
+		h.stop()
+		err := <-errc
+		h.t.Fatalf("Run did not return within %v; once stopped it returned %v", limit, err)
 		return nil, time.Time{}
 	}
 }
@@ -269,7 +288,7 @@ func indexes(rounds []*RoundResult) []int64 {
 }
 
 func TestSchedulerStepProfile(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
@@ -376,7 +395,7 @@ func TestSchedulerStepProfile(t *testing.T) {
 }
 
 func TestSchedulerExecutorLeaves(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
@@ -469,7 +488,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 	}{
 		{
 			name:     "never reports",
-			broken:   func(f *fakeExecutor) { f.silent = true },
+			broken:   func(f *fakeExecutor) { f.silent = func(engine.Job) bool { return true } },
 			wantSent: 5, wantLost: 5,
 			finish:         interval + timeout + grace,
 			wantDispatched: 4,
@@ -491,7 +510,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				h := newHarness(t, SchedulerConfig{
@@ -555,8 +574,8 @@ func TestSplitCounts(t *testing.T) {
 		{total: 0, capacities: []int{2, 3}, want: []int{0, 0}},
 		{total: 100, capacities: []int{1, 2, 3, 4}, want: []int{10, 20, 30, 40}},
 		{total: 9, capacities: []int{2, 2, 2, 2}, want: []int{3, 2, 2, 2}},
-		{total: 10, capacities: []int{0, 1}, want: []int{5, 5}},   // zero counts as 1
-		{total: 10, capacities: []int{-4, 1}, want: []int{5, 5}},  // negative counts as 1
+		{total: 10, capacities: []int{0, 1}, want: []int{5, 5}},  // zero counts as 1
+		{total: 10, capacities: []int{-4, 1}, want: []int{5, 5}}, // negative counts as 1
 		{total: 12, capacities: []int{0, -1, 2}, want: []int{3, 3, 6}},
 		{total: 1000003, capacities: []int{1, 1000}, want: []int{1000, 999003}},
 	}

@@ -1,0 +1,211 @@
+package imagerv1_test
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/PeladoCollado/imager/engine"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+)
+
+// jobDiff describes how got differs from want, or returns "". Times compare
+// with Equal; an empty body or header list equals a nil one.
+func jobDiff(got, want engine.Job) string {
+	var d []string
+	if got.ID != want.ID || got.Round != want.Round || got.TargetURL != want.TargetURL {
+		d = append(d, "id, round or target")
+	}
+	if !got.StartAt.Equal(want.StartAt) || got.StartAt.IsZero() != want.StartAt.IsZero() {
+		d = append(d, "start "+got.StartAt.String()+" != "+want.StartAt.String())
+	}
+	if got.Duration != want.Duration || got.Count != want.Count || got.Timeout != want.Timeout {
+		d = append(d, "duration, count or timeout")
+	}
+	if len(got.Requests) != len(want.Requests) {
+		return strings.Join(append(d, "request count"), "; ")
+	}
+	for i, g := range got.Requests {
+		w := want.Requests[i]
+		if g.Method != w.Method || g.Path != w.Path || g.Query != w.Query ||
+			!bytes.Equal(g.Body, w.Body) || !slices.Equal(g.Headers, w.Headers) {
+			d = append(d, "request "+w.Method+" "+w.Path)
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
+func TestJobConversionRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		job  engine.Job
+	}{
+		{name: "full", job: engine.Job{
+			ID: "r12-exec-a", Round: 12, TargetURL: "http://10.0.0.7:8080",
+			// time.Now carries a monotonic reading and a location; only the
+			// instant must survive.
+			StartAt:  time.Now().Add(time.Second),
+			Duration: time.Second, Count: 250, Timeout: 30 * time.Second,
+			Requests: []engine.Request{
+				{Method: "POST", Path: "/sum", Query: "a=1&b=2",
+					Headers: []engine.Header{{Name: "X-A", Value: "1"}, {Name: "Content-Type", Value: "application/json"}, {Name: "X-A", Value: "2"}},
+					Body:    []byte(`{"values":[1,2]}`)},
+				{Method: "GET", Path: "/healthz"},
+				{Method: "PUT", Path: "/bin", Body: []byte{0, 0xff, '\n'}},
+			},
+		}},
+		{name: "nanosecond start", job: engine.Job{ID: "ns", StartAt: time.Unix(1_800_000_000, 999_999_999), Count: 1,
+			Requests: []engine.Request{{Method: "GET", Path: "/"}}}},
+		{name: "zero start and no requests", job: engine.Job{ID: "empty", Round: 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := roundTrip(t, imagerv1.JobFromEngine(tt.job)).ToEngine()
+			if d := jobDiff(got, tt.job); d != "" {
+				t.Errorf("round trip changed the job (%s):\ngot  %+v\nwant %+v", d, got, tt.job)
+			}
+		})
+	}
+}
+
+// histogramOf returns a microsecond histogram holding values.
+func histogramOf(t *testing.T, values ...int64) *hdrhistogram.Histogram {
+	t.Helper()
+	h := engine.NewHistogram()
+	for _, v := range values {
+		if err := h.RecordValue(v); err != nil {
+			t.Fatalf("RecordValue(%d): %v", v, err)
+		}
+	}
+	return h
+}
+
+// sameHistogram reports how got differs from want, or "".
+func sameHistogram(got, want *hdrhistogram.Histogram) string {
+	if got.TotalCount() != want.TotalCount() {
+		return "total count"
+	}
+	if got.Min() != want.Min() || got.Max() != want.Max() {
+		return "min or max"
+	}
+	for _, q := range []float64{50, 90, 99, 99.9, 100} {
+		if got.ValueAtQuantile(q) != want.ValueAtQuantile(q) {
+			return "a percentile"
+		}
+	}
+	return ""
+}
+
+func TestReportConversionRoundTrip(t *testing.T) {
+	first := time.Unix(1_800_000_000, 123_456_789)
+	full := &engine.Report{
+		JobID: "r3-exec-b", Round: 3,
+		Counts: engine.Counts{Planned: 100, Sent: 97, Success: 80, ClientErrors: 5, ServerErrors: 4, Timeouts: 3,
+			ConnErrors: 2, Dropped: 3, Lost: 3, ResponseBytes: 4096},
+		Latency:   histogramOf(t, 150, 900, 1200, 25_000, 3_000_000),
+		Service:   histogramOf(t, 100, 800, 1100, 20_000, 2_900_000),
+		FirstSend: first,
+		LastSend:  first.Add(990 * time.Millisecond),
+		Err:       "",
+	}
+	tests := []struct {
+		name string
+		rep  *engine.Report
+	}{
+		{name: "full", rep: full},
+		{name: "nothing sent", rep: engine.NewReport("r4-exec-c", 4)},
+		{name: "nil histograms and an error", rep: &engine.Report{JobID: "bad", Round: 9,
+			Counts: engine.Counts{Planned: 7, Lost: 7}, Err: "unsupported scheme"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wire, err := imagerv1.ReportFromEngine(tt.rep)
+			if err != nil {
+				t.Fatalf("ReportFromEngine: %v", err)
+			}
+			got, err := roundTrip(t, wire).ToEngine()
+			if err != nil {
+				t.Fatalf("ToEngine: %v", err)
+			}
+			want := tt.rep
+			if got.JobID != want.JobID || got.Round != want.Round || got.Err != want.Err {
+				t.Errorf("got (job %q, round %d, err %q), want (%q, %d, %q)", got.JobID, got.Round, got.Err, want.JobID, want.Round, want.Err)
+			}
+			if got.Counts != want.Counts {
+				t.Errorf("counts = %+v, want %+v", got.Counts, want.Counts)
+			}
+			if !got.FirstSend.Equal(want.FirstSend) || got.FirstSend.IsZero() != want.FirstSend.IsZero() {
+				t.Errorf("FirstSend = %v, want %v", got.FirstSend, want.FirstSend)
+			}
+			if !got.LastSend.Equal(want.LastSend) || got.LastSend.IsZero() != want.LastSend.IsZero() {
+				t.Errorf("LastSend = %v, want %v", got.LastSend, want.LastSend)
+			}
+			for _, h := range []struct {
+				name      string
+				got, want *hdrhistogram.Histogram
+			}{{"latency", got.Latency, want.Latency}, {"service", got.Service, want.Service}} {
+				if h.want == nil {
+					h.want = engine.NewHistogram()
+				}
+				if h.got == nil {
+					t.Errorf("%s histogram is nil after the round trip", h.name)
+					continue
+				}
+				if d := sameHistogram(h.got, h.want); d != "" {
+					t.Errorf("%s histogram: %s differs (got %d values, p99 %d; want %d values, p99 %d)", h.name, d,
+						h.got.TotalCount(), h.got.ValueAtQuantile(99), h.want.TotalCount(), h.want.ValueAtQuantile(99))
+				}
+			}
+		})
+	}
+}
+
+func TestDecodedReportsMerge(t *testing.T) {
+	var merged *engine.Report
+	for i, values := range [][]int64{{100, 200}, {300, 400, 500}} {
+		rep := engine.NewReport("j", 1)
+		rep.Latency = histogramOf(t, values...)
+		rep.Sent = int64(len(values))
+		wire, err := imagerv1.ReportFromEngine(rep)
+		if err != nil {
+			t.Fatalf("ReportFromEngine #%d: %v", i, err)
+		}
+		got, err := roundTrip(t, wire).ToEngine()
+		if err != nil {
+			t.Fatalf("ToEngine #%d: %v", i, err)
+		}
+		if merged == nil {
+			merged = engine.NewReport("", 1)
+		}
+		merged.Merge(got)
+	}
+	if merged.Sent != 5 || merged.Latency.TotalCount() != 5 || merged.Latency.Max() < 500 {
+		t.Errorf("merged sent %d, latency count %d, max %d; want 5, 5, >= 500", merged.Sent, merged.Latency.TotalCount(), merged.Latency.Max())
+	}
+}
+
+func TestReportWithBadHistogram(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  *imagerv1.Report
+		want string
+	}{
+		{"latency", &imagerv1.Report{JobId: "job-x", LatencyHistogram: []byte{1, 2, 3}}, "latency"},
+		{"service", &imagerv1.Report{JobId: "job-x", ServiceHistogram: []byte("not a histogram")}, "service"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := tt.rep.ToEngine()
+			if err == nil {
+				t.Fatalf("ToEngine() = %+v, nil; want an error", rep)
+			}
+			if !strings.Contains(err.Error(), "job-x") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ToEngine() error %q, want it to name job-x and %q", err, tt.want)
+			}
+		})
+	}
+}
