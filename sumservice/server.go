@@ -2,12 +2,13 @@ package sumservice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/PeladoCollado/imager/httpserve"
 )
 
 // Server timeouts. The service answers from memory, so every phase of a
@@ -18,9 +19,6 @@ const (
 	writeTimeout      = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
-	// shutdownTimeout bounds how long Run waits for in-flight requests
-	// after its context ends.
-	shutdownTimeout = 10 * time.Second
 )
 
 // Server runs Handler on a TCP address.
@@ -41,15 +39,11 @@ func New(addr string) *Server {
 
 // Run listens on the server's address, calls ready (when not nil) with the
 // bound address, and serves until ctx ends. It then shuts the server down,
-// letting in-flight requests finish for up to ten seconds, and returns nil.
+// letting in-flight requests finish for up to httpserve.ShutdownGrace, and returns nil.
 // It returns an error when it cannot listen, when serving fails, or when the
 // graceful shutdown does not complete in time. Run may be called again after
 // it has returned.
 func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("sumservice: listen on %q: %w", s.addr, err)
-	}
 	logger := s.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -63,32 +57,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	if ready != nil {
-		ready(ln.Addr())
-	}
-
-	select {
-	case err := <-served:
-		// Serve only returns early on a listener failure.
-		return fmt.Errorf("sumservice: serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	shutdownErr := srv.Shutdown(shutdownCtx)
-	if shutdownErr != nil {
-		// Cut the remaining connections so the serving goroutine ends.
-		_ = srv.Close()
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("sumservice: serve on %s: %w", ln.Addr(), err)
-	}
-	if shutdownErr != nil {
-		return fmt.Errorf("sumservice: graceful shutdown: %w", shutdownErr)
+	if err := httpserve.ListenAndServe(ctx, s.addr, srv, ready); err != nil {
+		return fmt.Errorf("sumservice: %w", err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/httpserve"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -183,9 +185,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	go func() { done <- exec.Run(ctx) }()
 	go func() {
 		addr := net.JoinHostPort("", strconv.Itoa(o.metricsPort))
-		done <- executor.ListenAndServe(ctx, addr, executor.Handler(reg, exec.Connected), logger, func(a net.Addr) {
+		srv := &http.Server{
+			Handler:  metrics.Handler(reg, exec.Connected),
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		err := httpserve.ListenAndServe(ctx, addr, srv, func(a net.Addr) {
 			logger.Info("metrics server listening", "addr", a.String())
 		})
+		if err != nil {
+			err = fmt.Errorf("-metrics-port: %w", err)
+		}
+		done <- err
 	}()
 	// Whichever ends first (a signal ends both) takes the other down.
 	first := <-done

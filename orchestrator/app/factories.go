@@ -67,7 +67,7 @@ func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 	case SourceRandomSum:
 		src, err := requests.NewRandomSumSource(cfg.RandomSumPath, cfg.RandomSumMin, cfg.RandomSumMax, seedOf(cfg))
 		if err != nil {
-			return nil, fmt.Errorf("-request-source-type=random-sum: %w", err)
+			return nil, fmt.Errorf("-random-sum-path, -random-sum-min, -random-sum-max: %w", err)
 		}
 		return src, nil
 	default:

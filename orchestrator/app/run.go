@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,10 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/httpserve"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -129,7 +128,8 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	errc := make(chan error, 2+opts.LocalExecutors)
 	var ready atomic.Bool
 	if httpLis != nil {
-		wg.Go(func() { errc <- serveHTTP(svcCtx, httpLis, reg, &ready) })
+		srv := &http.Server{Handler: metrics.Handler(reg, ready.Load), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		wg.Go(func() { errc <- httpserve.Serve(svcCtx, httpLis, srv) })
 		log.Info("serving metrics and health", "addr", httpLis.Addr().String())
 	}
 	if grpcLis != nil {
@@ -205,33 +205,4 @@ func listeners(cfg Config, opts RunOptions) (httpLis, grpcLis net.Listener, err 
 		}
 	}
 	return httpLis, grpcLis, nil
-}
-
-// serveHTTP serves /metrics, /healthz and /readyz until ctx ends.
-func serveHTTP(ctx context.Context, lis net.Listener, reg *prometheus.Registry, ready *atomic.Bool) error {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lis) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutCtx)
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http server: %w", err)
-	}
-	return nil
 }

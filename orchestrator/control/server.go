@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -195,8 +196,8 @@ func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session
 		case <-s.stop:
 			return "orchestrator stopping", nil
 		case err := <-recvErr:
-			if errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
-				return "stream closed", nil
+			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
+				return "stream closed by the executor", nil
 			}
 			return fmt.Sprintf("stream broken: %v", err), nil
 		case <-silence.C:
