@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// preciseWindow is the last stretch before a due time that the pacer
+// sleeps with sleepPrecise rather than a runtime timer, whose wake-ups run
+// up to a millisecond late.
+const preciseWindow = 2 * time.Millisecond
+
 // DefaultMaxInFlight is the in-flight cap used when a Runner is given none.
 const DefaultMaxInFlight = 10000
 
@@ -140,7 +145,11 @@ func (j *jobRun) pace(job Job) Report {
 		due := job.StartAt.Add(time.Duration(step * float64(i)))
 		now := time.Now()
 		if wait := due.Sub(now); wait > 0 {
-			timer.Reset(wait)
+			if wait <= preciseWindow {
+				sleepPrecise(wait)
+				continue
+			}
+			timer.Reset(wait - preciseWindow)
 			select {
 			case <-j.ctx.Done():
 				local.Planned -= int64(n - i)

@@ -169,6 +169,10 @@ func (e *Executor) Run(ctx context.Context) error {
 
 	conn, err := grpc.NewClient(e.cfg.Orchestrator,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(imagerv1.MaxMessageBytes),
+			grpc.MaxCallSendMsgSize(imagerv1.MaxMessageBytes),
+		),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:                keepaliveTime,
 			Timeout:             keepaliveTimeout,

@@ -18,6 +18,19 @@ import (
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
+// withMetrics gives cfg executor metrics on a fresh registry, which it
+// returns.
+func withMetrics(t *testing.T, cfg *Config) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewExecutor(reg)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	cfg.Metrics = m
+	return reg
+}
+
 func TestHelloAndHeartbeats(t *testing.T) {
 	const interval = 20 * time.Millisecond
 	msgs := make(chan *imagerv1.ExecutorMessage, 100)
@@ -28,13 +41,8 @@ func TestHelloAndHeartbeats(t *testing.T) {
 		return forward(st, msgs)
 	})
 	logs := &logBuffer{}
-	reg := prometheus.NewRegistry()
-	m, err := metrics.NewExecutor(reg)
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
 	cfg := testConfig(f.addr, logs)
-	cfg.Metrics = m
+	reg := withMetrics(t, &cfg)
 	e := startExecutor(t, newExecutor(t, cfg), logs)
 
 	got := f.nextHello(t).hello
@@ -150,13 +158,8 @@ func TestJobReport(t *testing.T) {
 				}
 			})
 			logs := &logBuffer{}
-			reg := prometheus.NewRegistry()
-			m, err := metrics.NewExecutor(reg)
-			if err != nil {
-				t.Fatalf("metrics: %v", err)
-			}
 			cfg := testConfig(f.addr, logs)
-			cfg.Metrics = m
+			reg := withMetrics(t, &cfg)
 			startExecutor(t, newExecutor(t, cfg), logs)
 
 			var r *imagerv1.Report
@@ -219,13 +222,8 @@ func TestAuthRejectionRetriesAtMaxBackoff(t *testing.T) {
 		return status.Error(codes.Unauthenticated, "token mismatch for exec-1")
 	})
 	logs := &logBuffer{}
-	reg := prometheus.NewRegistry()
-	m, err := metrics.NewExecutor(reg)
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
 	cfg := testConfig(f.addr, logs)
-	cfg.Metrics = m
+	reg := withMetrics(t, &cfg)
 	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 60*time.Millisecond
 	e := startExecutor(t, newExecutor(t, cfg), logs)
 

@@ -33,10 +33,6 @@ type Fleet interface {
 
 var _ Fleet = (*manager.Scheduler)(nil)
 
-// MaxMessageBytes bounds one control-plane message; a job carries its
-// requests, so a high-rate round makes large messages.
-const MaxMessageBytes = 256 << 20
-
 // Config configures a Server. Fleet and Metrics are required.
 type Config struct {
 	Fleet   Fleet
@@ -79,8 +75,8 @@ func NewServer(cfg Config) *Server {
 // executor stream and returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	gs := grpc.NewServer(
-		grpc.MaxRecvMsgSize(MaxMessageBytes),
-		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.MaxRecvMsgSize(imagerv1.MaxMessageBytes),
+		grpc.MaxSendMsgSize(imagerv1.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 	)

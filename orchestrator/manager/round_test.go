@@ -5,56 +5,12 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
 )
-
-var (
-	_ LoadCalculator         = (*scriptedCalculator)(nil)
-	_ FeedbackLoadCalculator = (*scriptedCalculator)(nil)
-)
-
-// scriptedCalculator returns its rates in turn, then -1 (end of test) or,
-// with repeat set, the last rate forever. It records what Next returned
-// and every observation.
-type scriptedCalculator struct {
-	rates  []int
-	repeat bool
-
-	mu       sync.Mutex
-	returned []int
-	observed []LoadObservation
-}
-
-func (c *scriptedCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rps := -1
-	switch n := len(c.returned); {
-	case n < len(c.rates):
-		rps = c.rates[n]
-	case c.repeat && len(c.rates) > 0:
-		rps = c.rates[len(c.rates)-1]
-	}
-	c.returned = append(c.returned, rps)
-	return rps
-}
-
-func (c *scriptedCalculator) Observe(o LoadObservation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.observed = append(c.observed, o)
-}
-
-func (c *scriptedCalculator) calls() ([]int, []LoadObservation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.returned), slices.Clone(c.observed)
-}
 
 func TestSchedulerCalculatorEndsTest(t *testing.T) {
 	bubble(t, func(t *testing.T) {
@@ -334,51 +290,4 @@ func TestPendingRoundSettle(t *testing.T) {
 			t.Errorf("%s: AchievedRPS = %v, want %v", tt.name, got, want)
 		}
 	}
-}
-
-// TestSchedulerRoundsFinishInOrder has exec-b miss only round 0's report,
-// with a report deadline longer than an interval: rounds 1 and 2 are
-// complete long before round 0 gives up, and must wait for it.
-func TestSchedulerRoundsFinishInOrder(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		const deadline = time.Second + 100*time.Millisecond + 2*time.Second
-		h := newHarness(t, SchedulerConfig{
-			Calculator:     &scriptedCalculator{rates: []int{10}, repeat: true},
-			Interval:       time.Second,
-			Duration:       3 * time.Second,
-			RequestTimeout: 100 * time.Millisecond,
-			ReportGrace:    2 * time.Second,
-		})
-		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
-		b.silent = func(j engine.Job) bool { return j.Round == 0 }
-		h.sched.Join(a)
-		h.sched.Join(b)
-		err, returned := h.wait(h.start(ctx), time.Minute)
-		if err != nil {
-			t.Fatalf("Run = %v, want nil", err)
-		}
-		rounds, finished := h.results()
-		if got, want := indexes(rounds), []int64{0, 1, 2}; !slices.Equal(got, want) {
-			t.Fatalf("rounds = %v, want %v", got, want)
-		}
-		checkAccounting(t, rounds)
-		giveUp := rounds[0].Start.Add(deadline)
-		for k, r := range rounds {
-			wantLost := int64(0)
-			if k == 0 {
-				wantLost = 5
-			}
-			if r.Planned != 10 || r.Lost != wantLost || r.Success != 10-wantLost {
-				t.Errorf("round %d: Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", k, r.Planned, r.Success, r.Lost, 10-wantLost, wantLost)
-			}
-			if !finished[k].Equal(giveUp) {
-				t.Errorf("round %d finished %v after round 0 started, want %v (when round 0 gave up)", k, finished[k].Sub(rounds[0].Start), deadline)
-			}
-		}
-		if !returned.Equal(giveUp) {
-			t.Errorf("Run returned %v after round 0 started, want %v", returned.Sub(rounds[0].Start), deadline)
-		}
-	})
 }

@@ -7,6 +7,11 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 )
 
+// MaxMessageBytes bounds one control-plane message on both sides. A job
+// carries its requests, so a high-rate round makes large messages (about
+// 50 bytes a request for short GETs: a 256 MiB bound allows millions).
+const MaxMessageBytes = 256 << 20
+
 // unixNanos returns t as Unix nanoseconds, 0 for the zero time.
 func unixNanos(t time.Time) int64 {
 	if t.IsZero() {

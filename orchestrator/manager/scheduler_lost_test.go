@@ -1,0 +1,153 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// Tests of requests that go missing: jobs never reported, refused or
+// partly sent, and rounds that must wait for a late one before them.
+
+// TestSchedulerLostRequests covers the ways one executor's requests end
+// up lost while the other executor's succeed. Both have capacity 1, so
+// each round of 10 requests is split 5/5.
+func TestSchedulerLostRequests(t *testing.T) {
+	const (
+		interval = time.Second
+		timeout  = 100 * time.Millisecond
+		grace    = 400 * time.Millisecond
+	)
+	tests := []struct {
+		name   string
+		broken func(*fakeExecutor)
+		// wantSent and wantLost are per round; finish is how long after
+		// a round's start it is finished.
+		wantSent, wantLost int64
+		finish             time.Duration
+		wantDispatched     float64
+	}{
+		{
+			name:     "never reports",
+			broken:   func(f *fakeExecutor) { f.silent = func(engine.Job) bool { return true } },
+			wantSent: 5, wantLost: 5,
+			finish:         interval + timeout + grace,
+			wantDispatched: 4,
+		},
+		{
+			name:     "dispatch fails",
+			broken:   func(f *fakeExecutor) { f.dispatchErr = errors.New("stream closed") },
+			wantSent: 5, wantLost: 5,
+			finish:         interval,
+			wantDispatched: 2,
+		},
+		{
+			name:     "partial report",
+			broken:   func(f *fakeExecutor) { f.sent = func(n int) int { return n - 3 } },
+			wantSent: 7, wantLost: 3,
+			finish:         interval,
+			wantDispatched: 4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				h := newHarness(t, SchedulerConfig{
+					Calculator:     NewStepFunctionLoadCalculator(10, 10, 1),
+					Interval:       interval,
+					Duration:       2 * interval,
+					RequestTimeout: timeout,
+					ReportGrace:    grace,
+				})
+				a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
+				tt.broken(b)
+				h.sched.Join(a)
+				h.sched.Join(b)
+				err, returned := h.wait(h.start(ctx), time.Minute)
+				if err != nil {
+					t.Fatalf("Run = %v, want nil", err)
+				}
+				rounds, finished := h.results()
+				if got, want := indexes(rounds), []int64{0, 1}; !slices.Equal(got, want) {
+					t.Fatalf("rounds = %v, want %v", got, want)
+				}
+				checkAccounting(t, rounds)
+				for k, r := range rounds {
+					if r.Planned != 10 || r.Sent != tt.wantSent || r.Success != tt.wantSent || r.Lost != tt.wantLost {
+						t.Errorf("round %d: Planned/Sent/Success/Lost = %d/%d/%d/%d, want 10/%d/%d/%d",
+							k, r.Planned, r.Sent, r.Success, r.Lost, tt.wantSent, tt.wantSent, tt.wantLost)
+					}
+					if got, want := r.AchievedRPS, float64(tt.wantSent)/interval.Seconds(); math.Abs(got-want) > 0.01*want {
+						t.Errorf("round %d: AchievedRPS = %.2f, want %.2f", k, got, want)
+					}
+					if got := finished[k].Sub(r.Start); got != tt.finish {
+						t.Errorf("round %d finished %v after its start, want %v", k, got, tt.finish)
+					}
+				}
+				if last := rounds[len(rounds)-1]; !returned.Equal(finished[len(finished)-1]) {
+					t.Errorf("Run returned %v after round %d finished, want at once", returned.Sub(finished[len(finished)-1]), last.Index)
+				}
+				if got := h.metric("imager_orchestrator_jobs_dispatched_total", ""); got != tt.wantDispatched {
+					t.Errorf("jobs dispatched = %v, want %v", got, tt.wantDispatched)
+				}
+				if got := h.metric("imager_orchestrator_round_requests_total", "lost"); got != float64(2*tt.wantLost) {
+					t.Errorf("lost requests metric = %v, want %d", got, 2*tt.wantLost)
+				}
+			})
+		})
+	}
+}
+
+// TestSchedulerRoundsFinishInOrder has exec-b miss only round 0's report,
+// with a report deadline longer than an interval: rounds 1 and 2 are
+// complete long before round 0 gives up, and must wait for it.
+func TestSchedulerRoundsFinishInOrder(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const deadline = time.Second + 100*time.Millisecond + 2*time.Second
+		h := newHarness(t, SchedulerConfig{
+			Calculator:     &scriptedCalculator{rates: []int{10}, repeat: true},
+			Interval:       time.Second,
+			Duration:       3 * time.Second,
+			RequestTimeout: 100 * time.Millisecond,
+			ReportGrace:    2 * time.Second,
+		})
+		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
+		b.silent = func(j engine.Job) bool { return j.Round == 0 }
+		h.sched.Join(a)
+		h.sched.Join(b)
+		err, returned := h.wait(h.start(ctx), time.Minute)
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		rounds, finished := h.results()
+		if got, want := indexes(rounds), []int64{0, 1, 2}; !slices.Equal(got, want) {
+			t.Fatalf("rounds = %v, want %v", got, want)
+		}
+		checkAccounting(t, rounds)
+		giveUp := rounds[0].Start.Add(deadline)
+		for k, r := range rounds {
+			wantLost := int64(0)
+			if k == 0 {
+				wantLost = 5
+			}
+			if r.Planned != 10 || r.Lost != wantLost || r.Success != 10-wantLost {
+				t.Errorf("round %d: Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", k, r.Planned, r.Success, r.Lost, 10-wantLost, wantLost)
+			}
+			if !finished[k].Equal(giveUp) {
+				t.Errorf("round %d finished %v after round 0 started, want %v (when round 0 gave up)", k, finished[k].Sub(rounds[0].Start), deadline)
+			}
+		}
+		if !returned.Equal(giveUp) {
+			t.Errorf("Run returned %v after round 0 started, want %v", returned.Sub(rounds[0].Start), deadline)
+		}
+	})
+}
