@@ -142,6 +142,9 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 	}
 	rps := s.cfg.Calculator.Next()
 	if rps < 0 {
+		if fc, ok := s.cfg.Calculator.(FailingCalculator); ok && fc.Err() != nil {
+			return true, fmt.Errorf("round %d: load calculator: %w", index, fc.Err())
+		}
 		s.log.Info("load calculator ended the test", "round", index)
 		return true, nil
 	}

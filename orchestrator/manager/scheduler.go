@@ -235,9 +235,36 @@ func (s *Scheduler) requestsForRound(rps int) int {
 	return int(math.Round(float64(rps) * s.cfg.Interval.Seconds()))
 }
 
+// BatchSource is a request source that can produce many requests at once,
+// for example by running several scripting VMs in parallel. The scheduler
+// uses NextBatch instead of calling Next n times when a source has it.
+type BatchSource interface {
+	NextBatch(n int) ([]types.RequestSpec, error)
+}
+
+// FailingCalculator is a calculator that can fail: when its Next returns a
+// negative rate, a non-nil Err says the test ended because of an error,
+// not because the calculator was done.
+type FailingCalculator interface {
+	Err() error
+}
+
 // nextRequests draws n requests from the source.
 func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 	out := make([]engine.Request, n)
+	if bs, ok := s.cfg.Source.(BatchSource); ok {
+		specs, err := bs.NextBatch(n)
+		if err != nil {
+			return nil, fmt.Errorf("request source: %w", err)
+		}
+		if len(specs) != n {
+			return nil, fmt.Errorf("request source: asked for %d requests, got %d", n, len(specs))
+		}
+		for i := range specs {
+			out[i] = FromSpec(specs[i])
+		}
+		return out, nil
+	}
 	for i := range out {
 		spec, err := s.cfg.Source.Next()
 		if err != nil {

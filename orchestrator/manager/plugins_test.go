@@ -1,0 +1,100 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/types"
+)
+
+// batchSource counts how it was asked for requests.
+type batchSource struct {
+	fakeSource
+	batches []int
+	short   bool // return one request too few
+}
+
+var _ BatchSource = (*batchSource)(nil)
+
+func (s *batchSource) NextBatch(n int) ([]types.RequestSpec, error) {
+	s.batches = append(s.batches, n)
+	if s.short {
+		n--
+	}
+	out := make([]types.RequestSpec, n)
+	for i := range out {
+		out[i] = types.RequestSpec{Method: "GET", Path: "/batch"}
+	}
+	return out, nil
+}
+
+func TestSchedulerUsesBatchSource(t *testing.T) {
+	tests := []struct {
+		name    string
+		short   bool
+		wantErr bool
+	}{
+		{name: "whole batches", short: false},
+		{name: "short batch is an error", short: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				src := &batchSource{short: tt.short}
+				h := newHarness(t, SchedulerConfig{Calculator: &scriptedCalculator{rates: []int{10, 20}}, Source: src, Interval: time.Second})
+				h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
+				err, _ := h.wait(h.start(ctx), time.Minute)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("Run = %v, want error %v", err, tt.wantErr)
+				}
+				if src.n != 0 {
+					t.Errorf("Next called %d times, want only NextBatch", src.n)
+				}
+				if tt.wantErr {
+					return
+				}
+				if got, want := src.batches, []int{10, 20}; !slices.Equal(got, want) {
+					t.Errorf("NextBatch sizes = %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+// failingCalculator returns one rate, then fails.
+type failingCalculator struct {
+	scriptedCalculator
+	err error
+}
+
+var _ FailingCalculator = (*failingCalculator)(nil)
+
+func (c *failingCalculator) Err() error { return c.err }
+
+func TestSchedulerCalculatorError(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		boom := errors.New("scenario.lua:3: attempt to index a nil value")
+		calc := &failingCalculator{scriptedCalculator: scriptedCalculator{rates: []int{10}}, err: boom}
+		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
+		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
+		err, _ := h.wait(h.start(ctx), time.Minute)
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run = %v, want the calculator's error", err)
+		}
+		// What ran before the failure is still reported.
+		rounds, _ := h.results()
+		if got, want := indexes(rounds), []int64{0}; !slices.Equal(got, want) {
+			t.Fatalf("rounds = %v, want %v", got, want)
+		}
+		if sum := h.sched.Summary(); sum.Success != 10 {
+			t.Errorf("summary successes = %d, want the 10 of round 0", sum.Success)
+		}
+	})
+}
