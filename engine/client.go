@@ -71,6 +71,36 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 	return out, nil
 }
 
+// fill writes p into a fasthttp request: the one place a request is
+// built, for sending and for showing.
+func (p *prepared) fill(req *fasthttp.Request) {
+	req.Header.SetMethodBytes(p.method)
+	req.SetRequestURIBytes(p.uri)
+	for _, h := range p.headers {
+		req.Header.Set(h.Name, h.Value)
+	}
+	if len(p.body) > 0 {
+		req.SetBodyRaw(p.body)
+	}
+}
+
+// Render returns r exactly as the engine would write it to the wire when
+// sending it to target: request line, headers and body.
+func Render(target string, r Request) (string, error) {
+	ps, err := prepare(target, []Request{r})
+	if err != nil {
+		return "", err
+	}
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	ps[0].fill(req)
+	req.Header.SetUserAgent(userAgent)
+	return req.String(), nil
+}
+
+// userAgent is the User-Agent the engine's client sends.
+const userAgent = "imager"
+
 // ClientConfig tunes a Client.
 type ClientConfig struct {
 	// MaxConnsPerHost caps connections to one target host; it should be at
@@ -96,7 +126,7 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	c := &Client{conns: make(map[*trackedConn]struct{})}
 	c.http = &fasthttp.Client{
-		Name:                          "imager",
+		Name:                          userAgent,
 		MaxConnsPerHost:               cfg.MaxConnsPerHost,
 		MaxIdemponentCallAttempts:     1,
 		RetryIf:                       func(*fasthttp.Request) bool { return false },
@@ -166,14 +196,7 @@ func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 
-	req.Header.SetMethodBytes(p.method)
-	req.SetRequestURIBytes(p.uri)
-	for _, h := range p.headers {
-		req.Header.Set(h.Name, h.Value)
-	}
-	if len(p.body) > 0 {
-		req.SetBodyRaw(p.body)
-	}
+	p.fill(req)
 
 	start := time.Now()
 	err := c.http.DoDeadline(req, resp, deadline)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -245,5 +246,24 @@ func TestCloseConnectionsAbortsInFlight(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after CloseConnections")
+	}
+}
+
+func TestRender(t *testing.T) {
+	got, err := Render("http://127.0.0.1:8080/", Request{
+		Method: "POST", Path: "/submit", Query: "a=1",
+		Headers: []Header{{Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"x":1}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"POST /submit?a=1 HTTP/1.1\r\n", "Host: 127.0.0.1:8080\r\n", "Content-Type: application/json\r\n",
+		"User-Agent: imager\r\n", "Content-Length: 7\r\n", "\r\n\r\n{\"x\":1}"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Render() = %q, want it to contain %q", got, want)
+		}
+	}
+	if _, err := Render("not a url", Request{Path: "/"}); err == nil {
+		t.Error("Render with a bad target: want an error")
 	}
 }
