@@ -55,20 +55,24 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 	if len(reqs) == 0 {
 		return nil, errors.New("job has no requests")
 	}
-	base := strings.TrimSuffix(target, "/")
 	out := make([]prepared, len(reqs))
 	for i, r := range reqs {
 		method := r.Method
 		if method == "" {
 			method = fasthttp.MethodGet
 		}
-		uri := base + r.Path
-		if r.Query != "" {
-			uri += "?" + r.Query
-		}
-		out[i] = prepared{method: []byte(method), uri: []byte(uri), headers: r.Headers, body: r.Body}
+		out[i] = prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body}
 	}
 	return out, nil
+}
+
+// URL joins a request's path and query onto target, the base URL.
+func URL(target string, r Request) string {
+	uri := strings.TrimSuffix(target, "/") + r.Path
+	if r.Query != "" {
+		uri += "?" + r.Query
+	}
+	return uri
 }
 
 // fill writes p into a fasthttp request: the one place a request is

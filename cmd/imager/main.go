@@ -1,6 +1,7 @@
 // Command imager runs imager on one machine, with no cluster:
 //
 //	imager run    orchestrator and executors in one process against -target-url
+//	imager dry-run  shows the rate plan and sample requests, sending nothing
 //	imager demo   starts a sumservice on loopback and runs a short step profile at it
 //	imager version
 //
@@ -38,6 +39,7 @@ const usage = `usage: imager <command> [flags]
 
 commands:
   run      run orchestrator and executors in this process against -target-url
+  dry-run  show the rate plan and sample requests a configuration would produce; sends nothing
   demo     start a sumservice on loopback and run a short step profile against it
   version  print the version
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, args[1:], stdout, stderr)
+	case "dry-run":
+		return dryRunCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "imager %s\n", app.Version)
 		return exitOK

@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -146,4 +148,40 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestImagerDryRunBuiltIns(t *testing.T) {
+	args := []string{"dry-run", "-request-source-type=random-sum", "-random-sum-min=5", "-random-sum-max=5",
+		"-load-calculator=step", "-min-rps=10", "-max-rps=30", "-step-rps=10", "-rounds=4", "-samples=2"}
+	out, errOut, code := cli(t, 30*time.Second, false, args...)
+	if code != 0 {
+		t.Fatalf("dry-run exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"nothing is sent", "GET http://target.invalid/sum?a=5&b=5", "GET /sum?a=5&b=5 HTTP/1.1", "Host: target.invalid"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, out)
+		}
+	}
+	out, errOut, code = cli(t, 30*time.Second, false, append(args, "-format=json", "-target-url=http://127.0.0.1:9")...)
+	if code != 0 {
+		t.Fatalf("dry-run -format=json exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Rounds []struct {
+			RPS int `json:"rps"`
+		} `json:"rounds"`
+		Requests []struct {
+			URL string `json:"url"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("dry-run JSON: %v\n%s", err, out)
+	}
+	var rates []int
+	for _, r := range got.Rounds {
+		rates = append(rates, r.RPS)
+	}
+	if fmt.Sprint(rates) != "[10 20 30 30]" || len(got.Requests) != 2 || got.Requests[0].URL != "http://127.0.0.1:9/sum?a=5&b=5" {
+		t.Errorf("dry-run JSON rates %v requests %+v, want [10 20 30 30] and two requests to the given target", rates, got.Requests)
+	}
 }
