@@ -10,17 +10,29 @@ import (
 	"github.com/PeladoCollado/imager/types"
 )
 
-// batchSource counts how it was asked for requests.
+// batchSource counts how it was asked for requests and which rounds began.
 type batchSource struct {
 	fakeSource
-	batches []int
-	short   bool // return one request too few
+	batches  []int
+	begun    []int64
+	misorder bool // a round's requests were drawn before it began
+	short    bool // return one request too few
 }
 
-var _ BatchSource = (*batchSource)(nil)
+var (
+	_ BatchSource   = (*batchSource)(nil)
+	_ RoundBeginner = (*batchSource)(nil)
+)
+
+func (s *batchSource) BeginRound(index int64) {
+	s.begun = append(s.begun, index)
+}
 
 func (s *batchSource) NextBatch(n int) ([]types.RequestSpec, error) {
 	s.batches = append(s.batches, n)
+	if len(s.begun) != len(s.batches) {
+		s.misorder = true
+	}
 	if s.short {
 		n--
 	}
@@ -60,6 +72,13 @@ func TestSchedulerUsesBatchSource(t *testing.T) {
 				}
 				if got, want := src.batches, []int{10, 20}; !slices.Equal(got, want) {
 					t.Errorf("NextBatch sizes = %v, want %v", got, want)
+				}
+				if src.misorder {
+					t.Error("requests were drawn for a round before BeginRound")
+				}
+				// Round 2 begins too: that is where the calculator ends the test.
+				if got, want := src.begun, []int64{0, 1, 2}; !slices.Equal(got, want) {
+					t.Errorf("BeginRound calls = %v, want %v", got, want)
 				}
 			})
 		})

@@ -140,6 +140,11 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		s.log.Warn("round skipped: no executors connected", "round", index)
 		return false, nil
 	}
+	for _, v := range []any{s.cfg.Calculator, s.cfg.Source} {
+		if rb, ok := v.(RoundBeginner); ok {
+			rb.BeginRound(index)
+		}
+	}
 	rps := s.cfg.Calculator.Next()
 	if rps < 0 {
 		if fc, ok := s.cfg.Calculator.(FailingCalculator); ok && fc.Err() != nil {

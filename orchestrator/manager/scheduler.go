@@ -249,6 +249,13 @@ type FailingCalculator interface {
 	Err() error
 }
 
+// RoundBeginner is told that a round is being planned, before its rate and
+// requests are asked for. A scenario that was reloaded takes over there, so
+// that a round never mixes two versions.
+type RoundBeginner interface {
+	BeginRound(index int64)
+}
+
 // nextRequests draws n requests from the source.
 func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 	out := make([]engine.Request, n)
