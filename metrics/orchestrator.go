@@ -47,6 +47,7 @@ type Orchestrator struct {
 	roundLatency        [len(roundQuantiles)]prometheus.Gauge
 	disconnects         prometheus.Counter
 	authFailures        prometheus.Counter
+	scenarioReloads     [2]prometheus.Counter // rejected, accepted
 }
 
 // NewOrchestrator creates the orchestrator's collectors and registers them
@@ -109,16 +110,32 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	for i, q := range roundQuantiles {
 		o.roundLatency[i] = roundLatency.WithLabelValues(q)
 	}
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imager_orchestrator_scenario_reloads_total",
+		Help: "Changes of the Lua scenario file seen while running, by result: accepted (takes over at the next round) or rejected (the running version stays).",
+	}, []string{"result"})
+	o.scenarioReloads[0] = reloads.WithLabelValues("rejected")
+	o.scenarioReloads[1] = reloads.WithLabelValues("accepted")
 	err := registerAll(reg,
 		o.registeredExecutors, o.jobsDispatched, o.jobRequests,
 		o.podCPU, o.podMemory,
 		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
-		o.disconnects, o.authFailures,
+		o.disconnects, o.authFailures, reloads,
 	)
 	if err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// ScenarioReloaded counts one change of the scenario file, accepted or
+// rejected.
+func (o *Orchestrator) ScenarioReloaded(accepted bool) {
+	i := 0
+	if accepted {
+		i = 1
+	}
+	o.scenarioReloads[i].Inc()
 }
 
 // SetRegisteredExecutors records how many executors are connected now.

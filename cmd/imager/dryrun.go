@@ -168,7 +168,7 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 
 func printDryRun(w io.Writer, cfg app.Config, df dryRunFlags, out *dryRunOutput) {
 	fmt.Fprintf(w, "dry run: nothing is sent\n")
-	fmt.Fprintf(w, "load calculator %s, request source %s, rounds of %s\n", cfg.LoadCalculator, cfg.RequestSourceType, out.Interval)
+	fmt.Fprintf(w, "%s, rounds of %s\n", describe(cfg), out.Interval)
 	capacity := "unlimited"
 	if df.model.CapacityRPS > 0 {
 		capacity = fmt.Sprintf("%d rps", df.model.CapacityRPS)

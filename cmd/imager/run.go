@@ -73,8 +73,8 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		fmt.Fprintf(stderr, "imager run: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "imager: %s load from %d executor(s) against %s, rounds of %v, duration %s\n",
-		cfg.LoadCalculator, lf.executors, cfg.TargetURL, cfg.RoundInterval, durationText(cfg.Duration))
+	fmt.Fprintf(stdout, "imager: %s from %d executor(s) against %s, rounds of %v, duration %s\n",
+		describe(cfg), lf.executors, cfg.TargetURL, cfg.RoundInterval, durationText(cfg.Duration))
 	p := &printer{w: stdout}
 	err = app.Run(ctx, cfg, app.RunOptions{
 		Logger:           log,
@@ -93,6 +93,14 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		fmt.Fprintf(stderr, "imager run: %v\n", err)
 		return exitFailed
 	}
+}
+
+// describe names the load profile and request source a run uses.
+func describe(cfg app.Config) string {
+	if cfg.Scenario != "" {
+		return fmt.Sprintf("scenario %s (load calculator %s, request source %s)", cfg.Scenario, cfg.LoadCalculator, cfg.RequestSourceType)
+	}
+	return fmt.Sprintf("%s load of %s requests", cfg.LoadCalculator, cfg.RequestSourceType)
 }
 
 func durationText(d time.Duration) string {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -32,6 +33,14 @@ type Config struct {
 	RandomSumMin      int
 	RandomSumMax      int
 	Seed              int64
+
+	// Lua scenario.
+	Scenario               string
+	ScenarioOptions        string
+	ScenarioReloadInterval time.Duration
+	LuaCallTimeout         time.Duration
+	LuaMemoryLimitMB       int
+	LuaVMs                 int
 
 	// Load calculator.
 	LoadCalculator           string
@@ -72,14 +81,21 @@ type Config struct {
 // BindFlags registers every orchestrator flag on fs, with its default and
 // help line, writing into c.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.RequestSourceType, "request-source-type", "file", "request source: file, random-sum, or a name a custom factory knows")
+	fs.StringVar(&c.RequestSourceType, "request-source-type", SourceAuto, "request source: file, random-sum, lua, auto (lua when -scenario defines request(), else file), or a name a custom factory knows")
 	fs.StringVar(&c.RequestSourceFile, "request-source-file", "/config/requests.json", "newline-delimited JSON RequestSpec records (file source)")
 	fs.StringVar(&c.RandomSumPath, "random-sum-path", "/sum", "path of random-sum requests: GET <path>?a=X&b=Y")
 	fs.IntVar(&c.RandomSumMin, "random-sum-min", 1, "smallest operand of random-sum requests")
 	fs.IntVar(&c.RandomSumMax, "random-sum-max", 1000, "largest operand of random-sum requests")
 	fs.Int64Var(&c.Seed, "seed", 0, "seed for random request sources; 0 picks one from the clock (logged)")
 
-	fs.StringVar(&c.LoadCalculator, "load-calculator", "step", "load calculator: step, exponential, logarithmic, adaptive-exponential, or a name a custom factory knows")
+	fs.StringVar(&c.Scenario, "scenario", "", "Lua scenario file providing request() and/or rps(round) (see docs/LUA.md)")
+	fs.StringVar(&c.ScenarioOptions, "scenario-options", "", "comma-separated key=value pairs handed to the scenario's setup(options)")
+	fs.DurationVar(&c.ScenarioReloadInterval, "scenario-reload-interval", 2*time.Second, "how often the scenario file is checked for changes (a new version takes over at the next round); 0 disables reloading")
+	fs.DurationVar(&c.LuaCallTimeout, "lua-call-timeout", time.Second, "time limit of each call into the scenario (request, rps, setup, observe, reset)")
+	fs.IntVar(&c.LuaMemoryLimitMB, "lua-memory-limit-mb", 256, "memory a single call into the scenario may allocate, in MiB")
+	fs.IntVar(&c.LuaVMs, "lua-vms", 1, "Lua VMs producing requests in parallel, each with its own state; more than 1 helps only with more than two cores (see docs/LUA.md)")
+
+	fs.StringVar(&c.LoadCalculator, "load-calculator", CalculatorAuto, "load calculator: step, exponential, logarithmic, adaptive-exponential, lua, auto (lua when -scenario defines rps(), else step), or a name a custom factory knows")
 	fs.IntVar(&c.MinRPS, "min-rps", 5, "first (lowest) requests per second")
 	fs.IntVar(&c.MaxRPS, "max-rps", 50, "highest requests per second")
 	fs.IntVar(&c.StepRPS, "step-rps", 5, "increase per round of the step calculator")
@@ -177,6 +193,24 @@ func (c Config) Validate() error {
 	if c.ListenPort != 0 && c.ListenPort == c.GRPCPort {
 		bad("-listen-port and -grpc-port are both %d", c.ListenPort)
 	}
+	if _, err := c.ScenarioOptionMap(); err != nil {
+		bad("-scenario-options: %v", err)
+	}
+	if c.ScenarioReloadInterval < 0 {
+		bad("-scenario-reload-interval (%v) must not be negative", c.ScenarioReloadInterval)
+	}
+	if c.LuaCallTimeout <= 0 {
+		bad("-lua-call-timeout (%v) must be positive", c.LuaCallTimeout)
+	}
+	if c.LuaMemoryLimitMB <= 0 {
+		bad("-lua-memory-limit-mb (%d) must be positive", c.LuaMemoryLimitMB)
+	}
+	if c.LuaVMs < 1 || c.LuaVMs > 64 {
+		bad("-lua-vms (%d) must be between 1 and 64", c.LuaVMs)
+	}
+	if c.Scenario == "" && (c.RequestSourceType == SourceLua || c.LoadCalculator == CalculatorLua) {
+		bad("-request-source-type=lua and -load-calculator=lua need -scenario")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("-log-format %q: want text or json", c.LogFormat)
 	}
@@ -184,6 +218,27 @@ func (c Config) Validate() error {
 		bad("-log-level: %v", err)
 	}
 	return errors.Join(errs...)
+}
+
+// ScenarioOptionMap parses -scenario-options: comma-separated key=value
+// pairs; keys must be unique and not empty.
+func (c Config) ScenarioOptionMap() (map[string]string, error) {
+	out := map[string]string{}
+	if strings.TrimSpace(c.ScenarioOptions) == "" {
+		return out, nil
+	}
+	for _, pair := range strings.Split(c.ScenarioOptions, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", pair)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("key %q given twice", k)
+		}
+		out[k] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
 
 // checkTargetURL accepts an absolute http or https URL.

@@ -19,12 +19,16 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatalf("parse(%q) = %v, want nil", podArgs, err)
 	}
 	want := Config{
-		RequestSourceType:        "file",
+		RequestSourceType:        SourceAuto,
 		RequestSourceFile:        "/config/requests.json",
 		RandomSumPath:            "/sum",
 		RandomSumMin:             1,
 		RandomSumMax:             1000,
-		LoadCalculator:           "step",
+		LoadCalculator:           CalculatorAuto,
+		ScenarioReloadInterval:   2 * time.Second,
+		LuaCallTimeout:           time.Second,
+		LuaMemoryLimitMB:         256,
+		LuaVMs:                   1,
 		MinRPS:                   5,
 		MaxRPS:                   50,
 		StepRPS:                  5,

@@ -16,11 +16,15 @@ import (
 const (
 	SourceFile      = "file"
 	SourceRandomSum = "random-sum"
+	SourceLua       = "lua"
+	SourceAuto      = "auto"
 
 	CalculatorStep                = "step"
 	CalculatorExponential         = "exponential"
 	CalculatorLogarithmic         = "logarithmic"
 	CalculatorAdaptiveExponential = "adaptive-exponential"
+	CalculatorLua                 = "lua"
+	CalculatorAuto                = "auto"
 )
 
 // RequestSourceFactory builds the request source for a run.
@@ -54,10 +58,24 @@ func (f LoadCalculatorFactoryFunc) NewLoadCalculator(cfg Config) (manager.LoadCa
 }
 
 // NewBuiltInRequestSource builds the request source -request-source-type
-// names: file (-request-source-file) or random-sum (-random-sum-path,
-// -random-sum-min, -random-sum-max, -seed).
+// names: file (-request-source-file), random-sum (-random-sum-path,
+// -random-sum-min, -random-sum-max, -seed), lua (request() of -scenario),
+// or auto: lua when -scenario defines request(), else file.
 func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
-	switch cfg.RequestSourceType {
+	kind := cfg.RequestSourceType
+	if kind == SourceAuto {
+		kind = SourceFile
+		if cfg.Scenario != "" {
+			roles, err := scenarioRoles(cfg)
+			if err != nil {
+				return nil, err
+			}
+			if roles.Request {
+				kind = SourceLua
+			}
+		}
+	}
+	switch kind {
 	case SourceFile:
 		src, err := requests.NewFileSource(cfg.RequestSourceFile)
 		if err != nil {
@@ -70,28 +88,46 @@ func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 			return nil, fmt.Errorf("-random-sum-path, -random-sum-min, -random-sum-max: %w", err)
 		}
 		return src, nil
+	case SourceLua:
+		return newLuaSource(cfg)
 	default:
-		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s)", cfg.RequestSourceType, SourceFile, SourceRandomSum)
+		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s, %s, %s)", cfg.RequestSourceType,
+			SourceFile, SourceRandomSum, SourceLua, SourceAuto)
 	}
 }
 
 // NewBuiltInLoadCalculator builds the calculator -load-calculator names,
-// after checking -min-rps, -max-rps and (for step) -step-rps.
+// after checking -min-rps, -max-rps and (for step) -step-rps: step,
+// exponential, logarithmic, adaptive-exponential, lua (rps(round) of
+// -scenario), or auto: lua when -scenario defines rps(round), else step.
 func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
+	kind := cfg.LoadCalculator
+	if kind == CalculatorAuto {
+		kind = CalculatorStep
+		if cfg.Scenario != "" {
+			roles, err := scenarioRoles(cfg)
+			if err != nil {
+				return nil, err
+			}
+			if roles.RPS {
+				kind = CalculatorLua
+			}
+		}
+	}
 	step := manager.NoStep
-	if cfg.LoadCalculator == CalculatorStep {
+	if kind == CalculatorStep {
 		step = cfg.StepRPS
 		if step == manager.NoStep {
 			return nil, fmt.Errorf("-step-rps (%d) must be greater than zero", step)
 		}
 	}
-	switch cfg.LoadCalculator {
+	switch kind {
 	case CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential:
 		if err := manager.ValidateRange(cfg.MinRPS, cfg.MaxRPS, step); err != nil {
-			return nil, fmt.Errorf("-load-calculator=%s: %w", cfg.LoadCalculator, err)
+			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, err)
 		}
 	}
-	switch cfg.LoadCalculator {
+	switch kind {
 	case CalculatorStep:
 		return manager.NewStepFunctionLoadCalculator(cfg.MinRPS, cfg.MaxRPS, cfg.StepRPS), nil
 	case CalculatorExponential:
@@ -103,9 +139,11 @@ func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
 			return nil, fmt.Errorf("-adaptive-max-latency-ms (%d) must not be negative", cfg.AdaptiveMaxLatencyMillis)
 		}
 		return manager.NewAdaptiveExponentialLoadCalculator(cfg.MinRPS, cfg.MaxRPS, cfg.AdaptiveMaxLatencyMillis), nil
+	case CalculatorLua:
+		return newLuaCalculator(cfg)
 	default:
-		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s)", cfg.LoadCalculator,
-			CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential)
+		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s, %s, %s)", cfg.LoadCalculator,
+			CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential, CalculatorLua, CalculatorAuto)
 	}
 }
 

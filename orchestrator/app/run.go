@@ -95,7 +95,20 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	}
 	calc, err := calcFactory.NewLoadCalculator(cfg)
 	if err != nil {
+		closeLua(src, nil)
 		return fmt.Errorf("load calculator %q: %w", cfg.LoadCalculator, err)
+	}
+	defer closeLua(src, calc)
+	luaSrc, _ := src.(*luaSource)
+	luaCalc, _ := calc.(*luaCalculator)
+	if cfg.Scenario != "" && luaSrc == nil && luaCalc == nil {
+		return fmt.Errorf("-scenario %s is not used: neither -request-source-type nor -load-calculator is lua or auto", cfg.Scenario)
+	}
+	var rl *reloader
+	if cfg.Scenario != "" && cfg.ScenarioReloadInterval > 0 {
+		if rl, err = newReloader(cfg, log, om, luaSrc, luaCalc); err != nil {
+			return err
+		}
 	}
 	var token string
 	if cfg.AuthTokenFile != "" {
@@ -125,7 +138,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServices()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2+opts.LocalExecutors)
+	errc := make(chan error, 3+opts.LocalExecutors)
+	if rl != nil {
+		wg.Go(func() { errc <- rl.Run(svcCtx) })
+	}
 	var ready atomic.Bool
 	if httpLis != nil {
 		srv := &http.Server{Handler: metrics.Handler(reg, ready.Load), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -175,6 +191,16 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		}
 	}
 	return runErr
+}
+
+// closeLua releases the VMs of Lua sources and calculators.
+func closeLua(src any, calc any) {
+	if l, ok := src.(*luaSource); ok {
+		l.close()
+	}
+	if l, ok := calc.(*luaCalculator); ok {
+		l.close()
+	}
 }
 
 // targetFor returns the function that gives each round's target URL.

@@ -1,0 +1,309 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/script"
+	"github.com/PeladoCollado/imager/types"
+)
+
+// scenarioVMConfig is the Lua VM configuration the flags ask for.
+func scenarioVMConfig(cfg Config, log *slog.Logger) (script.VMConfig, error) {
+	opts, err := cfg.ScenarioOptionMap()
+	if err != nil {
+		return script.VMConfig{}, fmt.Errorf("-scenario-options: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return script.VMConfig{
+		Seed:        seedOf(cfg),
+		Options:     opts,
+		Flags:       scenarioFlags(cfg),
+		Logger:      log.With("scenario", cfg.Scenario),
+		CallTimeout: cfg.LuaCallTimeout,
+		MemoryLimit: int64(cfg.LuaMemoryLimitMB) << 20,
+	}, nil
+}
+
+// scenarioFlags are the built-in flag values a scenario's setup(options)
+// sees as options.flags. Durations are in seconds.
+func scenarioFlags(cfg Config) map[string]any {
+	return map[string]any{
+		"min-rps":                 cfg.MinRPS,
+		"max-rps":                 cfg.MaxRPS,
+		"step-rps":                cfg.StepRPS,
+		"adaptive-max-latency-ms": cfg.AdaptiveMaxLatencyMillis,
+		"duration":                cfg.Duration.Seconds(),
+		"round-interval":          cfg.RoundInterval.Seconds(),
+		"request-timeout":         cfg.RequestTimeout.Seconds(),
+		"target-url":              cfg.TargetURL,
+		"target-mode":             cfg.TargetMode,
+		"seed":                    cfg.Seed,
+		"random-sum-path":         cfg.RandomSumPath,
+		"random-sum-min":          cfg.RandomSumMin,
+		"random-sum-max":          cfg.RandomSumMax,
+		"request-source-file":     cfg.RequestSourceFile,
+	}
+}
+
+// scenarioRoles loads -scenario and reports what it defines.
+func scenarioRoles(cfg Config) (script.Roles, error) {
+	s, err := script.Load(cfg.Scenario)
+	if err != nil {
+		return script.Roles{}, fmt.Errorf("-scenario: %w", err)
+	}
+	vmc, err := scenarioVMConfig(cfg, nil)
+	if err != nil {
+		return script.Roles{}, err
+	}
+	vmc.Logger = nil // a probe: its setup's log lines would repeat
+	roles, err := s.Validate(vmc)
+	if err != nil {
+		return roles, fmt.Errorf("-scenario: %w", err)
+	}
+	return roles, nil
+}
+
+// newLuaSource builds the Lua request source: cfg.LuaVMs VMs, each with
+// its own state and seed.
+func newLuaSource(cfg Config) (*luaSource, error) {
+	s, err := script.Load(cfg.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	vmc, err := scenarioVMConfig(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	src, err := script.NewRequestSource(s, vmc, cfg.LuaVMs)
+	if err != nil {
+		return nil, err
+	}
+	return &luaSource{cur: src}, nil
+}
+
+// newLuaCalculator builds the Lua load calculator.
+func newLuaCalculator(cfg Config) (*luaCalculator, error) {
+	s, err := script.Load(cfg.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	vmc, err := scenarioVMConfig(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	calc, err := script.NewLoadCalculator(s, vmc)
+	if err != nil {
+		return nil, err
+	}
+	return &luaCalculator{cur: calc}, nil
+}
+
+// luaSource is a Lua request source that a reloaded scenario can replace
+// at a round boundary.
+type luaSource struct {
+	mu        sync.Mutex
+	cur, next *script.RequestSource
+}
+
+var (
+	_ types.RequestSource   = (*luaSource)(nil)
+	_ manager.BatchSource   = (*luaSource)(nil)
+	_ manager.RoundBeginner = (*luaSource)(nil)
+)
+
+func (l *luaSource) Next() (types.RequestSpec, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur.Next()
+}
+
+func (l *luaSource) NextBatch(n int) ([]types.RequestSpec, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur.NextBatch(n)
+}
+
+func (l *luaSource) Reset() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur.Reset()
+}
+
+// BeginRound switches to a reloaded scenario, if one is waiting.
+func (l *luaSource) BeginRound(int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next != nil {
+		l.cur.Close()
+		l.cur, l.next = l.next, nil
+	}
+}
+
+// offer queues src to take over at the next round.
+func (l *luaSource) offer(src *script.RequestSource) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next != nil {
+		l.next.Close()
+	}
+	l.next = src
+}
+
+func (l *luaSource) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cur.Close()
+	if l.next != nil {
+		l.next.Close()
+	}
+}
+
+// luaCalculator is a Lua load calculator that a reloaded scenario can
+// replace at a round boundary; the new version continues the round count,
+// elapsed time and last result.
+type luaCalculator struct {
+	mu        sync.Mutex
+	cur, next *script.LoadCalculator
+}
+
+var (
+	_ manager.FeedbackLoadCalculator = (*luaCalculator)(nil)
+	_ manager.FailingCalculator      = (*luaCalculator)(nil)
+	_ manager.RoundBeginner          = (*luaCalculator)(nil)
+)
+
+func (l *luaCalculator) calc() *script.LoadCalculator {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur
+}
+
+func (l *luaCalculator) Next() int                         { return l.calc().Next() }
+func (l *luaCalculator) Observe(o manager.LoadObservation) { l.calc().Observe(o) }
+func (l *luaCalculator) Err() error                        { return l.calc().Err() }
+
+// BeginRound switches to a reloaded scenario, if one is waiting.
+func (l *luaCalculator) BeginRound(int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next != nil {
+		l.next.ContinueFrom(l.cur)
+		l.cur.Close()
+		l.cur, l.next = l.next, nil
+	}
+}
+
+func (l *luaCalculator) offer(c *script.LoadCalculator) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next != nil {
+		l.next.Close()
+	}
+	l.next = c
+}
+
+func (l *luaCalculator) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cur.Close()
+	if l.next != nil {
+		l.next.Close()
+	}
+}
+
+// reloader watches the scenario file and, when its content changes,
+// compiles and checks the new version and queues it to take over at the
+// next round. A version that fails keeps the running one.
+type reloader struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Orchestrator
+	src     *luaSource     // nil when the source is not Lua
+	calc    *luaCalculator // nil when the calculator is not Lua
+	sum     [sha256.Size]byte
+}
+
+// newReloader remembers the scenario's current content.
+func newReloader(cfg Config, log *slog.Logger, m *metrics.Orchestrator, src *luaSource, calc *luaCalculator) (*reloader, error) {
+	b, err := os.ReadFile(cfg.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("-scenario: %w", err)
+	}
+	return &reloader{cfg: cfg, log: log, metrics: m, src: src, calc: calc, sum: sha256.Sum256(b)}, nil
+}
+
+// Run checks the file every -scenario-reload-interval until ctx ends.
+// Reading the file anew each time follows the symlink Kubernetes swaps when
+// it updates a ConfigMap volume.
+func (r *reloader) Run(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.ScenarioReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			r.check()
+		}
+	}
+}
+
+// check reloads the scenario if its content changed.
+func (r *reloader) check() {
+	b, err := os.ReadFile(r.cfg.Scenario)
+	if err != nil {
+		// Mid-swap or removed: keep running what we have.
+		r.log.Warn("scenario file unreadable; keeping the running version", "scenario", r.cfg.Scenario, "error", err)
+		return
+	}
+	sum := sha256.Sum256(b)
+	if sum == r.sum {
+		return
+	}
+	r.sum = sum
+	if err := r.load(); err != nil {
+		r.metrics.ScenarioReloaded(false)
+		r.log.Error("scenario update rejected; keeping the running version", "scenario", r.cfg.Scenario, "error", err)
+		return
+	}
+	r.metrics.ScenarioReloaded(true)
+	r.log.Info("scenario updated; the new version takes over at the next round", "scenario", r.cfg.Scenario)
+}
+
+// load builds every Lua role from the file as it is now and queues them;
+// nothing is queued unless all of them build.
+func (r *reloader) load() error {
+	var src *luaSource
+	var calc *luaCalculator
+	var err error
+	if r.src != nil {
+		if src, err = newLuaSource(r.cfg); err != nil {
+			return err
+		}
+	}
+	if r.calc != nil {
+		if calc, err = newLuaCalculator(r.cfg); err != nil {
+			if src != nil {
+				src.close()
+			}
+			return err
+		}
+	}
+	if src != nil {
+		r.src.offer(src.cur)
+	}
+	if calc != nil {
+		r.calc.offer(calc.cur)
+	}
+	return nil
+}

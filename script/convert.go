@@ -1,0 +1,295 @@
+package script
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/PeladoCollado/imager/types"
+)
+
+// requestFields lists the fields of a request table, for error messages.
+const requestFields = "method, path, query, headers, body"
+
+// converter holds scratch space reused by every conversion of one VM.
+type converter struct {
+	keys   []string
+	buf    []byte
+	values []string
+}
+
+// convError is a conversion error: "file:line: what returned ...".
+func (v *VM) convError(fn *lua.LFunction, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", funcPosition(v.s.name, fn), fmt.Sprintf(format, args...))
+}
+
+// toRequest converts request()'s return value.
+func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
+	fn := v.request
+	t, ok := ret.(*lua.LTable)
+	if !ok {
+		return types.RequestSpec{}, v.convError(fn, "request() returned %s, want a table {%s}", describe(ret), requestFields)
+	}
+	var spec types.RequestSpec
+	var query, headers lua.LValue = lua.LNil, lua.LNil
+	for k, val := t.Next(lua.LNil); k != lua.LNil; k, val = t.Next(k) {
+		name, ok := k.(lua.LString)
+		if !ok {
+			return spec, v.convError(fn, "request() returned a table with key %s: want only the fields %s", describe(k), requestFields)
+		}
+		switch name {
+		case "method":
+			s, ok := val.(lua.LString)
+			if !ok || !isToken(string(s)) {
+				return spec, v.convError(fn, "request() returned method %s: want an HTTP method name such as \"GET\"", describe(val))
+			}
+			spec.Method = string(s)
+		case "path":
+			s, ok := val.(lua.LString)
+			if !ok || !strings.HasPrefix(string(s), "/") || !isURLText(string(s)) {
+				return spec, v.convError(fn, "request() returned path %s: want a string starting with '/' without spaces or control characters", describe(val))
+			}
+			spec.Path = string(s)
+		case "query":
+			query = val
+		case "headers":
+			headers = val
+		case "body":
+			s, ok := val.(lua.LString)
+			if !ok {
+				return spec, v.convError(fn, "request() returned body %s: want a string", describe(val))
+			}
+			spec.Body = string(s)
+		default:
+			return spec, v.convError(fn, "request() returned field %q: unknown field (want %s)", string(name), requestFields)
+		}
+	}
+	if spec.Path == "" {
+		return spec, v.convError(fn, "request() returned no path: want a string starting with '/'")
+	}
+	if spec.Method == "" {
+		spec.Method = "GET"
+	}
+	var err error
+	if query != lua.LNil {
+		if spec.QueryString, err = v.encodeQuery(query); err != nil {
+			return spec, v.convError(fn, "request() returned query: %v", err)
+		}
+	} else if i := strings.IndexByte(spec.Path, '?'); i >= 0 {
+		spec.Path, spec.QueryString = spec.Path[:i], spec.Path[i+1:]
+	}
+	if headers != lua.LNil {
+		if spec.Headers, err = v.toHeaders(headers); err != nil {
+			return spec, v.convError(fn, "request() returned headers: %v", err)
+		}
+	}
+	return spec, nil
+}
+
+// encodeQuery turns a query string or table into a query string. A table's
+// keys are sorted; a list value repeats its key (a=1&a=2).
+func (v *VM) encodeQuery(q lua.LValue) (string, error) {
+	switch x := q.(type) {
+	case lua.LString:
+		s := strings.TrimPrefix(string(x), "?")
+		if !isURLText(s) {
+			return "", fmt.Errorf("the string %q has spaces or control characters: escape them or use a table", clip(s, 40))
+		}
+		return s, nil
+	case *lua.LTable:
+	default:
+		return "", fmt.Errorf("got %s, want a string or a table of name = value", describe(q))
+	}
+	t := q.(*lua.LTable)
+	c := &v.conv
+	c.keys = c.keys[:0]
+	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
+		name, ok := k.(lua.LString)
+		if !ok {
+			return "", fmt.Errorf("key %s: want string names", describe(k))
+		}
+		c.keys = append(c.keys, string(name))
+	}
+	slices.Sort(c.keys)
+	b := c.buf[:0]
+	for _, name := range c.keys {
+		val := t.RawGetString(name)
+		if list, ok := val.(*lua.LTable); ok {
+			n := list.Len()
+			if n == 0 {
+				return "", fmt.Errorf("%q is an empty table: want a value or a non-empty list", name)
+			}
+			for i := 1; i <= n; i++ {
+				var err error
+				if b, err = appendParam(b, name, list.RawGetInt(i)); err != nil {
+					return "", err
+				}
+			}
+			continue
+		}
+		var err error
+		if b, err = appendParam(b, name, val); err != nil {
+			return "", err
+		}
+	}
+	c.buf = b
+	return string(b), nil
+}
+
+// appendParam appends "&name=value" (no '&' first), escaped.
+func appendParam(b []byte, name string, val lua.LValue) ([]byte, error) {
+	if len(b) > 0 {
+		b = append(b, '&')
+	}
+	b = appendQueryEscape(b, name)
+	b = append(b, '=')
+	switch x := val.(type) {
+	case lua.LString:
+		return appendQueryEscape(b, string(x)), nil
+	case lua.LNumber:
+		return appendNumber(b, float64(x)), nil
+	case lua.LBool:
+		return strconv.AppendBool(b, bool(x)), nil
+	}
+	return b, fmt.Errorf("%q is %s: want a string, number, boolean or a list of them", name, describe(val))
+}
+
+// appendNumber appends a Lua number as tostring shows it: integers without
+// a fraction.
+func appendNumber(b []byte, f float64) []byte {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', 14, 64)
+}
+
+// appendQueryEscape appends s escaped as url.QueryEscape does.
+func appendQueryEscape(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
+}
+
+// toHeaders converts the headers table: name -> string, number, or a list
+// of them.
+func (v *VM) toHeaders(h lua.LValue) (map[string][]string, error) {
+	t, ok := h.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("got %s, want a table of name = value", describe(h))
+	}
+	c := &v.conv
+	c.values = c.values[:0]
+	c.keys = c.keys[:0]
+	for k, val := t.Next(lua.LNil); k != lua.LNil; k, val = t.Next(k) {
+		name, ok := k.(lua.LString)
+		if !ok || !isToken(string(name)) {
+			return nil, fmt.Errorf("header name %s: want a string of letters, digits and -", describe(k))
+		}
+		if list, ok := val.(*lua.LTable); ok {
+			n := list.Len()
+			if n == 0 {
+				return nil, fmt.Errorf("[%q] is an empty table: want a string or a list of strings", string(name))
+			}
+			for i := 1; i <= n; i++ {
+				s, err := headerValue(string(name), list.RawGetInt(i))
+				if err != nil {
+					return nil, err
+				}
+				c.keys = append(c.keys, string(name))
+				c.values = append(c.values, s)
+			}
+			continue
+		}
+		s, err := headerValue(string(name), val)
+		if err != nil {
+			return nil, err
+		}
+		c.keys = append(c.keys, string(name))
+		c.values = append(c.values, s)
+	}
+	// One backing array for every value; each name gets its own slice of it.
+	vals := slices.Clone(c.values)
+	out := make(map[string][]string, len(vals))
+	for i := 0; i < len(vals); {
+		j := i + 1
+		for j < len(vals) && c.keys[j] == c.keys[i] {
+			j++
+		}
+		out[c.keys[i]] = vals[i:j:j]
+		i = j
+	}
+	return out, nil
+}
+
+// headerValue checks one header value.
+func headerValue(name string, val lua.LValue) (string, error) {
+	var s string
+	switch x := val.(type) {
+	case lua.LString:
+		s = string(x)
+	case lua.LNumber:
+		s = string(appendNumber(nil, float64(x)))
+	default:
+		return "", fmt.Errorf("[%q] is %s: want a string or a list of strings", name, describe(val))
+	}
+	if strings.ContainsAny(s, "\r\n\x00") {
+		return "", fmt.Errorf("[%q] contains a line break or NUL", name)
+	}
+	return s, nil
+}
+
+// isToken reports whether s is a non-empty HTTP token (a method or header
+// name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isURLText reports whether s has no spaces or control characters.
+func isURLText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// describe names a Lua value for an error message: its type, and short
+// values themselves.
+func describe(val lua.LValue) string {
+	switch x := val.(type) {
+	case *lua.LNilType:
+		return "nil"
+	case lua.LString:
+		return fmt.Sprintf("a string (%q)", clip(string(x), 40))
+	case lua.LNumber:
+		return fmt.Sprintf("a number (%s)", x.String())
+	case lua.LBool:
+		return fmt.Sprintf("a boolean (%t)", bool(x))
+	default:
+		return "a " + val.Type().String()
+	}
+}

@@ -1,0 +1,90 @@
+package script
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// writeFiles writes files (slash-separated path -> content) into a fresh
+// folder and returns it.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// loadSource writes src as scenario.lua, beside extra files, and loads it.
+func loadSource(t *testing.T, src string, extra map[string]string) *Scenario {
+	t.Helper()
+	files := map[string]string{"scenario.lua": src}
+	for k, v := range extra {
+		files[k] = v
+	}
+	s, err := Load(filepath.Join(writeFiles(t, files), "scenario.lua"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return s
+}
+
+// newVM loads src and makes a VM that is closed when the test ends.
+func newVM(t *testing.T, src string, cfg VMConfig) *VM {
+	t.Helper()
+	vm, err := loadSource(t, src, nil).NewVM(cfg)
+	if err != nil {
+		t.Fatalf("NewVM: %v", err)
+	}
+	t.Cleanup(vm.Close)
+	return vm
+}
+
+// wantErr fails unless err is non-nil and contains every fragment.
+func wantErr(t *testing.T, err error, fragments ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("error = nil, want one containing %q", fragments)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(err.Error(), f) {
+			t.Fatalf("error = %q, want it to contain %q", err, f)
+		}
+	}
+}
+
+// logBuffer is a slog handler target safe for concurrent writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newLogger returns a logger writing text records into a logBuffer.
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewTextHandler(b, nil)), b
+}

@@ -1,0 +1,187 @@
+package script
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// MaxSourceBytes is the largest scenario or module file Load and require
+// accept: 1 MiB, the most a Kubernetes ConfigMap can carry. The bound also
+// keeps the recursive compiler's Go stack small for any input.
+const MaxSourceBytes = 1 << 20
+
+// Scenario is a compiled scenario file. The compiled chunk is shared, read
+// only, by every VM made from it; helper modules the scenario requires are
+// compiled once too, on first use, and cached here. A Scenario is safe for
+// concurrent use.
+type Scenario struct {
+	path  string
+	dir   string
+	name  string
+	proto *lua.FunctionProto
+
+	mu      sync.Mutex
+	modules map[string]*lua.FunctionProto // module name -> compiled file
+}
+
+// Load reads and compiles the scenario file at path. Its folder becomes the
+// scenario folder: the only place require and imager.data read from. A
+// syntax error names the file and line, for example
+// "scenario.lua:12: syntax error near 'end': ...". Load does not run the
+// file; NewVM and Validate do.
+func Load(path string) (*Scenario, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	dir, name := filepath.Split(abs)
+	dir = filepath.Clean(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	defer root.Close()
+	src, err := readSource(root, name)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	proto, err := compile(src, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Scenario{path: abs, dir: dir, name: name, proto: proto, modules: make(map[string]*lua.FunctionProto)}, nil
+}
+
+// Path is the absolute path of the scenario file.
+func (s *Scenario) Path() string { return s.path }
+
+// Dir is the scenario folder: the folder that holds the file.
+func (s *Scenario) Dir() string { return s.dir }
+
+// Name is the file's base name, the name errors start with
+// ("scenario.lua:12: ...").
+func (s *Scenario) Name() string { return s.name }
+
+// readSource reads a Lua source file inside root and refuses what is not
+// Lua text: precompiled chunks (a leading "\x1bLua" or any ESC byte first),
+// NUL bytes, and files over MaxSourceBytes.
+func readSource(root *os.Root, name string) ([]byte, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a folder, not a Lua file", name)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(src) > MaxSourceBytes:
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, MaxSourceBytes)
+	case len(src) > 0 && src[0] == 0x1b:
+		return nil, fmt.Errorf("%s is a precompiled (binary) chunk; only Lua source text is allowed", name)
+	case bytes.IndexByte(src, 0) >= 0:
+		return nil, fmt.Errorf("%s contains NUL bytes; only Lua source text is allowed", name)
+	}
+	if len(src) > 0 && src[0] == '#' {
+		// A "#!" first line is skipped, as lua does; its newline stays
+		// so that line numbers are unchanged.
+		end := bytes.IndexByte(src, '\n')
+		if end < 0 {
+			end = len(src)
+		}
+		src = append(make([]byte, 0, len(src)-end), src[end:]...)
+	}
+	return src, nil
+}
+
+// compile parses and compiles Lua source text; name is the chunk name that
+// error messages and tracebacks start with.
+func compile(src []byte, name string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		var perr *parse.Error
+		if errors.As(err, &perr) {
+			if perr.Pos.Line == parse.EOF {
+				return nil, fmt.Errorf("%s: syntax error at end of file: %s", name, perr.Message)
+			}
+			return nil, fmt.Errorf("%s:%d: syntax error near '%s': %s", name, perr.Pos.Line, perr.Token, perr.Message)
+		}
+		return nil, fmt.Errorf("%s: syntax error: %w", name, err)
+	}
+	if line := tooDeep(chunk); line > 0 {
+		return nil, fmt.Errorf("%s:%d: blocks or expressions nested more than %d levels deep", name, line, MaxSyntaxDepth)
+	}
+	proto, err := lua.Compile(chunk, name)
+	if err != nil {
+		var cerr *lua.CompileError
+		if errors.As(err, &cerr) {
+			return nil, fmt.Errorf("%s:%d: %s", name, cerr.Line, cerr.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return proto, nil
+}
+
+// module returns the compiled helper module stored at file (a slash
+// separated path relative to the scenario folder), compiling it on first
+// use. The file must resolve inside the scenario folder.
+func (s *Scenario) module(file string) (*lua.FunctionProto, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.modules[file]; ok {
+		return p, nil
+	}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	src, err := readSource(root, filepath.FromSlash(file))
+	if err != nil {
+		return nil, err
+	}
+	p, err := compile(src, file)
+	if err != nil {
+		return nil, err
+	}
+	s.modules[file] = p
+	return p, nil
+}
+
+// Roles says which roles a scenario can play.
+type Roles struct {
+	// Request is set when the scenario defines request(): it can be a
+	// request source (-request-source-type=lua).
+	Request bool
+	// RPS is set when the scenario defines rps(round): it can be a load
+	// calculator (-load-calculator=lua).
+	RPS bool
+}
+
+// Validate runs the scenario in a fresh VM (its top level and setup, under
+// the usual limits) and reports the roles it defines. It is an error when
+// the scenario defines neither request() nor rps(round).
+func (s *Scenario) Validate(cfg VMConfig) (Roles, error) {
+	vm, err := s.NewVM(cfg)
+	if err != nil {
+		return Roles{}, err
+	}
+	defer vm.Close()
+	r := vm.Roles()
+	if !r.Request && !r.RPS {
+		return r, fmt.Errorf("%s: defines neither request() (a request source) nor rps(round) (a load calculator)", s.name)
+	}
+	return r, nil
+}
