@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 )
@@ -66,32 +65,6 @@ func parseDryRun(args []string, stderr io.Writer) (app.Config, dryRunFlags, erro
 	return cfg, df, cfg.Validate()
 }
 
-// dryRunOutput is what a dry run shows, in JSON form.
-type dryRunOutput struct {
-	Target   string          `json:"target"`
-	Interval string          `json:"roundInterval"`
-	Rounds   []dryRunRound   `json:"rounds"`
-	Requests []dryRunRequest `json:"requests"`
-}
-
-type dryRunRound struct {
-	Index int64 `json:"index"`
-	RPS   int   `json:"rps"`
-	// The modelled result fed back to feedback calculators.
-	P50Millis float64 `json:"modelP50Ms"`
-	P99Millis float64 `json:"modelP99Ms"`
-	Timeouts  int64   `json:"modelTimeouts"`
-	Failed    int64   `json:"modelFailed"`
-}
-
-type dryRunRequest struct {
-	Method  string   `json:"method"`
-	URL     string   `json:"url"`
-	Headers []string `json:"headers,omitempty"`
-	Body    string   `json:"body,omitempty"`
-	Wire    string   `json:"wire"`
-}
-
 func dryRunCmd(args []string, stdout, stderr io.Writer) int {
 	cfg, df, err := parseDryRun(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -101,7 +74,7 @@ func dryRunCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imager dry-run: %v\n", err)
 		return exitUsage
 	}
-	out, err := dryRun(cfg, df)
+	out, err := app.DryRun(cfg, df.model, df.rounds, df.samples)
 	if err != nil {
 		fmt.Fprintf(stderr, "imager dry-run: %v\n", err)
 		return exitFailed
@@ -119,54 +92,7 @@ func dryRunCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// dryRun builds the source and calculator the flags name and asks them for
-// the plan and sample requests, sending nothing.
-func dryRun(cfg app.Config, df dryRunFlags) (*dryRunOutput, error) {
-	if cfg.Seed == 0 {
-		cfg.Seed = 1 // a dry run is repeatable unless -seed says otherwise
-	}
-	calc, err := app.NewBuiltInLoadCalculator(cfg)
-	if err != nil {
-		return nil, err
-	}
-	src, err := app.NewBuiltInRequestSource(cfg)
-	if err != nil {
-		return nil, err
-	}
-	out := &dryRunOutput{Target: cfg.TargetURL, Interval: cfg.RoundInterval.String(), Rounds: []dryRunRound{}, Requests: []dryRunRequest{}}
-	for _, r := range manager.DryRun(calc, df.model, df.rounds, cfg.RoundInterval) {
-		o := r.Observation
-		out.Rounds = append(out.Rounds, dryRunRound{Index: r.Index, RPS: r.RPS,
-			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
-	}
-	if fc, ok := calc.(manager.FailingCalculator); ok && fc.Err() != nil {
-		return nil, fc.Err()
-	}
-	for range df.samples {
-		spec, err := src.Next()
-		if err != nil {
-			return nil, fmt.Errorf("request source: %w", err)
-		}
-		req := manager.FromSpec(spec)
-		wire, err := engine.Render(cfg.TargetURL, req)
-		if err != nil {
-			return nil, err
-		}
-		d := dryRunRequest{Method: req.Method, URL: engine.URL(cfg.TargetURL, req), Body: string(req.Body), Wire: wire}
-		if d.Method == "" {
-			d.Method = "GET"
-		}
-		for _, h := range req.Headers {
-			d.Headers = append(d.Headers, h.Name+": "+h.Value)
-		}
-		out.Requests = append(out.Requests, d)
-	}
-	return out, nil
-}
-
-func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func printDryRun(w io.Writer, cfg app.Config, df dryRunFlags, out *dryRunOutput) {
+func printDryRun(w io.Writer, cfg app.Config, df dryRunFlags, out *app.DryRunResult) {
 	fmt.Fprintf(w, "dry run: nothing is sent\n")
 	fmt.Fprintf(w, "%s, rounds of %s\n", describe(cfg), out.Interval)
 	capacity := "unlimited"
@@ -180,6 +106,12 @@ func printDryRun(w io.Writer, cfg app.Config, df dryRunFlags, out *dryRunOutput)
 	}
 	if len(out.Rounds) < df.rounds {
 		fmt.Fprintf(w, "(the load calculator ended the test after %d rounds)\n", len(out.Rounds))
+	}
+	for _, n := range out.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(out.Requests) == 0 {
+		return
 	}
 	fmt.Fprintf(w, "\nsample requests against %s:\n", out.Target)
 	for i, r := range out.Requests {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -293,15 +294,16 @@ func sortedExecutors(m map[string]Executor) []Executor {
 	return out
 }
 
-// FromSpec converts a seed RequestSpec into an engine request. Header
-// values keep their order; a name with several values sends several lines.
+// FromSpec converts a seed RequestSpec into an engine request. Headers go
+// out sorted by name, so that runs repeat exactly; a name's values keep
+// their order, each on its own line.
 func FromSpec(spec types.RequestSpec) engine.Request {
 	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString}
 	if spec.Body != "" {
 		r.Body = []byte(spec.Body)
 	}
-	for name, values := range spec.Headers {
-		for _, v := range values {
+	for _, name := range slices.Sorted(maps.Keys(spec.Headers)) {
+		for _, v := range spec.Headers[name] {
 			r.Headers = append(r.Headers, engine.Header{Name: name, Value: v})
 		}
 	}

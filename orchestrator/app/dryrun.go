@@ -1,0 +1,104 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
+)
+
+// DryRunResult is what a dry run shows: the rate plan and sample
+// requests, with JSON names for -format=json.
+type DryRunResult struct {
+	Target   string          `json:"target"`
+	Interval string          `json:"roundInterval"`
+	Rounds   []DryRunRound   `json:"rounds"`
+	Requests []DryRunRequest `json:"requests"`
+	// Notes say what the dry run left out and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// DryRunRound is one round of the plan and the modelled result fed back.
+type DryRunRound struct {
+	Index int64 `json:"index"`
+	RPS   int   `json:"rps"`
+	// The modelled result fed back to feedback calculators.
+	P50Millis float64 `json:"modelP50Ms"`
+	P99Millis float64 `json:"modelP99Ms"`
+	Timeouts  int64   `json:"modelTimeouts"`
+	Failed    int64   `json:"modelFailed"`
+}
+
+// DryRunRequest is one sample request as an executor would send it.
+type DryRunRequest struct {
+	Method  string   `json:"method"`
+	URL     string   `json:"url"`
+	Headers []string `json:"headers,omitempty"`
+	Body    string   `json:"body,omitempty"`
+	Wire    string   `json:"wire"`
+}
+
+// DryRun builds the source and calculator the flags name and asks them for
+// the plan and sample requests, sending nothing.
+func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*DryRunResult, error) {
+	if cfg.Seed == 0 {
+		cfg.Seed = 1 // a dry run is repeatable unless -seed says otherwise
+	}
+	out := &DryRunResult{Target: cfg.TargetURL, Interval: cfg.RoundInterval.String(), Rounds: []DryRunRound{}, Requests: []DryRunRequest{}}
+	if cfg.Scenario != "" && cfg.RequestSourceType == SourceAuto {
+		// A scenario that only shapes the load has no requests to show,
+		// unless the flags name another source.
+		roles, err := scenarioRoles(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if !roles.Request {
+			samples = 0
+			out.Notes = append(out.Notes, "the scenario defines no request(); pass -request-source-type to see sample requests")
+		}
+	}
+	calc, err := NewBuiltInLoadCalculator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var src types.RequestSource
+	if samples > 0 {
+		if src, err = NewBuiltInRequestSource(cfg); err != nil {
+			closeLua(nil, calc)
+			return nil, err
+		}
+	}
+	defer closeLua(src, calc)
+	for _, r := range manager.DryRun(calc, model, rounds, cfg.RoundInterval) {
+		o := r.Observation
+		out.Rounds = append(out.Rounds, DryRunRound{Index: r.Index, RPS: r.RPS,
+			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
+	}
+	if fc, ok := calc.(manager.FailingCalculator); ok && fc.Err() != nil {
+		return nil, fc.Err()
+	}
+	for range samples {
+		spec, err := src.Next()
+		if err != nil {
+			return nil, fmt.Errorf("request source: %w", err)
+		}
+		req := manager.FromSpec(spec)
+		wire, err := engine.Render(cfg.TargetURL, req)
+		if err != nil {
+			return nil, err
+		}
+		d := DryRunRequest{Method: req.Method, URL: engine.URL(cfg.TargetURL, req), Body: string(req.Body), Wire: wire}
+		if d.Method == "" {
+			d.Method = "GET"
+		}
+		for _, h := range req.Headers {
+			d.Headers = append(d.Headers, h.Name+": "+h.Value)
+		}
+		out.Requests = append(out.Requests, d)
+	}
+	return out, nil
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
