@@ -64,3 +64,4 @@ bench:
 	go test -run '^$$' -bench '^Benchmark(OpenLoopSustained|ClosedLoop)$$' -benchtime 1x -timeout 5m $(BENCH_FLAGS) ./engine/
 	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
 	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/
+	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
