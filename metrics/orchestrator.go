@@ -48,6 +48,8 @@ type Orchestrator struct {
 	disconnects         prometheus.Counter
 	authFailures        prometheus.Counter
 	scenarioReloads     [2]prometheus.Counter // rejected, accepted
+	roundsSkipped       prometheus.Counter
+	targetAvailable     prometheus.Gauge
 }
 
 // NewOrchestrator creates the orchestrator's collectors and registers them
@@ -110,6 +112,14 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	for i, q := range roundQuantiles {
 		o.roundLatency[i] = roundLatency.WithLabelValues(q)
 	}
+	o.roundsSkipped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imager_orchestrator_rounds_skipped_total",
+		Help: "Rounds on the time grid that sent nothing: no target ready (dispatch paused), no executor connected, or planned too late.",
+	})
+	o.targetAvailable = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "imager_orchestrator_target_available",
+		Help: "1 while the target has a ready endpoint to send to, 0 while dispatch is paused.",
+	})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_orchestrator_scenario_reloads_total",
 		Help: "Changes of the Lua scenario file seen while running, by result: accepted (takes over at the next round) or rejected (the running version stays).",
@@ -120,12 +130,24 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 		o.registeredExecutors, o.jobsDispatched, o.jobRequests,
 		o.podCPU, o.podMemory,
 		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
-		o.disconnects, o.authFailures, reloads,
+		o.disconnects, o.authFailures, reloads, o.roundsSkipped, o.targetAvailable,
 	)
 	if err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// RoundSkipped counts a round that sent nothing.
+func (o *Orchestrator) RoundSkipped() { o.roundsSkipped.Inc() }
+
+// SetTargetAvailable records whether the target has a ready endpoint.
+func (o *Orchestrator) SetTargetAvailable(ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	o.targetAvailable.Set(v)
 }
 
 // ScenarioReloaded counts one change of the scenario file, accepted or

@@ -117,3 +117,35 @@ func TestSchedulerCalculatorError(t *testing.T) {
 		}
 	})
 }
+
+func TestRoundsCarryPodUsage(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		usage := []PodUsage{{Namespace: "ns", Pod: "web-1", CPUMillicores: 150, MemoryBytes: 64 << 20}, {Namespace: "ns", Pod: "web-2", CPUMillicores: 50, MemoryBytes: 32 << 20}}
+		h := newHarness(t, SchedulerConfig{
+			Calculator: &scriptedCalculator{rates: []int{100}},
+			Interval:   time.Second,
+			Usage:      func() []PodUsage { return usage },
+		})
+		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
+		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		rounds, _ := h.results()
+		if len(rounds) != 1 {
+			t.Fatalf("got %d rounds, want 1", len(rounds))
+		}
+		r := rounds[0]
+		if got, want := r.TargetCPU(), 200.0; got != want {
+			t.Errorf("TargetCPU = %v, want %v", got, want)
+		}
+		if got, want := r.TargetMemory(), int64(96<<20); got != want {
+			t.Errorf("TargetMemory = %v, want %v", got, want)
+		}
+		// 200 millicores for 1s over 100 successes: 2ms of CPU each.
+		if got, want := r.CPUPerRequest(), 2.0; got != want {
+			t.Errorf("CPUPerRequest = %v, want %v", got, want)
+		}
+	})
+}

@@ -26,6 +26,45 @@ type RoundResult struct {
 	// hold microseconds.
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
+	// PodUsage is the target pods' CPU and memory as last read when the
+	// round finished; empty in url mode or without a metrics API.
+	PodUsage []PodUsage
+}
+
+// PodUsage is one target pod's resource usage.
+type PodUsage struct {
+	Namespace, Pod string
+	CPUMillicores  float64
+	MemoryBytes    int64
+}
+
+// TargetCPU sums the target pods' CPU, in millicores.
+func (r *RoundResult) TargetCPU() float64 {
+	var sum float64
+	for _, u := range r.PodUsage {
+		sum += u.CPUMillicores
+	}
+	return sum
+}
+
+// TargetMemory sums the target pods' memory, in bytes.
+func (r *RoundResult) TargetMemory() int64 {
+	var sum int64
+	for _, u := range r.PodUsage {
+		sum += u.MemoryBytes
+	}
+	return sum
+}
+
+// CPUPerRequest is the target CPU time each successful request cost in
+// this round, in milliseconds: millicores times the round's length over
+// its successes. It is 0 when either is unknown.
+func (r *RoundResult) CPUPerRequest() float64 {
+	if r.Success == 0 || len(r.PodUsage) == 0 {
+		return 0
+	}
+	// millicores * seconds = CPU milliseconds.
+	return r.TargetCPU() * r.Interval.Seconds() / float64(r.Success)
 }
 
 // Quantile returns the latency at percentile q (0-100).

@@ -134,10 +134,20 @@ func (s *Scheduler) awaitExecutor(ctx context.Context) error {
 func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 	if time.Now().After(start) {
 		s.log.Warn("round skipped: planned after its start time", "round", index)
+		s.cfg.Metrics.RoundSkipped()
 		return false, nil
 	}
 	if len(s.executors) == 0 {
 		s.log.Warn("round skipped: no executors connected", "round", index)
+		s.cfg.Metrics.RoundSkipped()
+		return false, nil
+	}
+	// A paused target skips the round before the calculator is asked, so
+	// the load profile resumes where it stopped when the target returns.
+	target, err := s.cfg.Target()
+	if err != nil {
+		s.log.Warn("round skipped: no target to send to; dispatch paused", "round", index, "error", err)
+		s.cfg.Metrics.RoundSkipped()
 		return false, nil
 	}
 	for _, v := range []any{s.cfg.Calculator, s.cfg.Source} {
@@ -152,11 +162,6 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		}
 		s.log.Info("load calculator ended the test", "round", index)
 		return true, nil
-	}
-	target, err := s.cfg.Target()
-	if err != nil {
-		s.log.Warn("round skipped: no target", "round", index, "error", err)
-		return false, nil
 	}
 	execs := sortedExecutors(s.executors)
 	caps := make([]int, len(execs))
@@ -241,6 +246,9 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 			continue
 		}
 		r := p.finish(end)
+		if s.cfg.Usage != nil {
+			r.PodUsage = s.cfg.Usage()
+		}
 		s.mu.Lock()
 		s.summary.add(r)
 		s.summary.Elapsed = end.Sub(s.t0)
@@ -259,7 +267,7 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 // metrics.
 func (s *Scheduler) logRound(r *RoundResult) {
 	p50, p90, p99, p999 := r.Quantile(50), r.Quantile(90), r.Quantile(99), r.Quantile(99.9)
-	s.log.Info("round finished",
+	attrs := []any{
 		"round", r.Index,
 		"planned_rps", r.PlannedRPS,
 		"achieved_rps", fmt.Sprintf("%.1f", r.AchievedRPS),
@@ -271,7 +279,12 @@ func (s *Scheduler) logRound(r *RoundResult) {
 		"lost", r.Lost,
 		"p50", p50,
 		"p99", p99,
-	)
+	}
+	if len(r.PodUsage) > 0 {
+		attrs = append(attrs, "target_cpu_millicores", r.TargetCPU(), "target_memory_bytes", r.TargetMemory(),
+			"cpu_ms_per_request", fmt.Sprintf("%.3f", r.CPUPerRequest()))
+	}
+	s.log.Info("round finished", attrs...)
 	s.cfg.Metrics.RoundFinished(metrics.RoundStats{
 		Round: r.Index, PlannedRPS: r.PlannedRPS, AchievedRPS: r.AchievedRPS, Counts: r.Counts,
 		P50: p50, P90: p90, P99: p99, P999: p999,

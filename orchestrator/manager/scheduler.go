@@ -50,6 +50,9 @@ type SchedulerConfig struct {
 	// DrainTimeout bounds the wait for outstanding reports once the
 	// context ends; default 5s.
 	DrainTimeout time.Duration
+	// Usage, when set, reports the target pods' current CPU and memory;
+	// each finished round carries what it returns.
+	Usage func() []PodUsage
 	// Metrics, Logger and OnRound are optional. OnRound is called from
 	// the scheduler's goroutine for every finished round, in order.
 	Metrics *metrics.Orchestrator
