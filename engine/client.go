@@ -81,7 +81,7 @@ func (p *prepared) fill(req *fasthttp.Request) {
 	req.Header.SetMethodBytes(p.method)
 	req.SetRequestURIBytes(p.uri)
 	for _, h := range p.headers {
-		req.Header.Set(h.Name, h.Value)
+		req.Header.Add(h.Name, h.Value)
 	}
 	if len(p.body) > 0 {
 		req.SetBodyRaw(p.body)

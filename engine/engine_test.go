@@ -252,13 +252,14 @@ func TestCloseConnectionsAbortsInFlight(t *testing.T) {
 func TestRender(t *testing.T) {
 	got, err := Render("http://127.0.0.1:8080/", Request{
 		Method: "POST", Path: "/submit", Query: "a=1",
-		Headers: []Header{{Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"x":1}`),
+		Headers: []Header{{Name: "Content-Type", Value: "application/json"}, {Name: "X-A", Value: "1"}, {Name: "X-A", Value: "2"}},
+		Body:    []byte(`{"x":1}`),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"POST /submit?a=1 HTTP/1.1\r\n", "Host: 127.0.0.1:8080\r\n", "Content-Type: application/json\r\n",
-		"User-Agent: imager\r\n", "Content-Length: 7\r\n", "\r\n\r\n{\"x\":1}"} {
+		"User-Agent: imager\r\n", "Content-Length: 7\r\n", "X-A: 1\r\nX-A: 2\r\n", "\r\n\r\n{\"x\":1}"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Render() = %q, want it to contain %q", got, want)
 		}

@@ -76,6 +76,9 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 	}
 	var err error
 	if query != lua.LNil {
+		if strings.IndexByte(spec.Path, '?') >= 0 {
+			return spec, v.convError(fn, "request() returned a path with a '?' and a query field: give the query in one place")
+		}
 		if spec.QueryString, err = v.encodeQuery(query); err != nil {
 			return spec, v.convError(fn, "request() returned query: %v", err)
 		}
@@ -121,6 +124,9 @@ func (v *VM) encodeQuery(q lua.LValue) (string, error) {
 		if list, ok := val.(*lua.LTable); ok {
 			n := list.Len()
 			if n == 0 {
+				if k, _ := list.Next(lua.LNil); k != lua.LNil {
+					return "", fmt.Errorf("%q is a table with names: want a value or a list of values", name)
+				}
 				return "", fmt.Errorf("%q is an empty table: want a value or a non-empty list", name)
 			}
 			for i := 1; i <= n; i++ {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
@@ -46,11 +47,16 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 	if cfg.Seed == 0 {
 		cfg.Seed = 1 // a dry run is repeatable unless -seed says otherwise
 	}
+	// Rounds are planned back to back, so the scenario's clock is a
+	// simulated one that moves a round interval per round: round.elapsed
+	// and imager.time read as they would in a real run.
+	clock := &simClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	bi := builtIns{now: clock.now}
 	out := &DryRunResult{Target: cfg.TargetURL, Interval: cfg.RoundInterval.String(), Rounds: []DryRunRound{}, Requests: []DryRunRequest{}}
 	if cfg.Scenario != "" && cfg.RequestSourceType == SourceAuto {
 		// A scenario that only shapes the load has no requests to show,
 		// unless the flags name another source.
-		roles, err := scenarioRoles(cfg)
+		roles, err := bi.scenarioRoles(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -59,19 +65,20 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 			out.Notes = append(out.Notes, "the scenario defines no request(); pass -request-source-type to see sample requests")
 		}
 	}
-	calc, err := NewBuiltInLoadCalculator(cfg)
+	calc, err := bi.loadCalculator(cfg)
 	if err != nil {
 		return nil, err
 	}
 	var src types.RequestSource
 	if samples > 0 {
-		if src, err = NewBuiltInRequestSource(cfg); err != nil {
+		if src, err = bi.requestSource(cfg); err != nil {
 			closeLua(nil, calc)
 			return nil, err
 		}
 	}
 	defer closeLua(src, calc)
-	for _, r := range manager.DryRun(calc, model, rounds, cfg.RoundInterval) {
+	advance := func() { clock.advance(cfg.RoundInterval) }
+	for _, r := range manager.DryRun(calc, model, rounds, cfg.RoundInterval, advance) {
 		o := r.Observation
 		out.Rounds = append(out.Rounds, DryRunRound{Index: r.Index, RPS: r.RPS,
 			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
@@ -99,6 +106,24 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		out.Requests = append(out.Requests, d)
 	}
 	return out, nil
+}
+
+// simClock is a clock that only moves when told to.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *simClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

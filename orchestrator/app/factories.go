@@ -60,13 +60,18 @@ func (f LoadCalculatorFactoryFunc) NewLoadCalculator(cfg Config) (manager.LoadCa
 // NewBuiltInRequestSource builds the request source -request-source-type
 // names: file (-request-source-file), random-sum (-random-sum-path,
 // -random-sum-min, -random-sum-max, -seed), lua (request() of -scenario),
-// or auto: lua when -scenario defines request(), else file.
+// or auto: lua when -scenario defines request(), else file. Scenario VMs
+// log to slog.Default(); Run without a custom factory uses its own logger.
 func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
+	return builtIns{}.requestSource(cfg)
+}
+
+func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 	kind := cfg.RequestSourceType
 	if kind == SourceAuto {
 		kind = SourceFile
 		if cfg.Scenario != "" {
-			roles, err := scenarioRoles(cfg)
+			roles, err := b.scenarioRoles(cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -89,7 +94,7 @@ func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 		}
 		return src, nil
 	case SourceLua:
-		return newLuaSource(cfg)
+		return b.newLuaSource(cfg)
 	default:
 		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s, %s, %s)", cfg.RequestSourceType,
 			SourceFile, SourceRandomSum, SourceLua, SourceAuto)
@@ -101,11 +106,15 @@ func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 // exponential, logarithmic, adaptive-exponential, lua (rps(round) of
 // -scenario), or auto: lua when -scenario defines rps(round), else step.
 func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
+	return builtIns{}.loadCalculator(cfg)
+}
+
+func (b builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 	kind := cfg.LoadCalculator
 	if kind == CalculatorAuto {
 		kind = CalculatorStep
 		if cfg.Scenario != "" {
-			roles, err := scenarioRoles(cfg)
+			roles, err := b.scenarioRoles(cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -140,7 +149,7 @@ func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
 		}
 		return manager.NewAdaptiveExponentialLoadCalculator(cfg.MinRPS, cfg.MaxRPS, cfg.AdaptiveMaxLatencyMillis), nil
 	case CalculatorLua:
-		return newLuaCalculator(cfg)
+		return b.newLuaCalculator(cfg)
 	default:
 		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s, %s, %s)", cfg.LoadCalculator,
 			CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential, CalculatorLua, CalculatorAuto)

@@ -81,13 +81,14 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
+	bi := builtIns{log: log}
 	srcFactory := opts.RequestSourceFactory
 	if srcFactory == nil {
-		srcFactory = RequestSourceFactoryFunc(NewBuiltInRequestSource)
+		srcFactory = RequestSourceFactoryFunc(bi.requestSource)
 	}
 	calcFactory := opts.LoadCalculatorFactory
 	if calcFactory == nil {
-		calcFactory = LoadCalculatorFactoryFunc(NewBuiltInLoadCalculator)
+		calcFactory = LoadCalculatorFactoryFunc(bi.loadCalculator)
 	}
 	src, err := srcFactory.NewRequestSource(cfg)
 	if err != nil {

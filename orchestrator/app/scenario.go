@@ -15,12 +15,21 @@ import (
 	"github.com/PeladoCollado/imager/types"
 )
 
-// scenarioVMConfig is the Lua VM configuration the flags ask for.
-func scenarioVMConfig(cfg Config, log *slog.Logger) (script.VMConfig, error) {
+// builtIns builds the built-in request sources and load calculators.
+// Scenario VMs log to log (nil: slog.Default()) and read the time from now
+// (nil: the wall clock; a dry run passes a simulated one).
+type builtIns struct {
+	log *slog.Logger
+	now func() time.Time
+}
+
+// vmConfig is the Lua VM configuration the flags ask for.
+func (b builtIns) vmConfig(cfg Config) (script.VMConfig, error) {
 	opts, err := cfg.ScenarioOptionMap()
 	if err != nil {
 		return script.VMConfig{}, fmt.Errorf("-scenario-options: %w", err)
 	}
+	log := b.log
 	if log == nil {
 		log = slog.Default()
 	}
@@ -28,9 +37,10 @@ func scenarioVMConfig(cfg Config, log *slog.Logger) (script.VMConfig, error) {
 		Seed:        seedOf(cfg),
 		Options:     opts,
 		Flags:       scenarioFlags(cfg),
-		Logger:      log.With("scenario", cfg.Scenario),
+		Logger:      log,
 		CallTimeout: cfg.LuaCallTimeout,
 		MemoryLimit: int64(cfg.LuaMemoryLimitMB) << 20,
+		Now:         b.now,
 	}, nil
 }
 
@@ -56,12 +66,12 @@ func scenarioFlags(cfg Config) map[string]any {
 }
 
 // scenarioRoles loads -scenario and reports what it defines.
-func scenarioRoles(cfg Config) (script.Roles, error) {
+func (b builtIns) scenarioRoles(cfg Config) (script.Roles, error) {
 	s, err := script.Load(cfg.Scenario)
 	if err != nil {
 		return script.Roles{}, fmt.Errorf("-scenario: %w", err)
 	}
-	vmc, err := scenarioVMConfig(cfg, nil)
+	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return script.Roles{}, err
 	}
@@ -75,12 +85,12 @@ func scenarioRoles(cfg Config) (script.Roles, error) {
 
 // newLuaSource builds the Lua request source: cfg.LuaVMs VMs, each with
 // its own state and seed.
-func newLuaSource(cfg Config) (*luaSource, error) {
+func (b builtIns) newLuaSource(cfg Config) (*luaSource, error) {
 	s, err := script.Load(cfg.Scenario)
 	if err != nil {
 		return nil, fmt.Errorf("-scenario: %w", err)
 	}
-	vmc, err := scenarioVMConfig(cfg, nil)
+	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +102,12 @@ func newLuaSource(cfg Config) (*luaSource, error) {
 }
 
 // newLuaCalculator builds the Lua load calculator.
-func newLuaCalculator(cfg Config) (*luaCalculator, error) {
+func (b builtIns) newLuaCalculator(cfg Config) (*luaCalculator, error) {
 	s, err := script.Load(cfg.Scenario)
 	if err != nil {
 		return nil, fmt.Errorf("-scenario: %w", err)
 	}
-	vmc, err := scenarioVMConfig(cfg, nil)
+	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -287,12 +297,12 @@ func (r *reloader) load() error {
 	var calc *luaCalculator
 	var err error
 	if r.src != nil {
-		if src, err = newLuaSource(r.cfg); err != nil {
+		if src, err = (builtIns{log: r.log}).newLuaSource(r.cfg); err != nil {
 			return err
 		}
 	}
 	if r.calc != nil {
-		if calc, err = newLuaCalculator(r.cfg); err != nil {
+		if calc, err = (builtIns{log: r.log}).newLuaCalculator(r.cfg); err != nil {
 			if src != nil {
 				src.close()
 			}

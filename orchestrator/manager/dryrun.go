@@ -74,11 +74,15 @@ type PlannedRound struct {
 // feedback calculator is fed the model's prediction for each round the way
 // the orchestrator feeds real results: round k's result arrives after the
 // rate of round k+1 has been chosen. The run stops early when the
-// calculator ends the test (a negative rate).
-func DryRun(calc LoadCalculator, model SyntheticTarget, rounds int, interval time.Duration) []PlannedRound {
+// calculator ends the test (a negative rate). advance, when not nil, is
+// called before every round but the first, to move a simulated clock on.
+func DryRun(calc LoadCalculator, model SyntheticTarget, rounds int, interval time.Duration, advance func()) []PlannedRound {
 	fc, feedback := calc.(FeedbackLoadCalculator)
 	var out []PlannedRound
 	for i := range rounds {
+		if i > 0 && advance != nil {
+			advance()
+		}
 		rps := calc.Next()
 		if feedback && i > 0 {
 			fc.Observe(out[i-1].Observation)

@@ -54,7 +54,7 @@ func TestDryRun(t *testing.T) {
 			[]int{10, 10, 20, 20, 40, 40, 80, 80, 1, 1, 60, 60, 1, 1, 70, 70}},
 	}
 	for _, tt := range tests {
-		got := rates(DryRun(tt.calc, tt.model, tt.rounds, time.Second))
+		got := rates(DryRun(tt.calc, tt.model, tt.rounds, time.Second, nil))
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: rates %v, want %v", tt.name, got, tt.want)
 		}
