@@ -56,6 +56,8 @@ type Config struct {
 	TargetService    string
 	TargetPortName   string
 	TargetURL        string
+	// ServiceHost replaces the Service's cluster DNS name in service mode.
+	ServiceHost string
 
 	// Kubernetes access.
 	InCluster           bool
@@ -107,6 +109,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TargetService, "target-service", "", "Service to target (service mode)")
 	fs.StringVar(&c.TargetPortName, "target-port-name", "http", "name of the container or Service port to send to (pod and service modes)")
 	fs.StringVar(&c.TargetURL, "target-url", "", "absolute base URL to load, e.g. http://127.0.0.1:8080 (url mode)")
+	fs.StringVar(&c.ServiceHost, "service-host", "", "host executors send to in service mode instead of the Service's cluster DNS name <service>.<namespace>.svc, e.g. 127.0.0.1 with a port-forward when running outside the cluster")
 
 	fs.BoolVar(&c.InCluster, "in-cluster", true, "use the pod's service account to reach the Kubernetes API (pod and service modes)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file for running outside the cluster (implies -in-cluster=false)")

@@ -19,6 +19,7 @@ import (
 	"github.com/PeladoCollado/imager/httpserve"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
+	"github.com/PeladoCollado/imager/orchestrator/k8s"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -77,9 +78,13 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		cfg.Seed = time.Now().UnixNano()
 		log.Info("random seed chosen; pass -seed to repeat this run", "seed", cfg.Seed)
 	}
-	target, err := targetFor(cfg)
+	target, kube, err := targetFor(cfg, log, om)
 	if err != nil {
 		return err
+	}
+	var usage func() []manager.PodUsage
+	if kube != nil {
+		usage = kube.Usage
 	}
 	bi := builtIns{log: log}
 	srcFactory := opts.RequestSourceFactory
@@ -124,6 +129,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		Interval:       cfg.RoundInterval,
 		Duration:       cfg.Duration,
 		RequestTimeout: cfg.RequestTimeout,
+		Usage:          usage,
 		Metrics:        om,
 		Logger:         log,
 		OnRound:        opts.OnRound,
@@ -139,7 +145,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServices()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3+opts.LocalExecutors)
+	errc := make(chan error, 4+opts.LocalExecutors)
+	if kube != nil {
+		wg.Go(func() { errc <- kube.Run(svcCtx) })
+	}
 	if rl != nil {
 		wg.Go(func() { errc <- rl.Run(svcCtx) })
 	}
@@ -177,6 +186,14 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			wg.Go(func() { errc <- l.Run(execCtx) })
 		}
 	}
+	if kube != nil {
+		if err := waitKubeTarget(ctx, kube, cfg); err != nil {
+			stopServices()
+			stopExecutors()
+			wg.Wait()
+			return err
+		}
+	}
 	ready.Store(true)
 	runErr := sched.Run(ctx)
 	if opts.OnSummary != nil {
@@ -204,15 +221,52 @@ func closeLua(src any, calc any) {
 	}
 }
 
-// targetFor returns the function that gives each round's target URL.
-func targetFor(cfg Config) (func() (string, error), error) {
+// kubeSyncTimeout bounds the wait for the Kubernetes target's caches.
+const kubeSyncTimeout = 30 * time.Second
+
+// targetFor returns the function that gives each round's target URL and,
+// in pod and service modes, the Kubernetes target behind it, which Run
+// must run. url mode touches no Kubernetes configuration at all.
+func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (string, error), *k8s.Target, error) {
 	switch cfg.TargetMode {
 	case TargetModeURL:
 		u := cfg.TargetURL
-		return func() (string, error) { return u, nil }, nil
+		return func() (string, error) { return u, nil }, nil, nil
+	case TargetModePod, TargetModeService:
+		kc, mc, err := k8s.NewClients(cfg.InCluster, cfg.Kubeconfig)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
+		}
+		t, err := k8s.New(kc, mc, k8s.Config{
+			Mode:                cfg.TargetMode,
+			Namespace:           cfg.TargetNamespace,
+			Deployment:          cfg.TargetDeployment,
+			Service:             cfg.TargetService,
+			PortName:            cfg.TargetPortName,
+			ServiceHost:         cfg.ServiceHost,
+			MetricsPollInterval: cfg.MetricsPollInterval,
+			Metrics:             om,
+			Logger:              log,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
+		}
+		return t.URL, t, nil
 	default:
-		return nil, fmt.Errorf("-target-mode=%s: Kubernetes target discovery is not available in this build yet; use -target-mode=url with -target-url", cfg.TargetMode)
+		return nil, nil, fmt.Errorf("-target-mode %q: want pod, service or url", cfg.TargetMode)
 	}
+}
+
+// waitKubeTarget waits for the Kubernetes target's caches so the first
+// round sees the target as it is. A stop while waiting is not an error
+// here: the scheduler then ends at once and reports the stop.
+func waitKubeTarget(ctx context.Context, kube *k8s.Target, cfg Config) error {
+	wctx, cancel := context.WithTimeout(ctx, kubeSyncTimeout)
+	defer cancel()
+	if err := kube.WaitSynced(wctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("-target-mode=%s: no answer from the Kubernetes API within %v (check -kubeconfig or -in-cluster, and RBAC): %w", cfg.TargetMode, kubeSyncTimeout, err)
+	}
+	return nil
 }
 
 // listeners opens the HTTP and gRPC listeners the config asks for.
