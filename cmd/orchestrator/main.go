@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"k8s.io/klog/v2"
+
 	"github.com/PeladoCollado/imager/orchestrator/app"
 )
 
@@ -33,6 +35,8 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "orchestrator: %v\n", err)
 		return 2
 	}
+	// client-go logs through klog; route it into the same structured log.
+	klog.SetSlogLogger(log)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
