@@ -14,7 +14,7 @@ build:
 
 ## test: format check, vet, then every test with the race detector (this
 ## includes the end-to-end tests in test/e2e, which build and run the binaries).
-test: fmt-check vet
+test: fmt-check vet k8s-tools
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## demo: run the one-machine demo (a sumservice on loopback and a short step profile).
@@ -65,3 +65,16 @@ bench:
 	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
 	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/
 	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
+
+## k8s-tools: build (or find in the cache) the kube-apiserver, etcd and
+## kubectl that the Kubernetes tests run. They come from the separate
+## module test/k8s/tools and are cached under IMAGER_K8S_CACHE (default
+## ~/.cache/imager-k8s); the first build takes several minutes.
+k8s-tools:
+	$(GO) test -count=1 -v -run '^TestBinaries$$' -timeout 60m ./test/k8s/cluster/
+
+## e2e: the tests that run a real kube-apiserver and etcd on loopback.
+e2e: k8s-tools
+	$(GO) test -race -count=1 -timeout 30m ./test/k8s/...
+
+.PHONY: k8s-tools e2e
