@@ -31,12 +31,8 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	cfg.BindFlags(fs)
 	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
 	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "in-flight request cap of each executor")
-	for name, value := range map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"} {
-		f := fs.Lookup(name)
-		f.DefValue = value
-		if err := f.Value.Set(value); err != nil {
-			return cfg, lf, err
-		}
+	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"}); err != nil {
+		return cfg, lf, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, lf, err
@@ -51,6 +47,22 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 		return cfg, lf, fmt.Errorf("-max-inflight (%d) must be at least 1", lf.maxInFlight)
 	}
 	return cfg, lf, cfg.Validate()
+}
+
+// setDefaults changes the defaults of flags already defined on fs, both
+// their values and what -h shows.
+func setDefaults(fs *flag.FlagSet, values map[string]string) error {
+	for name, value := range values {
+		f := fs.Lookup(name)
+		if f == nil {
+			return fmt.Errorf("no flag -%s", name)
+		}
+		f.DefValue = value
+		if err := f.Value.Set(value); err != nil {
+			return fmt.Errorf("-%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

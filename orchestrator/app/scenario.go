@@ -98,7 +98,9 @@ func (b builtIns) newLuaSource(cfg Config) (*luaSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &luaSource{cur: src}, nil
+	l := &luaSource{}
+	l.cur = src
+	return l, nil
 }
 
 // newLuaCalculator builds the Lua load calculator.
@@ -115,14 +117,70 @@ func (b builtIns) newLuaCalculator(cfg Config) (*luaCalculator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &luaCalculator{cur: calc}, nil
+	l := &luaCalculator{}
+	l.cur = calc
+	return l, nil
+}
+
+// swapper holds the running version of a Lua role and the reloaded
+// version waiting to take over at the next round boundary.
+type swapper[T interface{ Close() }] struct {
+	mu      sync.Mutex
+	cur     T
+	next    T
+	pending bool
+}
+
+// get returns the running version.
+func (w *swapper[T]) get() T {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cur
+}
+
+// offer queues v to take over at the next round, replacing any version
+// still waiting.
+func (w *swapper[T]) offer(v T) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending {
+		w.next.Close()
+	}
+	w.next, w.pending = v, true
+}
+
+// swap makes the waiting version the running one, if there is one; carry
+// may hand state from the old version to the new one first.
+func (w *swapper[T]) swap(carry func(next, cur T)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.pending {
+		return
+	}
+	if carry != nil {
+		carry(w.next, w.cur)
+	}
+	w.cur.Close()
+	w.cur, w.pending = w.next, false
+	var zero T
+	w.next = zero
+}
+
+// close releases both versions.
+func (w *swapper[T]) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cur.Close()
+	if w.pending {
+		w.next.Close()
+		w.pending = false
+	}
 }
 
 // luaSource is a Lua request source that a reloaded scenario can replace
-// at a round boundary.
+// at a round boundary. Calls into it come from the scheduler's goroutine.
 type luaSource struct {
-	mu        sync.Mutex
-	cur, next *script.RequestSource
+	swapper[*script.RequestSource]
 }
 
 var (
@@ -131,59 +189,23 @@ var (
 	_ manager.RoundBeginner = (*luaSource)(nil)
 )
 
-func (l *luaSource) Next() (types.RequestSpec, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cur.Next()
-}
+// Next implements types.RequestSource.
+func (l *luaSource) Next() (types.RequestSpec, error) { return l.get().Next() }
 
-func (l *luaSource) NextBatch(n int) ([]types.RequestSpec, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cur.NextBatch(n)
-}
+// NextBatch implements manager.BatchSource.
+func (l *luaSource) NextBatch(n int) ([]types.RequestSpec, error) { return l.get().NextBatch(n) }
 
-func (l *luaSource) Reset() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cur.Reset()
-}
+// Reset implements types.RequestSource.
+func (l *luaSource) Reset() error { return l.get().Reset() }
 
 // BeginRound switches to a reloaded scenario, if one is waiting.
-func (l *luaSource) BeginRound(int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.next != nil {
-		l.cur.Close()
-		l.cur, l.next = l.next, nil
-	}
-}
-
-// offer queues src to take over at the next round.
-func (l *luaSource) offer(src *script.RequestSource) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.next != nil {
-		l.next.Close()
-	}
-	l.next = src
-}
-
-func (l *luaSource) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cur.Close()
-	if l.next != nil {
-		l.next.Close()
-	}
-}
+func (l *luaSource) BeginRound(int64) { l.swap(nil) }
 
 // luaCalculator is a Lua load calculator that a reloaded scenario can
 // replace at a round boundary; the new version continues the round count,
 // elapsed time and last result.
 type luaCalculator struct {
-	mu        sync.Mutex
-	cur, next *script.LoadCalculator
+	swapper[*script.LoadCalculator]
 }
 
 var (
@@ -192,43 +214,18 @@ var (
 	_ manager.RoundBeginner          = (*luaCalculator)(nil)
 )
 
-func (l *luaCalculator) calc() *script.LoadCalculator {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cur
-}
+// Next implements manager.LoadCalculator.
+func (l *luaCalculator) Next() int { return l.get().Next() }
 
-func (l *luaCalculator) Next() int                         { return l.calc().Next() }
-func (l *luaCalculator) Observe(o manager.LoadObservation) { l.calc().Observe(o) }
-func (l *luaCalculator) Err() error                        { return l.calc().Err() }
+// Observe implements manager.FeedbackLoadCalculator.
+func (l *luaCalculator) Observe(o manager.LoadObservation) { l.get().Observe(o) }
+
+// Err implements manager.FailingCalculator.
+func (l *luaCalculator) Err() error { return l.get().Err() }
 
 // BeginRound switches to a reloaded scenario, if one is waiting.
 func (l *luaCalculator) BeginRound(int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.next != nil {
-		l.next.ContinueFrom(l.cur)
-		l.cur.Close()
-		l.cur, l.next = l.next, nil
-	}
-}
-
-func (l *luaCalculator) offer(c *script.LoadCalculator) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.next != nil {
-		l.next.Close()
-	}
-	l.next = c
-}
-
-func (l *luaCalculator) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cur.Close()
-	if l.next != nil {
-		l.next.Close()
-	}
+	l.swap(func(next, cur *script.LoadCalculator) { next.ContinueFrom(cur) })
 }
 
 // reloader watches the scenario file and, when its content changes,
