@@ -45,11 +45,11 @@ var orchestratorPermissions = func() map[permission]bool {
 		group, resource string
 		verbs           []string
 	}{
-		{"apps", "deployments", []string{"get", "list", "watch"}},
-		{"", "pods", []string{"get", "list", "watch"}},
-		{"", "services", []string{"get", "list", "watch"}},
-		{"discovery.k8s.io", "endpointslices", []string{"get", "list", "watch"}},
-		{"metrics.k8s.io", "pods", []string{"get", "list"}},
+		{"apps", "deployments", []string{"list", "watch"}},
+		{"", "pods", []string{"list", "watch"}},
+		{"", "services", []string{"list", "watch"}},
+		{"discovery.k8s.io", "endpointslices", []string{"list", "watch"}},
+		{"metrics.k8s.io", "pods", []string{"list"}},
 	} {
 		for _, v := range r.verbs {
 			m[permission{r.group, r.resource, v}] = true

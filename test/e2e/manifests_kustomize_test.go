@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/PeladoCollado/imager/orchestrator/app"
+	"github.com/PeladoCollado/imager/test/k8s/cluster"
 )
 
 // kustomizeBuild renders a kustomize tree with `kubectl kustomize`.
@@ -56,10 +57,10 @@ var builtinStack = []string{
 }
 
 func TestManifestKustomizeBuild(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not installed; the API-server tests build and apply the kustomize trees")
-	}
+	// The kubectl the Kubernetes tests build (test/k8s/tools), not one from
+	// PATH: a fresh CI machine has none. Binaries skips with the reason
+	// only outside CI, and fails under CI=true.
+	kubectl := cluster.Binaries(t).Kubectl
 	root := repoRoot(t)
 	scenario, err := os.ReadFile(filepath.Join(root, "deploy/scenario/scenario.lua"))
 	if err != nil {
