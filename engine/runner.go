@@ -139,6 +139,7 @@ func (j *jobRun) pace(job Job) Report {
 	defer timer.Stop()
 	var dropped Sample
 	dropped.Outcome = Dropped
+	done := j.ctx.Done()
 
 	i := 0
 	for i < n {
@@ -151,16 +152,18 @@ func (j *jobRun) pace(job Job) Report {
 			}
 			timer.Reset(wait - preciseWindow)
 			select {
-			case <-j.ctx.Done():
+			case <-done:
 				local.Planned -= int64(n - i)
 				return local
 			case <-timer.C:
 			}
 			continue
 		}
-		if i&63 == 0 && j.ctx.Err() != nil {
+		select {
+		case <-done:
 			local.Planned -= int64(n - i)
 			return local
+		default:
 		}
 		// Everything due by now goes out now; the schedule never waits
 		// for the target.
