@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // The container images cannot be built here (no Docker daemon), so these
@@ -324,7 +326,7 @@ func TestImageStaticBinaries(t *testing.T) {
 func serveSumservice(t *testing.T, path string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	port := freePort(t)
+	port := proc.FreePort(t)
 	cmd := exec.CommandContext(ctx, path, "-listen=127.0.0.1:"+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
@@ -336,7 +338,7 @@ func serveSumservice(t *testing.T, path string) {
 		_ = cmd.Wait()
 	})
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitHTTP(t, base+"/healthz", 20*time.Second)
+	proc.WaitHTTP(t, base+"/healthz", 20*time.Second)
 	for _, tc := range []struct{ path, want string }{
 		{"/healthz", "ok\n"},
 		{"/sum?a=7&b=9", "16\n"},

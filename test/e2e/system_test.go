@@ -1,3 +1,5 @@
+// Package e2e runs imager's binaries together on loopback, as a user would:
+// a sumservice target, an orchestrator, executors, and the imager CLI.
 package e2e
 
 import (
@@ -5,37 +7,53 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
+
+// bin holds the paths of the binaries TestMain builds, by command name.
+var bin map[string]string
+
+func TestMain(m *testing.M) {
+	bins, cleanup, err := proc.BuildBinaries(proc.BuildOptions{}, "orchestrator", "executor", "sumservice", "imager")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = bins
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
 
 // stack is a sumservice, an orchestrator and executors on loopback.
 type stack struct {
 	target   string
-	orch     *proc
+	orch     *proc.Proc
 	orchHTTP string
 	grpcAddr string
-	execs    map[string]*proc
+	execs    map[string]*proc.Proc
 	execHTTP map[string]string
 }
 
 // startSumservice starts the demo target and returns its base URL.
 func startSumservice(t *testing.T) string {
 	t.Helper()
-	port := freePort(t)
-	start(t, "sumservice", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
+	port := proc.FreePort(t)
+	proc.Start(t, bin["sumservice"], "-listen", fmt.Sprintf("127.0.0.1:%d", port))
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/healthz", 20*time.Second)
+	proc.WaitHTTP(t, url+"/healthz", 20*time.Second)
 	return url
 }
 
 // startOrchestrator starts an orchestrator loading target with extra flags.
 func startOrchestrator(t *testing.T, target string, extra ...string) *stack {
 	t.Helper()
-	s := &stack{target: target, execs: map[string]*proc{}, execHTTP: map[string]string{}}
-	httpPort, grpcPort := freePort(t), freePort(t)
+	s := &stack{target: target, execs: map[string]*proc.Proc{}, execHTTP: map[string]string{}}
+	httpPort, grpcPort := proc.FreePort(t), proc.FreePort(t)
 	s.orchHTTP = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	s.grpcAddr = fmt.Sprintf("127.0.0.1:%d", grpcPort)
 	args := append([]string{
@@ -44,40 +62,40 @@ func startOrchestrator(t *testing.T, target string, extra ...string) *stack {
 		fmt.Sprintf("-listen-port=%d", httpPort), fmt.Sprintf("-grpc-port=%d", grpcPort),
 		"-log-format=json", "-request-timeout=5s", "-executor-timeout=3s",
 	}, extra...)
-	s.orch = start(t, "orchestrator", args...)
-	waitHTTP(t, s.orchHTTP+"/healthz", 20*time.Second)
+	s.orch = proc.Start(t, bin["orchestrator"], args...)
+	proc.WaitHTTP(t, s.orchHTTP+"/healthz", 20*time.Second)
 	return s
 }
 
 // addExecutor starts an executor with the given id and extra flags.
-func (s *stack) addExecutor(t *testing.T, id string, extra ...string) *proc {
+func (s *stack) addExecutor(t *testing.T, id string, extra ...string) *proc.Proc {
 	t.Helper()
-	port := freePort(t)
+	port := proc.FreePort(t)
 	args := append([]string{"-orchestrator=" + s.grpcAddr, "-id=" + id, "-workers=1",
 		fmt.Sprintf("-metrics-port=%d", port), "-log-format=json"}, extra...)
-	p := start(t, "executor", args...)
+	p := proc.Start(t, bin["executor"], args...)
 	s.execs[id] = p
 	s.execHTTP[id] = fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, s.execHTTP[id]+"/healthz", 20*time.Second)
+	proc.WaitHTTP(t, s.execHTTP[id]+"/healthz", 20*time.Second)
 	return p
 }
 
 // waitExecutors waits until the orchestrator has logged n joins.
 func (s *stack) waitExecutors(t *testing.T, n int) {
 	t.Helper()
-	s.orch.waitFor(t, "executor joined", 20*time.Second, func(ls []map[string]any) bool { return len(ls) >= n })
+	s.orch.WaitFor(t, "executor joined", 20*time.Second, func(ls []map[string]any) bool { return len(ls) >= n })
 }
 
 // checkRound asserts a round's accounting: every planned request is
 // success, failed, timeout, dropped or lost.
 func checkRound(t *testing.T, r map[string]any) {
 	t.Helper()
-	planned := num(t, r, "planned")
-	sum := num(t, r, "success") + num(t, r, "failed") + num(t, r, "timeouts") + num(t, r, "dropped") + num(t, r, "lost")
+	planned := proc.Num(t, r, "planned")
+	sum := proc.Num(t, r, "success") + proc.Num(t, r, "failed") + proc.Num(t, r, "timeouts") + proc.Num(t, r, "dropped") + proc.Num(t, r, "lost")
 	if planned != sum {
 		t.Errorf("round %v: planned %v != success+failed+timeouts+dropped+lost %v", r["round"], planned, sum)
 	}
-	if want := num(t, r, "planned_rps"); planned != want {
+	if want := proc.Num(t, r, "planned_rps"); planned != want {
 		t.Errorf("round %v: planned %v requests, want %v (1s rounds)", r["round"], planned, want)
 	}
 }
@@ -89,13 +107,13 @@ func TestDistributedStepProfile(t *testing.T) {
 	s.addExecutor(t, "exec-b")
 	s.waitExecutors(t, 2)
 
-	s.orch.waitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 2 })
-	orch1, execs1 := scrape(t, s.orchHTTP+"/metrics"), map[string]map[string]float64{}
+	s.orch.WaitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 2 })
+	orch1, execs1 := proc.Scrape(t, s.orchHTTP+"/metrics"), map[string]map[string]float64{}
 	for id, u := range s.execHTTP {
-		execs1[id] = scrape(t, u+"/metrics")
+		execs1[id] = proc.Scrape(t, u+"/metrics")
 	}
-	s.orch.waitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 4 })
-	orch2 := scrape(t, s.orchHTTP+"/metrics")
+	s.orch.WaitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 4 })
+	orch2 := proc.Scrape(t, s.orchHTTP+"/metrics")
 	for _, name := range []string{"imager_orchestrator_jobs_dispatched_total", "imager_orchestrator_job_requests_total"} {
 		if orch2[name] <= orch1[name] {
 			t.Errorf("orchestrator %s did not increase: %v then %v", name, orch1[name], orch2[name])
@@ -105,7 +123,7 @@ func TestDistributedStepProfile(t *testing.T) {
 		t.Errorf("imager_orchestrator_registered_executors = %v, want 2", got)
 	}
 	for id, u := range s.execHTTP {
-		m2 := scrape(t, u+"/metrics")
+		m2 := proc.Scrape(t, u+"/metrics")
 		for _, name := range []string{"imager_executor_jobs_picked_up_total", "imager_executor_job_requests_total", "imager_success",
 			"imager_duration_count", "imager_successDuration_count", "imager_responseSize_count", "imager_firstByteDuration_count"} {
 			if m2[name] <= execs1[id][name] {
@@ -117,23 +135,23 @@ func TestDistributedStepProfile(t *testing.T) {
 		}
 	}
 
-	if err := s.orch.wait(t, 60*time.Second); err != nil {
+	if err := s.orch.Wait(t, 60*time.Second); err != nil {
 		t.Fatalf("orchestrator exited with %v, want success after -duration", err)
 	}
-	rounds := s.orch.logs("round finished")
+	rounds := s.orch.Logs("round finished")
 	if len(rounds) != 6 {
 		t.Fatalf("got %d finished rounds, want 6", len(rounds))
 	}
 	for i, r := range rounds {
 		checkRound(t, r)
-		if got, want := num(t, r, "planned_rps"), float64(min(20*(i+1), 100)); got != want {
+		if got, want := proc.Num(t, r, "planned_rps"), float64(min(20*(i+1), 100)); got != want {
 			t.Errorf("round %d planned %v rps, want %v", i, got, want)
 		}
-		planned, achieved := num(t, r, "planned_rps"), num(t, r, "achieved_rps")
+		planned, achieved := proc.Num(t, r, "planned_rps"), proc.Num(t, r, "achieved_rps")
 		if math.Abs(achieved-planned) > 0.05*planned {
 			t.Errorf("round %d achieved %v rps, want within 5%% of %v", i, achieved, planned)
 		}
-		if num(t, r, "success") != num(t, r, "planned") {
+		if proc.Num(t, r, "success") != proc.Num(t, r, "planned") {
 			t.Errorf("round %d: %v of %v succeeded, want all", i, r["success"], r["planned"])
 		}
 	}
@@ -145,25 +163,25 @@ func TestExecutorKilledMidRun(t *testing.T) {
 	s.addExecutor(t, "survivor")
 	victim := s.addExecutor(t, "victim")
 	s.waitExecutors(t, 2)
-	s.orch.waitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 2 })
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	s.orch.WaitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 2 })
+	if err := victim.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	left := s.orch.waitFor(t, "executor left", 20*time.Second, func(ls []map[string]any) bool { return len(ls) >= 1 })
+	left := s.orch.WaitFor(t, "executor left", 20*time.Second, func(ls []map[string]any) bool { return len(ls) >= 1 })
 	if left[0]["executor"] != "victim" {
 		t.Errorf("executor left = %v, want victim", left[0]["executor"])
 	}
-	if err := s.orch.wait(t, 60*time.Second); err != nil {
+	if err := s.orch.Wait(t, 60*time.Second); err != nil {
 		t.Fatalf("orchestrator exited with %v, want it to finish the test with the survivor", err)
 	}
-	rounds := s.orch.logs("round finished")
+	rounds := s.orch.Logs("round finished")
 	if len(rounds) != 8 {
 		t.Fatalf("got %d rounds, want 8: the test must go on without the killed executor", len(rounds))
 	}
 	var lost float64
 	for _, r := range rounds {
 		checkRound(t, r)
-		lost += num(t, r, "lost")
+		lost += proc.Num(t, r, "lost")
 		t.Logf("round %v: planned %v success %v lost %v", r["round"], r["planned"], r["success"], r["lost"])
 	}
 	// The victim's share of the rounds it held when it died is lost, not
@@ -172,12 +190,12 @@ func TestExecutorKilledMidRun(t *testing.T) {
 		t.Errorf("no lost requests counted although an executor was killed mid-run")
 	}
 	for _, r := range rounds[len(rounds)-2:] {
-		if num(t, r, "success") != num(t, r, "planned") {
+		if proc.Num(t, r, "success") != proc.Num(t, r, "planned") {
 			t.Errorf("round %v after the kill: %v of %v succeeded, want all on the survivor", r["round"], r["success"], r["planned"])
 		}
 	}
-	fin := s.orch.logs("test finished")
-	if len(fin) != 1 || num(t, fin[0], "lost") != lost {
+	fin := s.orch.Logs("test finished")
+	if len(fin) != 1 || proc.Num(t, fin[0], "lost") != lost {
 		t.Errorf("test finished line %v, want lost=%v", fin, lost)
 	}
 }
@@ -194,33 +212,21 @@ func TestAuthToken(t *testing.T) {
 	}
 	s := startOrchestrator(t, target, "-auth-token-file="+good, "-load-calculator=step", "-min-rps=10", "-max-rps=10", "-duration=2s")
 	intruder := s.addExecutor(t, "intruder", "-auth-token-file="+bad)
-	s.orch.waitFor(t, "executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", 20*time.Second,
+	s.orch.WaitFor(t, "executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", 20*time.Second,
 		func(ls []map[string]any) bool { return len(ls) >= 1 && ls[0]["executor"] == "intruder" })
-	waitRaw(t, intruder, "auth token", 20*time.Second)
+	intruder.WaitRaw(t, "auth token", 20*time.Second)
 
 	s.addExecutor(t, "friend", "-auth-token-file="+good)
 	s.waitExecutors(t, 1)
-	if err := s.orch.wait(t, 60*time.Second); err != nil {
+	if err := s.orch.Wait(t, 60*time.Second); err != nil {
 		t.Fatalf("orchestrator: %v", err)
 	}
-	for _, j := range s.orch.logs("executor joined") {
+	for _, j := range s.orch.Logs("executor joined") {
 		if j["executor"] != "friend" {
 			t.Errorf("executor %v joined without the right token", j["executor"])
 		}
 	}
-	if len(s.orch.logs("round finished")) != 2 {
+	if len(s.orch.Logs("round finished")) != 2 {
 		t.Errorf("want 2 rounds run by the executor with the right token")
-	}
-}
-
-// waitRaw waits until p's log holds text.
-func waitRaw(t *testing.T, p *proc, text string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.rawLog(), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never logged %q", p.name, text)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/PeladoCollado/imager/test/k8s/cluster"
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // The namespace and service accounts of deploy/k8s. The target tests put
@@ -156,19 +157,19 @@ func (e *env) deletePod(t *testing.T, name string) {
 
 // startSumservice runs a sumservice on host:port and waits until it
 // answers.
-func startSumservice(t *testing.T, host string, port int) *proc {
+func startSumservice(t *testing.T, host string, port int) *proc.Proc {
 	t.Helper()
 	addr := host + ":" + strconv.Itoa(port)
 	p := start(t, "sumservice", "-listen", addr)
-	waitHTTP(t, "http://"+addr+"/healthz", 20*time.Second)
+	proc.WaitHTTP(t, "http://"+addr+"/healthz", 20*time.Second)
 	return p
 }
 
 // stack is an orchestrator run out of cluster and its executor.
 type stack struct {
-	orch     *proc
+	orch     *proc.Proc
 	orchHTTP string
-	exec     *proc
+	exec     *proc.Proc
 }
 
 // startStack starts the orchestrator with kubeconfig and the target flags
@@ -176,7 +177,7 @@ type stack struct {
 // and one executor, and waits until the executor has joined.
 func startStack(t *testing.T, kubeconfig string, targetArgs ...string) *stack {
 	t.Helper()
-	httpPort, grpcPort, execPort := freePort(t), freePort(t), freePort(t)
+	httpPort, grpcPort, execPort := proc.FreePort(t), proc.FreePort(t), proc.FreePort(t)
 	args := append([]string{
 		"-in-cluster=false", "-kubeconfig=" + kubeconfig,
 		"-target-namespace=" + imagerNS, "-target-port-name=" + portName,
@@ -187,25 +188,25 @@ func startStack(t *testing.T, kubeconfig string, targetArgs ...string) *stack {
 		"-log-format=json",
 	}, targetArgs...)
 	s := &stack{orch: start(t, "orchestrator", args...), orchHTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
-	waitHTTP(t, s.orchHTTP+"/healthz", 20*time.Second)
+	proc.WaitHTTP(t, s.orchHTTP+"/healthz", 20*time.Second)
 	s.exec = start(t, "executor", fmt.Sprintf("-orchestrator=127.0.0.1:%d", grpcPort), "-id=exec-1", "-workers=1",
 		fmt.Sprintf("-metrics-port=%d", execPort), "-log-format=json")
-	s.orch.waitFor(t, "executor joined", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) >= 1 })
+	s.orch.WaitFor(t, "executor joined", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) >= 1 })
 	return s
 }
 
 // metrics scrapes the orchestrator.
 func (s *stack) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
-	return scrape(t, s.orchHTTP+"/metrics")
+	return proc.Scrape(t, s.orchHTTP+"/metrics")
 }
 
 // lastRound is the highest index of a finished round, or -1.
 func (s *stack) lastRound(t *testing.T) int {
 	t.Helper()
 	last := -1
-	for _, r := range s.orch.logs("round finished") {
-		last = max(last, int(num(t, r, "round")))
+	for _, r := range s.orch.Logs("round finished") {
+		last = max(last, int(proc.Num(t, r, "round")))
 	}
 	return last
 }
@@ -223,13 +224,13 @@ func (s *stack) fresh(t *testing.T) int {
 func (s *stack) waitRounds(t *testing.T, from, n int) []map[string]any {
 	t.Helper()
 	since := func(ls []map[string]any) []map[string]any {
-		return slices.DeleteFunc(slices.Clone(ls), func(r map[string]any) bool { return num(t, r, "round") < float64(from) })
+		return slices.DeleteFunc(slices.Clone(ls), func(r map[string]any) bool { return proc.Num(t, r, "round") < float64(from) })
 	}
-	got := since(s.orch.waitFor(t, "round finished", eventuallyWithin, func(ls []map[string]any) bool {
+	got := since(s.orch.WaitFor(t, "round finished", eventuallyWithin, func(ls []map[string]any) bool {
 		return len(since(ls)) >= n
 	}))
 	for _, r := range got {
-		if num(t, r, "planned") != plannedPerRound || num(t, r, "success") != plannedPerRound {
+		if proc.Num(t, r, "planned") != plannedPerRound || proc.Num(t, r, "success") != plannedPerRound {
 			t.Errorf("round %v: %v of %v requests succeeded (failed %v, timeouts %v, dropped %v, lost %v); want all %d",
 				r["round"], r["success"], r["planned"], r["failed"], r["timeouts"], r["dropped"], r["lost"], plannedPerRound)
 		}
@@ -241,17 +242,17 @@ func (s *stack) waitRounds(t *testing.T, from, n int) []map[string]any {
 // request exactly once, and to plan rps * interval requests.
 func (s *stack) checkAccounting(t *testing.T) {
 	t.Helper()
-	rounds := s.orch.logs("round finished")
+	rounds := s.orch.Logs("round finished")
 	if len(rounds) == 0 {
 		t.Fatal("no round finished")
 	}
 	for _, r := range rounds {
-		planned := num(t, r, "planned")
-		sum := num(t, r, "success") + num(t, r, "failed") + num(t, r, "timeouts") + num(t, r, "dropped") + num(t, r, "lost")
+		planned := proc.Num(t, r, "planned")
+		sum := proc.Num(t, r, "success") + proc.Num(t, r, "failed") + proc.Num(t, r, "timeouts") + proc.Num(t, r, "dropped") + proc.Num(t, r, "lost")
 		if planned != sum {
 			t.Errorf("round %v: planned %v != success+failed+timeouts+dropped+lost %v", r["round"], planned, sum)
 		}
-		if planned != plannedPerRound || num(t, r, "planned_rps") != rps {
+		if planned != plannedPerRound || proc.Num(t, r, "planned_rps") != rps {
 			t.Errorf("round %v: planned %v requests at %v rps, want %d at %d", r["round"], planned, r["planned_rps"], plannedPerRound, rps)
 		}
 	}

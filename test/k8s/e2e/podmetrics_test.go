@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // fakePod is a pod the fake metrics API reports on.
@@ -172,7 +174,7 @@ func TestPodMetrics(t *testing.T) {
 
 	t.Run("gauges follow the target pod", func(t *testing.T) {
 		e.deletePod(t, "web-a")
-		s.orch.waitFor(t, "target pod changed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+		s.orch.WaitFor(t, "target pod changed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 		s.waitGauge(t, podSeries(cpuSeries, "web-b"), wantCPU["web-b"])
 		s.waitGauge(t, podSeries(memorySeries, "web-b"), wantMemory["web-b"])
 		for series := range s.metrics(t) {
@@ -190,10 +192,10 @@ func TestPodMetrics(t *testing.T) {
 func checkRoundUsage(t *testing.T, s *stack, cpu, memory float64) {
 	t.Helper()
 	for _, r := range s.waitRounds(t, s.fresh(t), 2) {
-		if got := num(t, r, "target_cpu_millicores"); got != cpu {
+		if got := proc.Num(t, r, "target_cpu_millicores"); got != cpu {
 			t.Errorf("round %v: target_cpu_millicores = %v, want %v", r["round"], got, cpu)
 		}
-		if got := num(t, r, "target_memory_bytes"); got != memory {
+		if got := proc.Num(t, r, "target_memory_bytes"); got != memory {
 			t.Errorf("round %v: target_memory_bytes = %v, want %v", r["round"], got, memory)
 		}
 		// CPU time per request: millicores times the round's length over

@@ -49,18 +49,18 @@ func TestPodMode(t *testing.T) {
 	}
 
 	s := startStack(t, e.orchestratorKubeconfig(t), "-target-mode=pod", "-target-deployment=web", "-metrics-poll-interval=500ms")
-	sel := s.orch.waitFor(t, "target pod selected", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+	sel := s.orch.WaitFor(t, "target pod selected", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 	if sel[0]["pod"] != "web-a" || sel[0]["ip"] != ipA {
 		t.Fatalf("target pod selected: pod %v ip %v, want the older pod web-a at %s", sel[0]["pod"], sel[0]["ip"], ipA)
 	}
-	resolved := s.orch.waitFor(t, "target resolved", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+	resolved := s.orch.WaitFor(t, "target resolved", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 	if want := "http://" + ipA + ":" + strconv.Itoa(port); resolved[0]["url"] != want {
 		t.Errorf("target resolved to %v, want %s", resolved[0]["url"], want)
 	}
 	s.waitRounds(t, 0, 3)
 
 	t.Run("missing metrics API is a warning", func(t *testing.T) {
-		w := s.orch.waitFor(t, "pod metrics unavailable; target pod CPU and memory are not reported until they return",
+		w := s.orch.WaitFor(t, "pod metrics unavailable; target pod CPU and memory are not reported until they return",
 			eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 		if hint, _ := w[0]["hint"].(string); !strings.Contains(hint, "metrics-server") {
 			t.Errorf("metrics warning hint = %q, want it to suggest installing metrics-server", hint)
@@ -81,28 +81,28 @@ func TestPodMode(t *testing.T) {
 	})
 
 	t.Run("traffic goes to the older pod", func(t *testing.T) {
-		srvB.stop(t)
+		srvB.Stop(t, stopTimeout)
 		s.waitRounds(t, s.fresh(t), 3)
 	})
 	startSumservice(t, ipB, port) // web-b's server again, for when web-b is the target
 
 	t.Run("target pod deleted", func(t *testing.T) {
 		e.deletePod(t, "web-a")
-		ch := s.orch.waitFor(t, "target pod changed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+		ch := s.orch.WaitFor(t, "target pod changed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 		if ch[0]["old"] != "web-a" || ch[0]["new"] != "web-b" || ch[0]["ip"] != ipB {
 			t.Fatalf("target pod changed: old %v new %v ip %v, want web-a -> web-b at %s", ch[0]["old"], ch[0]["new"], ch[0]["ip"], ipB)
 		}
 		// Let rounds planned before the change finish, then take web-a's
 		// server away: later rounds still succeed, so they go to web-b.
 		s.waitRounds(t, s.fresh(t), 1)
-		srvA.stop(t)
+		srvA.Stop(t, stopTimeout)
 		s.waitRounds(t, s.fresh(t), 3)
 	})
 
 	t.Run("deleting another pod keeps the target", func(t *testing.T) {
 		e.deletePod(t, "web-0")
 		s.waitRounds(t, s.fresh(t), 2)
-		if got := s.orch.logs("target pod changed"); len(got) != 1 {
+		if got := s.orch.Logs("target pod changed"); len(got) != 1 {
 			t.Errorf("target pod changed %d times, want once (web-a -> web-b): %v", len(got), got)
 		}
 	})
@@ -110,12 +110,12 @@ func TestPodMode(t *testing.T) {
 	t.Run("no ready pod pauses dispatch", func(t *testing.T) {
 		before := s.metrics(t)[roundsSkipped]
 		e.deletePod(t, "web-b")
-		p := s.orch.waitFor(t, "dispatch paused: deployment imager/web has no ready pods", eventuallyWithin,
+		p := s.orch.WaitFor(t, "dispatch paused: deployment imager/web has no ready pods", eventuallyWithin,
 			func(ls []map[string]any) bool { return len(ls) > 0 })
 		if p[0]["level"] != "WARN" || p[0]["reason"] != "deployment imager/web has no ready pods" {
 			t.Errorf("dispatch paused line = %v, want a WARN with the reason", p[0])
 		}
-		skipped := s.orch.waitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
+		skipped := s.orch.WaitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
 			func(ls []map[string]any) bool { return len(ls) >= 3 })
 		m := s.metrics(t)
 		if m[roundsSkipped] < before+3 {
@@ -126,10 +126,10 @@ func TestPodMode(t *testing.T) {
 		}
 		// A pod that is running but not ready does not resume dispatch.
 		e.runWebPod(t, "web-c", ipB, port, false)
-		n := len(s.orch.logs("round skipped: no target to send to; dispatch paused"))
-		s.orch.waitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
+		n := len(s.orch.Logs("round skipped: no target to send to; dispatch paused"))
+		s.orch.WaitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
 			func(ls []map[string]any) bool { return len(ls) >= n+2 })
-		if got := s.orch.logs("dispatch resumed"); len(got) != 0 {
+		if got := s.orch.Logs("dispatch resumed"); len(got) != 0 {
 			t.Fatalf("dispatch resumed with only an unready pod: %v", got)
 		}
 	})
@@ -138,7 +138,7 @@ func TestPodMode(t *testing.T) {
 		if err := e.c.SetPodReady(e.ctx, imagerNS, "web-c", true); err != nil {
 			t.Fatal(err)
 		}
-		r := s.orch.waitFor(t, "dispatch resumed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+		r := s.orch.WaitFor(t, "dispatch resumed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 		if want := "http://" + ipB + ":" + strconv.Itoa(port); r[0]["url"] != want {
 			t.Errorf("dispatch resumed with url %v, want %s", r[0]["url"], want)
 		}
@@ -153,8 +153,7 @@ func TestPodMode(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	s.orch.stop(t)
-	if s.orch.err != nil {
-		t.Errorf("orchestrator exited with %v after SIGTERM", s.orch.err)
+	if err := s.orch.Stop(t, stopTimeout); err != nil {
+		t.Errorf("orchestrator exited with %v after SIGTERM", err)
 	}
 }

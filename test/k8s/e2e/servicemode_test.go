@@ -9,6 +9,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // podPort is the pods' container port and the EndpointSlice's port in
@@ -81,11 +83,11 @@ func TestServiceMode(t *testing.T) {
 
 	s := startStack(t, e.orchestratorKubeconfig(t), "-target-mode=service", "-target-service=web",
 		"-service-host="+ipA, "-metrics-poll-interval=500ms")
-	resolved := s.orch.waitFor(t, "target resolved", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+	resolved := s.orch.WaitFor(t, "target resolved", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
 	if want := "http://" + ipA + ":" + strconv.Itoa(port); resolved[0]["url"] != want {
 		t.Errorf("target resolved to %v, want %s (the Service's port at -service-host)", resolved[0]["url"], want)
 	}
-	if num(t, resolved[0], "ready") != 2 {
+	if proc.Num(t, resolved[0], "ready") != 2 {
 		t.Errorf("target resolved with %v ready endpoints, want 2", resolved[0]["ready"])
 	}
 	s.waitRounds(t, 0, 3)
@@ -110,12 +112,12 @@ func TestServiceMode(t *testing.T) {
 		if slice, err = sliceAPI.Update(e.ctx, slice, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update endpoint slice: %v", err)
 		}
-		p := s.orch.waitFor(t, "dispatch paused: service imager/web has no ready endpoints", eventuallyWithin,
+		p := s.orch.WaitFor(t, "dispatch paused: service imager/web has no ready endpoints", eventuallyWithin,
 			func(ls []map[string]any) bool { return len(ls) > 0 })
 		if p[0]["level"] != "WARN" {
 			t.Errorf("dispatch paused line = %v, want a WARN", p[0])
 		}
-		s.orch.waitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
+		s.orch.WaitFor(t, "round skipped: no target to send to; dispatch paused", eventuallyWithin,
 			func(ls []map[string]any) bool { return len(ls) >= 2 })
 		m := s.metrics(t)
 		if m[roundsSkipped] < before+2 || m[targetAvailable] != 0 {
@@ -131,8 +133,8 @@ func TestServiceMode(t *testing.T) {
 		if slice, err = sliceAPI.Update(e.ctx, slice, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update endpoint slice: %v", err)
 		}
-		r := s.orch.waitFor(t, "dispatch resumed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
-		if num(t, r[0], "ready") != 1 || num(t, r[0], "total") != 2 {
+		r := s.orch.WaitFor(t, "dispatch resumed", eventuallyWithin, func(ls []map[string]any) bool { return len(ls) > 0 })
+		if proc.Num(t, r[0], "ready") != 1 || proc.Num(t, r[0], "total") != 2 {
 			t.Errorf("dispatch resumed with %v of %v endpoints ready, want 1 of 2", r[0]["ready"], r[0]["total"])
 		}
 		// Only web-b backs the Service now: web-a's gauges go.

@@ -1,0 +1,151 @@
+package proc
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cmdPackage is the import path under which BuildBinaries finds commands.
+const cmdPackage = "github.com/PeladoCollado/imager/cmd/"
+
+// BuildOptions says how BuildBinaries builds.
+type BuildOptions struct {
+	// Race builds the binaries with the race detector; set it from
+	// RaceEnabled to match the test binary.
+	Race bool
+}
+
+// BuildBinaries builds the named commands of cmd/ into a fresh temporary
+// directory and returns their paths by name, with a cleanup that removes
+// the directory. It is meant for TestMain; the go tool's messages go to
+// stderr. On error nothing is left behind and cleanup is nil.
+func BuildBinaries(opts BuildOptions, names ...string) (bins map[string]string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "imager-bin-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("binaries directory: %w", err)
+	}
+	args := []string{"build"}
+	if opts.Race {
+		args = append(args, "-race")
+	}
+	bins = map[string]string{}
+	for _, name := range names {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command("go", append(args, "-o", out, cmdPackage+name)...)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, fmt.Errorf("build %s: %w", name, err)
+		}
+		bins[name] = out
+	}
+	return bins, func() { os.RemoveAll(dir) }, nil
+}
+
+// RaceEnabled reports whether the running binary was built with -race.
+func RaceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitHTTP waits until a GET of url answers 200, failing the test if it
+// does not within timeout.
+func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %v (last error %v)", url, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Scrape reads a Prometheus text endpoint into series -> value, where a
+// series is the metric name with its labels as printed, e.g.
+// imager_orchestrator_target_pod_cpu_millicores{namespace="imager",pod="web-a"}.
+// Comments and lines without a value that parses are skipped.
+func Scrape(t testing.TB, url string) map[string]float64 {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// Num reads the numeric field key of a JSON log line, given either as a
+// JSON number or as a string holding one; anything else fails the test.
+func Num(t testing.TB, l map[string]any, key string) float64 {
+	t.Helper()
+	switch v := l[key].(type) {
+	case float64:
+		return v
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("log field %s=%q is not a number", key, v)
+		}
+		return f
+	default:
+		t.Fatalf("log line has no numeric %q: %v", key, l)
+		return 0
+	}
+}
