@@ -16,6 +16,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // withMetrics gives cfg executor metrics on a fresh registry, which it
@@ -40,7 +41,7 @@ func TestHelloAndHeartbeats(t *testing.T) {
 		}
 		return forward(st, msgs)
 	})
-	logs := &logBuffer{}
+	logs := &proc.Buffer{}
 	cfg := testConfig(f.addr, logs)
 	reg := withMetrics(t, &cfg)
 	e := startExecutor(t, newExecutor(t, cfg), logs)
@@ -91,7 +92,7 @@ func TestRunTwiceFails(t *testing.T) {
 		<-st.Context().Done()
 		return nil
 	})
-	logs := &logBuffer{}
+	logs := &proc.Buffer{}
 	e := startExecutor(t, newExecutor(t, testConfig(f.addr, logs)), logs)
 	f.nextHello(t)
 	if err := e.Run(context.Background()); err == nil {
@@ -157,7 +158,7 @@ func TestJobReport(t *testing.T) {
 					}
 				}
 			})
-			logs := &logBuffer{}
+			logs := &proc.Buffer{}
 			cfg := testConfig(f.addr, logs)
 			reg := withMetrics(t, &cfg)
 			startExecutor(t, newExecutor(t, cfg), logs)
@@ -221,7 +222,7 @@ func TestAuthRejectionRetriesAtMaxBackoff(t *testing.T) {
 	f := startFake(t, func(int, serverStream) error {
 		return status.Error(codes.Unauthenticated, "token mismatch for exec-1")
 	})
-	logs := &logBuffer{}
+	logs := &proc.Buffer{}
 	cfg := testConfig(f.addr, logs)
 	reg := withMetrics(t, &cfg)
 	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 60*time.Millisecond
@@ -288,7 +289,7 @@ func TestReconnectsAfterStreamEnds(t *testing.T) {
 				<-target.hits
 				return tt.end
 			})
-			logs := &logBuffer{}
+			logs := &proc.Buffer{}
 			startExecutor(t, newExecutor(t, testConfig(f.addr, logs)), logs)
 
 			first := f.nextHello(t).hello
@@ -320,7 +321,7 @@ func TestWelcomeTimeout(t *testing.T) {
 		<-st.Context().Done()
 		return nil
 	})
-	logs := &logBuffer{}
+	logs := &proc.Buffer{}
 	e := newExecutor(t, testConfig(f.addr, logs))
 	e.welcomeTimeout = 30 * time.Millisecond
 	startExecutor(t, e, logs)
@@ -349,7 +350,7 @@ func TestStopsPromptlyWithJobInFlight(t *testing.T) {
 		<-st.Context().Done()
 		return nil
 	})
-	logs := &logBuffer{}
+	logs := &proc.Buffer{}
 	e := startExecutor(t, newExecutor(t, testConfig(f.addr, logs)), logs)
 	await(t, target.hits, "a request reaching the target")
 

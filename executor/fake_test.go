@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // waitLimit bounds every wait in these tests.
@@ -127,24 +127,6 @@ func forward(st serverStream, msgs chan<- *imagerv1.ExecutorMessage) error {
 	}
 }
 
-// logBuffer collects log output from concurrent writers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testConfig returns a config for addr with fast backoff and a logger
 // writing to logs.
 func testConfig(addr string, logs io.Writer) Config {
@@ -169,7 +151,7 @@ type running struct {
 
 // startExecutor starts e.Run; it is stopped when the test ends at the
 // latest. Logs are printed when the test failed.
-func startExecutor(t *testing.T, e *Executor, logs *logBuffer) running {
+func startExecutor(t *testing.T, e *Executor, logs *proc.Buffer) running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,13 +1,13 @@
 package script
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // writeFiles writes files (slash-separated path -> content) into a fresh
@@ -65,26 +65,8 @@ func wantErr(t *testing.T, err error, fragments ...string) {
 	}
 }
 
-// logBuffer is a slog handler target safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// newLogger returns a logger writing text records into a logBuffer.
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+// newLogger returns a logger writing text records into a proc.Buffer.
+func newLogger() (*slog.Logger, *proc.Buffer) {
+	b := &proc.Buffer{}
 	return slog.New(slog.NewTextHandler(b, nil)), b
 }

@@ -1,7 +1,6 @@
 package control_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/test/proc"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -60,26 +60,8 @@ func (f *fakeFleet) Leave(e manager.Executor, reason string) { f.leaves <- leave
 
 func (f *fakeFleet) Report(id string, rep *engine.Report) { f.reports <- reportCall{id, rep} }
 
-// logBuffer collects log output from concurrent writers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // line returns the first log line holding every one of subs, or "".
-func (b *logBuffer) line(subs ...string) string {
+func firstLine(b *proc.Buffer, subs ...string) string {
 	for l := range strings.SplitSeq(b.String(), "\n") {
 		all := true
 		for _, s := range subs {
@@ -93,11 +75,11 @@ func (b *logBuffer) line(subs ...string) string {
 }
 
 // awaitLine waits for a log line holding every one of subs.
-func awaitLine(t *testing.T, b *logBuffer, subs ...string) string {
+func awaitLine(t *testing.T, b *proc.Buffer, subs ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for {
-		if l := b.line(subs...); l != "" {
+		if l := firstLine(b, subs...); l != "" {
 			return l
 		}
 		if time.Now().After(deadline) {
@@ -146,7 +128,7 @@ type testServer struct {
 	addr   string
 	fleet  *fakeFleet
 	reg    *prometheus.Registry
-	logs   *logBuffer
+	logs   *proc.Buffer
 	cancel context.CancelFunc
 	served chan error
 }
@@ -155,7 +137,7 @@ type testServer struct {
 // Logger are filled in when nil) until the test ends.
 func startServer(t *testing.T, cfg control.Config) *testServer {
 	t.Helper()
-	ts := &testServer{fleet: newFakeFleet(), reg: prometheus.NewRegistry(), logs: &logBuffer{}, served: make(chan error, 1)}
+	ts := &testServer{fleet: newFakeFleet(), reg: prometheus.NewRegistry(), logs: &proc.Buffer{}, served: make(chan error, 1)}
 	if cfg.Fleet == nil {
 		cfg.Fleet = ts.fleet
 	}
@@ -212,9 +194,9 @@ func gatherCounter(t *testing.T, reg *prometheus.Registry, name string) float64 
 
 // runExecutor runs a real executor against addr until the test ends or
 // the returned stop is called.
-func runExecutor(t *testing.T, cfg executor.Config) (logs *logBuffer, stop func()) {
+func runExecutor(t *testing.T, cfg executor.Config) (logs *proc.Buffer, stop func()) {
 	t.Helper()
-	logs = &logBuffer{}
+	logs = &proc.Buffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = 10 * time.Millisecond

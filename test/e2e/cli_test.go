@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // cli runs the imager binary; with interrupt it sends SIGINT once round 1
@@ -23,7 +23,7 @@ func cli(t *testing.T, timeout time.Duration, interrupt bool, args ...string) (s
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin["imager"], args...)
-	var out, errb syncBuffer
+	var out, errb proc.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -130,24 +130,6 @@ func TestImagerRunBadFlags(t *testing.T) {
 			t.Errorf("imager %v: exit %d, stderr %q; want non-zero and a message naming %q", tt.args, code, errOut, tt.want)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestImagerDryRunBuiltIns(t *testing.T) {

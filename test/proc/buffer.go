@@ -1,0 +1,28 @@
+package proc
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Buffer is a bytes.Buffer that concurrent writers (a logger, a child
+// process's output) and a test reading it may share. The zero value is
+// ready to use.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
