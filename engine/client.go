@@ -31,6 +31,8 @@ type Request struct {
 	Query   string
 	Headers []Header
 	Body    []byte
+	// Name groups the request in per-name results; empty for none.
+	Name string
 }
 
 // prepared is a Request resolved against a target: everything the hot path
@@ -40,6 +42,7 @@ type prepared struct {
 	uri     []byte
 	headers []Header
 	body    []byte
+	name    string
 }
 
 // prepare resolves reqs against target, which must be an absolute http or
@@ -61,7 +64,7 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 		if method == "" {
 			method = fasthttp.MethodGet
 		}
-		out[i] = prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body}
+		out[i] = prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name}
 	}
 	return out, nil
 }
@@ -206,6 +209,7 @@ func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
 	err := c.http.DoDeadline(req, resp, deadline)
 	headers := time.Now()
 	s.FirstByte = headers.Sub(start)
+	s.Err = err
 	if err != nil {
 		s.Outcome = classifyErr(err)
 		s.Status = 0
@@ -225,6 +229,7 @@ func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
 			// Headers arrived but the body did not: the response is not
 			// complete, so the request did not succeed.
 			s.Outcome = classifyErr(err)
+			s.Err = fmt.Errorf("reading the response body: %w", err)
 		}
 	} else {
 		n = int64(len(resp.Body()))

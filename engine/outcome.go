@@ -6,7 +6,16 @@ package engine
 
 import "time"
 
-// Outcome classifies how one planned request ended.
+// Outcome classifies how one planned request ended. Every planned request
+// ends in exactly one outcome, so for any job, round or run
+//
+//	planned = success + client_error + server_error + timeout +
+//	          connection_error + dropped + lost
+//
+// A request is "failed" when its outcome is anything but Success: the
+// failed count is planned − success, the numerator of error_rate. This is
+// the one meaning of "failed" in imager: the imager_failed metric, the
+// round lines, the summary and the results file all use it.
 type Outcome uint8
 
 // The outcomes of a planned request.
@@ -25,13 +34,16 @@ const (
 	ConnError
 	// Dropped is a request never sent because the in-flight cap was reached.
 	Dropped
-	// Aborted is a request cut short because the run was cancelled; it is
-	// accounted as lost.
-	Aborted
+	// Lost is a request whose fate is unknown: cut short because the run
+	// was cancelled, or held by an executor that went away before it
+	// reported.
+	Lost
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "aborted"}
+// outcomeNames is the one table of outcome names: metric labels, log
+// attributes and the keys of the results file's outcomes object.
+var outcomeNames = [numOutcomes]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost"}
 
 // String returns a short, stable, label-safe name such as "timeout".
 func (o Outcome) String() string {
@@ -51,8 +63,17 @@ func Outcomes() []Outcome {
 	return out
 }
 
-// Failed reports whether the outcome counts as a failure in the seed's
-// success/failed split (everything but Success).
+// ParseOutcome returns the outcome named name, as String spells it.
+func ParseOutcome(name string) (Outcome, bool) {
+	for i, n := range outcomeNames {
+		if n == name {
+			return Outcome(i), true
+		}
+	}
+	return 0, false
+}
+
+// Failed reports whether the outcome is a failure: anything but Success.
 func (o Outcome) Failed() bool { return o != Success }
 
 // Classify maps an HTTP status code to its outcome. Per the seed's
@@ -88,6 +109,9 @@ type Sample struct {
 	FirstByte time.Duration
 	// Bytes is the size of the response body.
 	Bytes int
+	// Err is the transport error of a request that got no complete
+	// response; nil otherwise.
+	Err error
 }
 
 // Observer receives every finished request, for live metrics. It is called

@@ -63,14 +63,44 @@ type Counts struct {
 	ResponseBytes int64
 }
 
-// Failed is the seed's "failed" count: 4xx, 5xx other than 503/504, and
-// connection errors. Timeouts, dropped and lost requests are counted apart.
-func (c Counts) Failed() int64 { return c.ClientErrors + c.ServerErrors + c.ConnErrors }
+// Failed counts the requests whose outcome is not Success: 4xx, 5xx,
+// timeouts, connection errors, dropped and lost. For a finished job it is
+// Planned − Success (see Outcome).
+func (c Counts) Failed() int64 {
+	return c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors + c.Dropped + c.Lost
+}
 
 // Accounted is the number of planned requests whose fate is known or
 // declared lost; it equals Planned for a finished job.
-func (c Counts) Accounted() int64 {
-	return c.Success + c.Failed() + c.Timeouts + c.Dropped + c.Lost
+func (c Counts) Accounted() int64 { return c.Success + c.Failed() }
+
+// Of returns the count of outcome o.
+func (c *Counts) Of(o Outcome) int64 {
+	if p := c.field(o); p != nil {
+		return *p
+	}
+	return 0
+}
+
+// field returns the counter of outcome o, nil for an unknown outcome.
+func (c *Counts) field(o Outcome) *int64 {
+	switch o {
+	case Success:
+		return &c.Success
+	case ClientError:
+		return &c.ClientErrors
+	case ServerError:
+		return &c.ServerErrors
+	case Timeout:
+		return &c.Timeouts
+	case ConnError:
+		return &c.ConnErrors
+	case Dropped:
+		return &c.Dropped
+	case Lost:
+		return &c.Lost
+	}
+	return nil
 }
 
 // Add adds o into c.
@@ -87,24 +117,13 @@ func (c *Counts) Add(o Counts) {
 	c.ResponseBytes += o.ResponseBytes
 }
 
-// count adds one request with outcome o.
+// count adds one request with outcome o; an unknown outcome is lost.
 func (c *Counts) count(o Outcome) {
-	switch o {
-	case Success:
-		c.Success++
-	case ClientError:
-		c.ClientErrors++
-	case ServerError:
-		c.ServerErrors++
-	case Timeout:
-		c.Timeouts++
-	case ConnError:
-		c.ConnErrors++
-	case Dropped:
-		c.Dropped++
-	default:
-		c.Lost++
+	p := c.field(o)
+	if p == nil {
+		p = &c.Lost
 	}
+	*p++
 }
 
 // Report is the result of one job, or the merge of several.
@@ -121,6 +140,7 @@ type Report struct {
 	LastSend  time.Time
 	// Err is set when the job could not be run at all.
 	Err string
+	Breakdown
 }
 
 // NewReport returns an empty report with allocated histograms.
@@ -152,6 +172,7 @@ func (r *Report) Merge(o *Report) {
 	if o.Err != "" && r.Err == "" {
 		r.Err = o.Err
 	}
+	r.Breakdown.Merge(&o.Breakdown)
 }
 
 // EncodeHistogram serialises h in HdrHistogram's compressed V2 form, which

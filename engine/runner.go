@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,21 @@ type Job struct {
 	Timeout time.Duration
 	// Requests are used in order and cycled when fewer than Count.
 	Requests []Request
+	// TLS configures connections to an https target; nil means the
+	// system roots, verified.
+	TLS *TLSConfig
+}
+
+// TLSConfig is how the engine connects to an https target.
+type TLSConfig struct {
+	// InsecureSkipVerify accepts any certificate the target presents.
+	InsecureSkipVerify bool
+	// CAPEM holds the PEM certificates of the authorities that sign the
+	// target's certificate; empty means the system roots.
+	CAPEM []byte
+	// ClientCertPEM and ClientKeyPEM are the PEM certificate and key the
+	// client presents to the target; both or neither.
+	ClientCertPEM, ClientKeyPEM []byte
 }
 
 // RunnerConfig tunes a Runner.
@@ -113,6 +129,7 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	if err != nil {
 		rep.Err = err.Error()
 		rep.Lost = rep.Planned
+		rep.AddError("job not run: "+rep.Err, rep.Planned)
 		return rep
 	}
 	timeout := job.Timeout
@@ -125,6 +142,12 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	j.wg.Wait()
 
 	rep.Counts.Add(local.Counts)
+	rep.Breakdown.Merge(&local.Breakdown)
+	for _, nr := range rep.Names {
+		// A named request is planned when it fell due; each ended in
+		// exactly one outcome.
+		nr.Planned = nr.Accounted()
+	}
 	rep.FirstSend, rep.LastSend = local.FirstSend, local.LastSend
 	return rep
 }
@@ -175,6 +198,10 @@ func (j *jobRun) pace(job Job) Report {
 			if j.r.inflight.Add(1) > j.r.maxInFlight {
 				j.r.inflight.Add(-1)
 				local.Dropped++
+				if p := &j.reqs[i%len(j.reqs)]; p.name != "" {
+					local.Name(p.name).Dropped++
+				}
+				local.AddError(fmt.Sprintf("dropped: in-flight cap of %d reached", j.r.maxInFlight), 1)
 				if j.r.observer != nil {
 					j.r.observer.ObserveRequest(&dropped)
 				}
@@ -219,18 +246,40 @@ func (j *jobRun) exec(w work, s *Sample) {
 	j.r.inflight.Add(-1)
 	s.Latency = sendAt.Add(s.Service).Sub(w.due)
 	if s.Outcome != Success && j.ctx.Err() != nil {
-		s.Outcome = Aborted
+		s.Outcome = Lost
 	}
 
 	j.mu.Lock()
-	j.report.count(s.Outcome)
-	if s.Outcome != Aborted {
-		record(j.report.Latency, s.Latency)
-		record(j.report.Service, s.Service)
-		j.report.ResponseBytes += int64(s.Bytes)
+	rep := j.report
+	rep.count(s.Outcome)
+	if s.Outcome != Lost {
+		record(rep.Latency, s.Latency)
+		record(rep.Service, s.Service)
+		rep.ResponseBytes += int64(s.Bytes)
+		rep.AddStatus(s.Status, 1)
+		if s.Err != nil {
+			rep.AddError(j.reason(s), 1)
+		}
+	}
+	if p.name != "" {
+		nr := rep.Name(p.name)
+		nr.count(s.Outcome)
+		nr.Sent++
+		if s.Outcome != Lost {
+			record(nr.Latency, s.Latency)
+		}
 	}
 	j.mu.Unlock()
 	if j.r.observer != nil {
 		j.r.observer.ObserveRequest(s)
 	}
+}
+
+// reason describes why s failed for the report's error list: the
+// transport error, with the timeout spelled out for a timeout.
+func (j *jobRun) reason(s *Sample) string {
+	if s.Outcome == Timeout {
+		return fmt.Sprintf("timeout: no response headers within %v", j.timeout)
+	}
+	return s.Err.Error()
 }

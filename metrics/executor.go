@@ -47,7 +47,7 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 		}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imager_failed",
-			Help: "Requests that did not succeed: error responses, timeouts, connection errors, dropped and aborted requests.",
+			Help: "Failed requests: every outcome but success (4xx, 5xx, timeouts, connection errors, dropped and lost requests), the numerator of error_rate.",
 		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "imager_duration",
@@ -138,7 +138,7 @@ func (e *Executor) ObserveRequest(s *engine.Sample) {
 	if int(s.Outcome) < len(e.byOutcome) {
 		e.byOutcome[s.Outcome].Inc()
 	}
-	if s.Outcome == engine.Dropped || s.Outcome == engine.Aborted {
+	if s.Outcome == engine.Dropped || s.Outcome == engine.Lost {
 		return
 	}
 	latency := s.Latency.Seconds()

@@ -150,8 +150,8 @@ func TestObserveRequest(t *testing.T) {
 		},
 		{
 			name:   "aborted has no timings",
-			sample: &engine.Sample{Outcome: engine.Aborted, Latency: ms},
-			failed: 1, outcome: "aborted",
+			sample: &engine.Sample{Outcome: engine.Lost, Latency: ms},
+			failed: 1, outcome: "lost",
 		},
 		{
 			name:   "out-of-range outcome counts as failed only",

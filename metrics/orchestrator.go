@@ -8,10 +8,6 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 )
 
-// roundOutcomes are the values of the outcome label of
-// imager_orchestrator_round_requests_total, in the order of the fields of
-// engine.Counts that feed them.
-var roundOutcomes = [...]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost"}
 
 // roundQuantiles are the values of the quantile label of
 // imager_orchestrator_round_latency_seconds.
@@ -43,7 +39,7 @@ type Orchestrator struct {
 	round               prometheus.Gauge
 	plannedRPS          prometheus.Gauge
 	achievedRPS         prometheus.Gauge
-	roundRequests       [len(roundOutcomes)]prometheus.Counter
+	roundRequests       []prometheus.Counter
 	roundLatency        [len(roundQuantiles)]prometheus.Gauge
 	disconnects         prometheus.Counter
 	authFailures        prometheus.Counter
@@ -100,10 +96,10 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	}
 	roundRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_orchestrator_round_requests_total",
-		Help: "Planned requests of finished rounds, by outcome.",
+		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.",
 	}, []string{"outcome"})
-	for i, name := range roundOutcomes {
-		o.roundRequests[i] = roundRequests.WithLabelValues(name)
+	for _, oc := range engine.Outcomes() {
+		o.roundRequests = append(o.roundRequests, roundRequests.WithLabelValues(oc.String()))
 	}
 	roundLatency := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "imager_orchestrator_round_latency_seconds",
@@ -200,13 +196,8 @@ func (o *Orchestrator) RoundFinished(r RoundStats) {
 	o.plannedRPS.Set(float64(r.PlannedRPS))
 	o.achievedRPS.Set(r.AchievedRPS)
 
-	c := r.Counts
-	// Same order as roundOutcomes.
-	counts := [len(roundOutcomes)]int64{
-		c.Success, c.ClientErrors, c.ServerErrors, c.Timeouts, c.ConnErrors, c.Dropped, c.Lost,
-	}
-	for i, n := range counts {
-		o.roundRequests[i].Add(nonNegative(n))
+	for i, oc := range engine.Outcomes() {
+		o.roundRequests[i].Add(nonNegative(r.Counts.Of(oc)))
 	}
 
 	percentiles := [len(roundQuantiles)]time.Duration{r.P50, r.P90, r.P99, r.P999}

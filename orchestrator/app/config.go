@@ -78,6 +78,45 @@ type Config struct {
 	// Logging.
 	LogFormat string
 	LogLevel  string
+
+	// Results.
+	// Out is the results file written as the run goes; empty for none.
+	Out string
+	// Thresholds are the expressions that judge the run (see
+	// docs/RESULTS.md); AbortOnFail ends the test at the first round that
+	// fails a round: threshold.
+	Thresholds  []string
+	AbortOnFail bool
+
+	// Ad hoc requests: with no request file and no scenario, url mode
+	// sends Method to the target URL's own path and query, with Headers
+	// ("Name: value") and Body or the contents of BodyFile.
+	Rate     int
+	Method   string
+	Headers  []string
+	Body     string
+	BodyFile string
+
+	// TLS to https targets.
+	InsecureSkipVerify bool
+	CAFile             string
+	ClientCert         string
+	ClientKey          string
+}
+
+// stringList is a repeatable string flag.
+type stringList struct{ p *[]string }
+
+func (l stringList) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ", ")
+}
+
+func (l stringList) Set(v string) error {
+	*l.p = append(*l.p, v)
+	return nil
 }
 
 // BindFlags registers every orchestrator flag on fs, with its default and
@@ -126,6 +165,21 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+
+	fs.StringVar(&c.Out, "out", "", "results file: newline-delimited JSON written as the run goes (see docs/RESULTS.md)")
+	fs.Var(stringList{&c.Thresholds}, "threshold", "pass/fail criterion judged on the whole run, e.g. 'p99 < 250ms' or 'error_rate <= 0.01'; 'round:' judges every round (repeatable; see docs/RESULTS.md). A failed threshold exits 99")
+	fs.BoolVar(&c.AbortOnFail, "abort-on-fail", false, "end the test at the first round that fails a round: threshold, keeping what was measured")
+
+	fs.IntVar(&c.Rate, "rate", 0, "constant rate in requests per second (the constant load calculator); 0 leaves the calculator to -load-calculator")
+	fs.StringVar(&c.Method, "method", "GET", "method of ad hoc requests: with no -request-source-file and no scenario, url mode sends it to the target URL's own path and query")
+	fs.Var(stringList{&c.Headers}, "H", "header of ad hoc requests, 'Name: value' (repeatable)")
+	fs.StringVar(&c.Body, "body", "", "body of ad hoc requests")
+	fs.StringVar(&c.BodyFile, "body-file", "", "file whose contents are the body of ad hoc requests")
+
+	fs.BoolVar(&c.InsecureSkipVerify, "insecure-skip-verify", false, "https targets: accept any certificate (no verification of chain or host name)")
+	fs.StringVar(&c.CAFile, "ca-file", "", "https targets: PEM file of the certificate authorities to trust instead of the system roots")
+	fs.StringVar(&c.ClientCert, "client-cert", "", "https targets: PEM client certificate to present (with -client-key)")
+	fs.StringVar(&c.ClientKey, "client-key", "", "https targets: PEM key of -client-cert")
 }
 
 // ParseConfig parses orchestrator flags from args and validates them. -h

@@ -26,6 +26,9 @@ type RoundResult struct {
 	// hold microseconds.
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
+	// Breakdown holds the round's status codes, failure reasons and
+	// per-name results.
+	engine.Breakdown
 	// PodUsage is the target pods' CPU and memory as last read when the
 	// round finished; empty in url mode or without a metrics API.
 	PodUsage []PodUsage
@@ -114,6 +117,7 @@ type Summary struct {
 	engine.Counts
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
+	engine.Breakdown
 }
 
 // AchievedRPS is the run's overall send rate.
@@ -133,6 +137,7 @@ func (s *Summary) add(r *RoundResult) {
 	s.Counts.Add(r.Counts)
 	s.Latency.Merge(r.Latency)
 	s.Service.Merge(r.Service)
+	s.Breakdown.Merge(&r.Breakdown)
 }
 
 // pendingJob is a dispatched job awaiting its report.
@@ -165,6 +170,7 @@ func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool
 	p.outstanding--
 	if rep == nil {
 		rep = &engine.Report{Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+		rep.AddError("lost: the executor went away before reporting", j.planned)
 	}
 	planned := j.planned
 	if stopping && rep.Planned >= 0 && rep.Planned < planned {
@@ -186,6 +192,7 @@ func (p *pendingRound) finish(end time.Time) *RoundResult {
 	r := &p.result
 	r.Counts = p.merged.Counts
 	r.Latency, r.Service = p.merged.Latency, p.merged.Service
+	r.Breakdown = p.merged.Breakdown
 	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)))
 	return r
 }

@@ -453,9 +453,11 @@ type Request struct {
 	// Path, starting with a slash.
 	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
 	// Raw query without the leading '?'.
-	Query         string    `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
-	Headers       []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	Query   string    `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	Headers []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	// Name groups the request in per-name results; empty for none.
+	Name          string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -525,6 +527,86 @@ func (x *Request) GetBody() []byte {
 	return nil
 }
 
+func (x *Request) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TLS configures how an executor connects to an https target.
+type TLS struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Skip verification of the target's certificate chain and host name.
+	InsecureSkipVerify bool `protobuf:"varint,1,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
+	// PEM certificates of the authorities that sign the target's
+	// certificate; empty means the system roots.
+	CaPem []byte `protobuf:"bytes,2,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
+	// PEM client certificate and key presented to the target; both or none.
+	ClientCertPem []byte `protobuf:"bytes,3,opt,name=client_cert_pem,json=clientCertPem,proto3" json:"client_cert_pem,omitempty"`
+	ClientKeyPem  []byte `protobuf:"bytes,4,opt,name=client_key_pem,json=clientKeyPem,proto3" json:"client_key_pem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TLS) Reset() {
+	*x = TLS{}
+	mi := &file_imager_v1_control_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLS) ProtoMessage() {}
+
+func (x *TLS) ProtoReflect() protoreflect.Message {
+	mi := &file_imager_v1_control_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLS.ProtoReflect.Descriptor instead.
+func (*TLS) Descriptor() ([]byte, []int) {
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TLS) GetInsecureSkipVerify() bool {
+	if x != nil {
+		return x.InsecureSkipVerify
+	}
+	return false
+}
+
+func (x *TLS) GetCaPem() []byte {
+	if x != nil {
+		return x.CaPem
+	}
+	return nil
+}
+
+func (x *TLS) GetClientCertPem() []byte {
+	if x != nil {
+		return x.ClientCertPem
+	}
+	return nil
+}
+
+func (x *TLS) GetClientKeyPem() []byte {
+	if x != nil {
+		return x.ClientKeyPem
+	}
+	return nil
+}
+
 // Job is one executor's share of one round.
 type Job struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -541,14 +623,16 @@ type Job struct {
 	// Per-request timeout: no response headers within it is a timeout.
 	TimeoutNanos int64 `protobuf:"varint,7,opt,name=timeout_nanos,json=timeoutNanos,proto3" json:"timeout_nanos,omitempty"`
 	// The requests, used in order and cycled when fewer than count.
-	Requests      []*Request `protobuf:"bytes,8,rep,name=requests,proto3" json:"requests,omitempty"`
+	Requests []*Request `protobuf:"bytes,8,rep,name=requests,proto3" json:"requests,omitempty"`
+	// TLS settings for https targets; unset means system roots, verified.
+	Tls           *TLS `protobuf:"bytes,9,opt,name=tls,proto3" json:"tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_imager_v1_control_proto_msgTypes[7]
+	mi := &file_imager_v1_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +644,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[7]
+	mi := &file_imager_v1_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +657,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{7}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Job) GetJobId() string {
@@ -632,6 +716,192 @@ func (x *Job) GetRequests() []*Request {
 	return nil
 }
 
+func (x *Job) GetTls() *TLS {
+	if x != nil {
+		return x.Tls
+	}
+	return nil
+}
+
+// ErrorCount is one distinct failure reason and how often it occurred.
+type ErrorCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErrorCount) Reset() {
+	*x = ErrorCount{}
+	mi := &file_imager_v1_control_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorCount) ProtoMessage() {}
+
+func (x *ErrorCount) ProtoReflect() protoreflect.Message {
+	mi := &file_imager_v1_control_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
+func (*ErrorCount) Descriptor() ([]byte, []int) {
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ErrorCount) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ErrorCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// NameReport is the share of a report of the requests with one name.
+type NameReport struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Planned          int64                  `protobuf:"varint,2,opt,name=planned,proto3" json:"planned,omitempty"`
+	Sent             int64                  `protobuf:"varint,3,opt,name=sent,proto3" json:"sent,omitempty"`
+	Success          int64                  `protobuf:"varint,4,opt,name=success,proto3" json:"success,omitempty"`
+	ClientErrors     int64                  `protobuf:"varint,5,opt,name=client_errors,json=clientErrors,proto3" json:"client_errors,omitempty"`
+	ServerErrors     int64                  `protobuf:"varint,6,opt,name=server_errors,json=serverErrors,proto3" json:"server_errors,omitempty"`
+	Timeouts         int64                  `protobuf:"varint,7,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
+	ConnectionErrors int64                  `protobuf:"varint,8,opt,name=connection_errors,json=connectionErrors,proto3" json:"connection_errors,omitempty"`
+	Dropped          int64                  `protobuf:"varint,9,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	Lost             int64                  `protobuf:"varint,10,opt,name=lost,proto3" json:"lost,omitempty"`
+	// Latency from the intended send time, encoded as in Report.
+	LatencyHistogram []byte `protobuf:"bytes,11,opt,name=latency_histogram,json=latencyHistogram,proto3" json:"latency_histogram,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *NameReport) Reset() {
+	*x = NameReport{}
+	mi := &file_imager_v1_control_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NameReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NameReport) ProtoMessage() {}
+
+func (x *NameReport) ProtoReflect() protoreflect.Message {
+	mi := &file_imager_v1_control_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NameReport.ProtoReflect.Descriptor instead.
+func (*NameReport) Descriptor() ([]byte, []int) {
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NameReport) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NameReport) GetPlanned() int64 {
+	if x != nil {
+		return x.Planned
+	}
+	return 0
+}
+
+func (x *NameReport) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *NameReport) GetSuccess() int64 {
+	if x != nil {
+		return x.Success
+	}
+	return 0
+}
+
+func (x *NameReport) GetClientErrors() int64 {
+	if x != nil {
+		return x.ClientErrors
+	}
+	return 0
+}
+
+func (x *NameReport) GetServerErrors() int64 {
+	if x != nil {
+		return x.ServerErrors
+	}
+	return 0
+}
+
+func (x *NameReport) GetTimeouts() int64 {
+	if x != nil {
+		return x.Timeouts
+	}
+	return 0
+}
+
+func (x *NameReport) GetConnectionErrors() int64 {
+	if x != nil {
+		return x.ConnectionErrors
+	}
+	return 0
+}
+
+func (x *NameReport) GetDropped() int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *NameReport) GetLost() int64 {
+	if x != nil {
+		return x.Lost
+	}
+	return 0
+}
+
+func (x *NameReport) GetLatencyHistogram() []byte {
+	if x != nil {
+		return x.LatencyHistogram
+	}
+	return nil
+}
+
 // Report is the result of one Job.
 type Report struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -667,14 +937,22 @@ type Report struct {
 	Error string `protobuf:"bytes,16,opt,name=error,proto3" json:"error,omitempty"`
 	// Planned requests whose fate is unknown: not sent because the run stopped,
 	// or cut off by cancellation.
-	Lost          int64 `protobuf:"varint,17,opt,name=lost,proto3" json:"lost,omitempty"`
+	Lost int64 `protobuf:"varint,17,opt,name=lost,proto3" json:"lost,omitempty"`
+	// Responses by HTTP status code (100-599).
+	StatusCodes map[int32]int64 `protobuf:"bytes,18,rep,name=status_codes,json=statusCodes,proto3" json:"status_codes,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Distinct reasons of failed requests with their counts, bounded in
+	// number; reasons past the bound are counted under "other".
+	Errors []*ErrorCount `protobuf:"bytes,19,rep,name=errors,proto3" json:"errors,omitempty"`
+	// Results by request name, bounded in number; names past the bound are
+	// counted under "other".
+	Names         []*NameReport `protobuf:"bytes,20,rep,name=names,proto3" json:"names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_imager_v1_control_proto_msgTypes[8]
+	mi := &file_imager_v1_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +964,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[8]
+	mi := &file_imager_v1_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +977,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{8}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Report) GetJobId() string {
@@ -821,6 +1099,27 @@ func (x *Report) GetLost() int64 {
 	return 0
 }
 
+func (x *Report) GetStatusCodes() map[int32]int64 {
+	if x != nil {
+		return x.StatusCodes
+	}
+	return nil
+}
+
+func (x *Report) GetErrors() []*ErrorCount {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *Report) GetNames() []*NameReport {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
 var File_imager_v1_control_proto protoreflect.FileDescriptor
 
 const file_imager_v1_control_proto_rawDesc = "" +
@@ -850,13 +1149,19 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\binflight\x18\x01 \x01(\x03R\binflight\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\x8c\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xa0\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
 	"\x05query\x18\x03 \x01(\tR\x05query\x12+\n" +
 	"\aheaders\x18\x04 \x03(\v2\x11.imager.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x05 \x01(\fR\x04body\"\x92\x02\n" +
+	"\x04body\x18\x05 \x01(\fR\x04body\x12\x12\n" +
+	"\x04name\x18\x06 \x01(\tR\x04name\"\x9c\x01\n" +
+	"\x03TLS\x120\n" +
+	"\x14insecure_skip_verify\x18\x01 \x01(\bR\x12insecureSkipVerify\x12\x15\n" +
+	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12&\n" +
+	"\x0fclient_cert_pem\x18\x03 \x01(\fR\rclientCertPem\x12$\n" +
+	"\x0eclient_key_pem\x18\x04 \x01(\fR\fclientKeyPem\"\xb4\x02\n" +
 	"\x03Job\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x1d\n" +
@@ -866,7 +1171,26 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x0eduration_nanos\x18\x05 \x01(\x03R\rdurationNanos\x12\x14\n" +
 	"\x05count\x18\x06 \x01(\x03R\x05count\x12#\n" +
 	"\rtimeout_nanos\x18\a \x01(\x03R\ftimeoutNanos\x12.\n" +
-	"\brequests\x18\b \x03(\v2\x12.imager.v1.RequestR\brequests\"\xb9\x04\n" +
+	"\brequests\x18\b \x03(\v2\x12.imager.v1.RequestR\brequests\x12 \n" +
+	"\x03tls\x18\t \x01(\v2\x0e.imager.v1.TLSR\x03tls\"<\n" +
+	"\n" +
+	"ErrorCount\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd6\x02\n" +
+	"\n" +
+	"NameReport\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aplanned\x18\x02 \x01(\x03R\aplanned\x12\x12\n" +
+	"\x04sent\x18\x03 \x01(\x03R\x04sent\x12\x18\n" +
+	"\asuccess\x18\x04 \x01(\x03R\asuccess\x12#\n" +
+	"\rclient_errors\x18\x05 \x01(\x03R\fclientErrors\x12#\n" +
+	"\rserver_errors\x18\x06 \x01(\x03R\fserverErrors\x12\x1a\n" +
+	"\btimeouts\x18\a \x01(\x03R\btimeouts\x12+\n" +
+	"\x11connection_errors\x18\b \x01(\x03R\x10connectionErrors\x12\x18\n" +
+	"\adropped\x18\t \x01(\x03R\adropped\x12\x12\n" +
+	"\x04lost\x18\n" +
+	" \x01(\x03R\x04lost\x12+\n" +
+	"\x11latency_histogram\x18\v \x01(\fR\x10latencyHistogram\"\x9c\x06\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x18\n" +
@@ -885,7 +1209,13 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x15first_send_unix_nanos\x18\x0e \x01(\x03R\x12firstSendUnixNanos\x12/\n" +
 	"\x14last_send_unix_nanos\x18\x0f \x01(\x03R\x11lastSendUnixNanos\x12\x14\n" +
 	"\x05error\x18\x10 \x01(\tR\x05error\x12\x12\n" +
-	"\x04lost\x18\x11 \x01(\x03R\x04lost2Y\n" +
+	"\x04lost\x18\x11 \x01(\x03R\x04lost\x12E\n" +
+	"\fstatus_codes\x18\x12 \x03(\v2\".imager.v1.Report.StatusCodesEntryR\vstatusCodes\x12-\n" +
+	"\x06errors\x18\x13 \x03(\v2\x15.imager.v1.ErrorCountR\x06errors\x12+\n" +
+	"\x05names\x18\x14 \x03(\v2\x15.imager.v1.NameReportR\x05names\x1a>\n" +
+	"\x10StatusCodesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012Y\n" +
 	"\fControlPlane\x12I\n" +
 	"\aConnect\x12\x1a.imager.v1.ExecutorMessage\x1a\x1e.imager.v1.OrchestratorMessage(\x010\x01B:Z8github.com/PeladoCollado/imager/proto/imager/v1;imagerv1b\x06proto3"
 
@@ -901,7 +1231,7 @@ func file_imager_v1_control_proto_rawDescGZIP() []byte {
 	return file_imager_v1_control_proto_rawDescData
 }
 
-var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_imager_v1_control_proto_goTypes = []any{
 	(*ExecutorMessage)(nil),     // 0: imager.v1.ExecutorMessage
 	(*OrchestratorMessage)(nil), // 1: imager.v1.OrchestratorMessage
@@ -910,24 +1240,32 @@ var file_imager_v1_control_proto_goTypes = []any{
 	(*Heartbeat)(nil),           // 4: imager.v1.Heartbeat
 	(*Header)(nil),              // 5: imager.v1.Header
 	(*Request)(nil),             // 6: imager.v1.Request
-	(*Job)(nil),                 // 7: imager.v1.Job
-	(*Report)(nil),              // 8: imager.v1.Report
+	(*TLS)(nil),                 // 7: imager.v1.TLS
+	(*Job)(nil),                 // 8: imager.v1.Job
+	(*ErrorCount)(nil),          // 9: imager.v1.ErrorCount
+	(*NameReport)(nil),          // 10: imager.v1.NameReport
+	(*Report)(nil),              // 11: imager.v1.Report
+	nil,                         // 12: imager.v1.Report.StatusCodesEntry
 }
 var file_imager_v1_control_proto_depIdxs = []int32{
-	2, // 0: imager.v1.ExecutorMessage.hello:type_name -> imager.v1.Hello
-	8, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
-	4, // 2: imager.v1.ExecutorMessage.heartbeat:type_name -> imager.v1.Heartbeat
-	3, // 3: imager.v1.OrchestratorMessage.welcome:type_name -> imager.v1.Welcome
-	7, // 4: imager.v1.OrchestratorMessage.job:type_name -> imager.v1.Job
-	5, // 5: imager.v1.Request.headers:type_name -> imager.v1.Header
-	6, // 6: imager.v1.Job.requests:type_name -> imager.v1.Request
-	0, // 7: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
-	1, // 8: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
-	8, // [8:9] is the sub-list for method output_type
-	7, // [7:8] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: imager.v1.ExecutorMessage.hello:type_name -> imager.v1.Hello
+	11, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
+	4,  // 2: imager.v1.ExecutorMessage.heartbeat:type_name -> imager.v1.Heartbeat
+	3,  // 3: imager.v1.OrchestratorMessage.welcome:type_name -> imager.v1.Welcome
+	8,  // 4: imager.v1.OrchestratorMessage.job:type_name -> imager.v1.Job
+	5,  // 5: imager.v1.Request.headers:type_name -> imager.v1.Header
+	6,  // 6: imager.v1.Job.requests:type_name -> imager.v1.Request
+	7,  // 7: imager.v1.Job.tls:type_name -> imager.v1.TLS
+	12, // 8: imager.v1.Report.status_codes:type_name -> imager.v1.Report.StatusCodesEntry
+	9,  // 9: imager.v1.Report.errors:type_name -> imager.v1.ErrorCount
+	10, // 10: imager.v1.Report.names:type_name -> imager.v1.NameReport
+	0,  // 11: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
+	1,  // 12: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
+	12, // [12:13] is the sub-list for method output_type
+	11, // [11:12] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_imager_v1_control_proto_init() }
@@ -950,7 +1288,7 @@ func file_imager_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_imager_v1_control_proto_rawDesc), len(file_imager_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,7 +36,11 @@ func JobFromEngine(j engine.Job) *Job {
 		for k, h := range r.Headers {
 			hs[k] = &Header{Name: h.Name, Value: h.Value}
 		}
-		reqs[i] = &Request{Method: r.Method, Path: r.Path, Query: r.Query, Headers: hs, Body: r.Body}
+		reqs[i] = &Request{Method: r.Method, Path: r.Path, Query: r.Query, Headers: hs, Body: r.Body, Name: r.Name}
+	}
+	var tls *TLS
+	if t := j.TLS; t != nil {
+		tls = &TLS{InsecureSkipVerify: t.InsecureSkipVerify, CaPem: t.CAPEM, ClientCertPem: t.ClientCertPEM, ClientKeyPem: t.ClientKeyPEM}
 	}
 	return &Job{
 		JobId:            j.ID,
@@ -47,6 +51,7 @@ func JobFromEngine(j engine.Job) *Job {
 		Count:            int64(j.Count),
 		TimeoutNanos:     int64(j.Timeout),
 		Requests:         reqs,
+		Tls:              tls,
 	}
 }
 
@@ -61,7 +66,11 @@ func (j *Job) ToEngine() engine.Job {
 				hs[k] = engine.Header{Name: h.GetName(), Value: h.GetValue()}
 			}
 		}
-		reqs[i] = engine.Request{Method: r.GetMethod(), Path: r.GetPath(), Query: r.GetQuery(), Headers: hs, Body: r.GetBody()}
+		reqs[i] = engine.Request{Method: r.GetMethod(), Path: r.GetPath(), Query: r.GetQuery(), Headers: hs, Body: r.GetBody(), Name: r.GetName()}
+	}
+	var tls *engine.TLSConfig
+	if t := j.GetTls(); t != nil {
+		tls = &engine.TLSConfig{InsecureSkipVerify: t.GetInsecureSkipVerify(), CAPEM: t.GetCaPem(), ClientCertPEM: t.GetClientCertPem(), ClientKeyPEM: t.GetClientKeyPem()}
 	}
 	return engine.Job{
 		ID:        j.GetJobId(),
@@ -72,6 +81,7 @@ func (j *Job) ToEngine() engine.Job {
 		Count:     int(j.GetCount()),
 		Timeout:   time.Duration(j.GetTimeoutNanos()),
 		Requests:  reqs,
+		TLS:       tls,
 	}
 }
 
@@ -86,6 +96,10 @@ func ReportFromEngine(r *engine.Report) (*Report, error) {
 		return nil, fmt.Errorf("report %s service time: %w", r.JobID, err)
 	}
 	c := r.Counts
+	names, err := namesFromEngine(r.Names)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", r.JobID, err)
+	}
 	return &Report{
 		JobId:              r.JobID,
 		Round:              r.Round,
@@ -104,6 +118,9 @@ func ReportFromEngine(r *engine.Report) (*Report, error) {
 		FirstSendUnixNanos: unixNanos(r.FirstSend),
 		LastSendUnixNanos:  unixNanos(r.LastSend),
 		Error:              r.Err,
+		StatusCodes:        statusFromEngine(r.StatusCodes),
+		Errors:             errorsFromEngine(r.Errors),
+		Names:              names,
 	}, nil
 }
 
@@ -116,6 +133,10 @@ func (r *Report) ToEngine() (*engine.Report, error) {
 	svc, err := engine.DecodeHistogram(r.GetServiceHistogram())
 	if err != nil {
 		return nil, fmt.Errorf("report %s service time: %w", r.GetJobId(), err)
+	}
+	names, err := r.namesToEngine()
+	if err != nil {
+		return nil, err
 	}
 	return &engine.Report{
 		JobID: r.GetJobId(),
@@ -137,5 +158,6 @@ func (r *Report) ToEngine() (*engine.Report, error) {
 		FirstSend: fromUnixNanos(r.GetFirstSendUnixNanos()),
 		LastSend:  fromUnixNanos(r.GetLastSendUnixNanos()),
 		Err:       r.GetError(),
+		Breakdown: r.breakdownToEngine(names),
 	}, nil
 }

@@ -1,0 +1,148 @@
+package results
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+)
+
+// MaxErrors is the most failure reasons a round or summary line lists.
+const MaxErrors = 10
+
+// FromRound converts a finished round into its results line.
+func FromRound(r *manager.RoundResult) (*Round, error) {
+	st, err := stats(r.Counts, r.Latency, r.Service, &r.Breakdown, r.AchievedRPS)
+	if err != nil {
+		return nil, fmt.Errorf("round %d: %w", r.Index, err)
+	}
+	if len(r.PodUsage) > 0 {
+		st.Target = &TargetUsage{CPUMillicores: r.TargetCPU(), MemoryBytes: r.TargetMemory(), CPUMsPerRequest: r.CPUPerRequest()}
+	}
+	st.PlannedRPS = float64(r.PlannedRPS)
+	return &Round{
+		Type: TypeRound, Round: r.Index, Start: r.Start.UTC(), IntervalSeconds: r.Interval.Seconds(),
+		Executors: r.Executors, Stats: st,
+	}, nil
+}
+
+// FromSummary converts a run's totals into its summary line, with no
+// verdict yet (see Judge).
+func FromSummary(s *manager.Summary) (*Summary, error) {
+	st, err := stats(s.Counts, s.Latency, s.Service, &s.Breakdown, s.AchievedRPS())
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	sum := &Summary{Type: TypeSummary, Rounds: s.Rounds, ElapsedSeconds: s.Elapsed.Seconds(), Stats: st, Passed: true}
+	if s.Elapsed > 0 {
+		sum.PlannedRPS = float64(s.Planned) / s.Elapsed.Seconds()
+	}
+	return sum, nil
+}
+
+// stats builds the part common to round and summary lines.
+func stats(c engine.Counts, lat, svc *hdrhistogram.Histogram, b *engine.Breakdown, rps float64) (Stats, error) {
+	cs, err := counts(c, lat)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{
+		Counts:        cs,
+		StatusCodes:   map[string]int64{},
+		AchievedRPS:   rps,
+		ServiceTime:   QuantilesOf(svc),
+		ResponseBytes: c.ResponseBytes,
+		Errors:        topErrors(b.Errors, MaxErrors),
+	}
+	for code, n := range b.StatusCodes {
+		st.StatusCodes[strconv.Itoa(code)] = n
+	}
+	for _, name := range sortedNames(b.Names) {
+		nr := b.Names[name]
+		nc, err := counts(nr.Counts, nr.Latency)
+		if err != nil {
+			return Stats{}, fmt.Errorf("name %q: %w", name, err)
+		}
+		st.Names = append(st.Names, NameStats{Name: name, Counts: nc})
+	}
+	return st, nil
+}
+
+// counts converts outcome counts and a latency histogram.
+func counts(c engine.Counts, lat *hdrhistogram.Histogram) (Counts, error) {
+	enc, err := EncodeHistogram(lat)
+	if err != nil {
+		return Counts{}, err
+	}
+	out := Counts{Planned: c.Planned, Sent: c.Sent, Outcomes: map[string]int64{}, Latency: QuantilesOf(lat), LatencyHistogram: enc}
+	for _, o := range engine.Outcomes() {
+		out.Outcomes[o.String()] = c.Of(o)
+	}
+	if c.Planned > 0 {
+		out.ErrorRate = float64(c.Planned-c.Success) / float64(c.Planned)
+	}
+	return out, nil
+}
+
+// QuantilesOf reads the quantiles of a microsecond histogram; all zero for
+// an empty or nil one.
+func QuantilesOf(h *hdrhistogram.Histogram) Quantiles {
+	q := func(p float64) float64 { return durationMS(engine.Percentile(h, p)) }
+	return Quantiles{P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9), Max: q(100)}
+}
+
+// EncodeHistogram is engine.EncodeHistogram in base64, as the results
+// file carries it.
+func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
+	b, err := engine.EncodeHistogram(h)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// DecodeHistogram is the inverse of EncodeHistogram.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("latency histogram: %w", err)
+	}
+	return engine.DecodeHistogram(b)
+}
+
+// topErrors lists at most n reasons, most frequent first.
+func topErrors(m map[string]int64, n int) []ErrorCount {
+	out := make([]ErrorCount, 0, len(m))
+	for msg, c := range m {
+		out = append(out, ErrorCount{Message: msg, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Message < out[j].Message
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// sortedNames returns the names of m in order.
+func sortedNames(m map[string]*engine.NameResult) []string {
+	out := make([]string, 0, len(m))
+	for name := range m {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Duration returns ms milliseconds as a duration.
+func Duration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
