@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -113,6 +114,9 @@ type ClientConfig struct {
 	// MaxConnsPerHost caps connections to one target host; it should be at
 	// least the in-flight cap. Zero means 10000.
 	MaxConnsPerHost int
+	// TLSConfig configures connections to https targets; nil means the
+	// system roots, verified.
+	TLSConfig *tls.Config
 }
 
 // Client sends single requests with fasthttp and classifies the outcome.
@@ -141,6 +145,7 @@ func NewClient(cfg ClientConfig) *Client {
 		NoDefaultUserAgentHeader:      false,
 		DisableHeaderNamesNormalizing: true,
 		DialTimeout:                   c.dial,
+		TLSConfig:                     cfg.TLSConfig,
 	}
 	return c
 }

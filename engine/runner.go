@@ -59,16 +59,22 @@ type RunnerConfig struct {
 	MaxInFlight int
 	// Observer, if set, sees every finished, dropped or aborted request.
 	Observer Observer
-	// Client sends the requests; nil means a new Client sized for
-	// MaxInFlight.
+	// Client sends the requests of jobs without a TLS configuration; nil
+	// means a new Client sized for MaxInFlight. Jobs that carry one are
+	// sent with a Client the Runner builds for it (see Job.TLS).
 	Client *Client
 }
 
 // Runner executes jobs open-loop. One Runner may run several jobs at once
 // (consecutive rounds overlap while the previous round's last responses
 // are still arriving); they share its in-flight cap and connections.
+//
+// Jobs with the same TLS configuration (by content) share one Client,
+// created the first time such a job runs; all Clients share the in-flight
+// cap.
 type Runner struct {
 	client      *Client
+	tls         tlsClients
 	observer    Observer
 	maxInFlight int64
 	inflight    atomic.Int64
@@ -82,10 +88,12 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if cfg.Client == nil {
 		cfg.Client = NewClient(ClientConfig{MaxConnsPerHost: cfg.MaxInFlight})
 	}
-	return &Runner{client: cfg.Client, observer: cfg.Observer, maxInFlight: int64(cfg.MaxInFlight)}
+	return &Runner{client: cfg.Client, tls: tlsClients{maxConn: cfg.MaxInFlight}, observer: cfg.Observer, maxInFlight: int64(cfg.MaxInFlight)}
 }
 
-// Client returns the Client the Runner sends with.
+// Client returns the Client the Runner sends jobs without a TLS
+// configuration with. Runner.CloseConnections covers it and every Client
+// built for a TLS configuration.
 func (r *Runner) Client() *Client { return r.client }
 
 // InFlight returns the number of requests in flight now.
@@ -100,6 +108,7 @@ type work struct {
 // jobRun is the state of one job while it runs.
 type jobRun struct {
 	r       *Runner
+	client  *Client
 	ctx     context.Context
 	reqs    []prepared
 	timeout time.Duration
@@ -118,7 +127,11 @@ type jobRun struct {
 // When ctx ends, requests not yet due are not sent and leave the plan: the
 // report's Planned counts only the requests that fell due. Requests that
 // fail after cancellation count as lost. Run still waits for requests in
-// flight (Client.CloseConnections cuts them short).
+// flight (Runner.CloseConnections cuts them short).
+//
+// A job that cannot run (a bad target URL, no requests, a TLS
+// configuration that does not parse) sends nothing: its report carries
+// the reason in Err and every request as lost.
 func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	rep := NewReport(job.ID, job.Round)
 	rep.Planned = int64(job.Count)
@@ -126,6 +139,10 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 		return rep
 	}
 	reqs, err := prepare(job.TargetURL, job.Requests)
+	var client *Client
+	if err == nil {
+		client, err = r.clientFor(job.TLS)
+	}
 	if err != nil {
 		rep.Err = err.Error()
 		rep.Lost = rep.Planned
@@ -136,7 +153,7 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	j := &jobRun{r: r, ctx: ctx, reqs: reqs, timeout: timeout, work: make(chan work), report: rep}
+	j := &jobRun{r: r, client: client, ctx: ctx, reqs: reqs, timeout: timeout, work: make(chan work), report: rep}
 	local := j.pace(job)
 	close(j.work)
 	j.wg.Wait()
@@ -242,7 +259,7 @@ func (j *jobRun) worker(w work) {
 func (j *jobRun) exec(w work, s *Sample) {
 	p := &j.reqs[w.idx%len(j.reqs)]
 	sendAt := time.Now()
-	j.r.client.send(p, sendAt.Add(j.timeout), s)
+	j.client.send(p, sendAt.Add(j.timeout), s)
 	j.r.inflight.Add(-1)
 	s.Latency = sendAt.Add(s.Service).Sub(w.due)
 	if s.Outcome != Success && j.ctx.Err() != nil {

@@ -91,7 +91,7 @@ func (l *Local) Run(ctx context.Context) error {
 		}
 		break
 	}
-	l.runner.Client().CloseConnections()
+	l.runner.CloseConnections()
 	wg.Wait()
 	return nil
 }

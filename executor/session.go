@@ -225,7 +225,7 @@ func (s *session) drain() {
 	sweep := time.NewTicker(connectionSweep)
 	defer sweep.Stop()
 	for {
-		s.e.runner.Client().CloseConnections()
+		s.e.runner.CloseConnections()
 		select {
 		case <-done:
 			if m := s.e.cfg.Metrics; m != nil {

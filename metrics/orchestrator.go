@@ -8,7 +8,6 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 )
 
-
 // roundQuantiles are the values of the quantile label of
 // imager_orchestrator_round_latency_seconds.
 var roundQuantiles = [...]string{"0.5", "0.9", "0.99", "0.999"}

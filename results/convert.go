@@ -1,7 +1,6 @@
 package results
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
@@ -97,23 +96,24 @@ func QuantilesOf(h *hdrhistogram.Histogram) Quantiles {
 	return Quantiles{P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9), Max: q(100)}
 }
 
-// EncodeHistogram is engine.EncodeHistogram in base64, as the results
-// file carries it.
+// EncodeHistogram returns h as the results file carries it: the
+// HdrHistogram V2 compressed encoding in base64 (engine.EncodeHistogram's
+// output is already base64 text).
 func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
 	b, err := engine.EncodeHistogram(h)
 	if err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(b), nil
+	return string(b), nil
 }
 
 // DecodeHistogram is the inverse of EncodeHistogram.
 func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
+	h, err := engine.DecodeHistogram([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("latency histogram: %w", err)
 	}
-	return engine.DecodeHistogram(b)
+	return h, nil
 }
 
 // topErrors lists at most n reasons, most frequent first.

@@ -33,11 +33,13 @@ func Create(path string) (*Writer, error) {
 // Write appends one line: a *Run, *Round or *Summary. After the first
 // failure every later Write returns the same error.
 func (w *Writer) Write(line any) error {
-	b, err := json.Marshal(line)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(line); err != nil {
 		return fmt.Errorf("results file %s: %w", w.path, err)
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {

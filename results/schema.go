@@ -160,6 +160,9 @@ type Summary struct {
 	// "failed" (the run could not go on; Error says why).
 	Stopped string `json:"stopped"`
 	Error   string `json:"error,omitempty"`
+	// Search is what a searching load calculator (adaptive-exponential)
+	// concluded, e.g. the rate it settled on.
+	Search string `json:"search,omitempty"`
 }
 
 // ThresholdResult is the verdict of one threshold.

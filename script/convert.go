@@ -13,7 +13,7 @@ import (
 )
 
 // requestFields lists the fields of a request table, for error messages.
-const requestFields = "method, path, query, headers, body"
+const requestFields = "method, path, query, headers, body, name"
 
 // converter holds scratch space reused by every conversion of one VM.
 type converter struct {
@@ -64,6 +64,15 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 				return spec, v.convError(fn, "request() returned body %s: want a string", describe(val))
 			}
 			spec.Body = string(s)
+		case "name":
+			s, ok := val.(lua.LString)
+			if !ok {
+				return spec, v.convError(fn, "request() returned name %s: want a string", describe(val))
+			}
+			if err := types.CheckName(string(s)); err != nil {
+				return spec, v.convError(fn, "request() returned %v", err)
+			}
+			spec.Name = string(s)
 		default:
 			return spec, v.convError(fn, "request() returned field %q: unknown field (want %s)", string(name), requestFields)
 		}

@@ -37,6 +37,7 @@ func TestRequestConversion(t *testing.T) {
 		},
 		{name: "empty headers table", ret: "{path = '/', headers = {}}", want: types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{}}},
 		{name: "lower-case method kept", ret: "{path = '/', method = 'purge'}", want: types.RequestSpec{Method: "purge", Path: "/"}},
+		{name: "name", ret: "{path = '/', name = 'home page'}", want: types.RequestSpec{Method: "GET", Path: "/", Name: "home page"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package script
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +50,9 @@ func TestRequestErrors(t *testing.T) {
 		{name: "runtime error names the failing line", body: "local t = nil\nreturn t.path", want: "scenario.lua:3: attempt to index a non-table object(nil) with key 'path' (in request())"},
 		{name: "error() names its line", body: "\nerror('no more data')", want: "scenario.lua:3: no more data (in request())"},
 		{name: "error without position", body: "error({code = 1})", want: "scenario.lua:1: request() failed: table:"},
-		{name: "wrong return type", body: "return 'hello'", want: `scenario.lua:1: request() returned a string ("hello"), want a table {method, path, query, headers, body}`},
+		{name: "wrong return type", body: "return 'hello'", want: `scenario.lua:1: request() returned a string ("hello"), want a table {method, path, query, headers, body, name}`},
 		{name: "nothing returned", body: "", want: "scenario.lua:1: request() returned nil, want a table"},
-		{name: "unknown field", body: "return {path = '/', heders = {}}", want: `scenario.lua:1: request() returned field "heders": unknown field (want method, path, query, headers, body)`},
+		{name: "unknown field", body: "return {path = '/', heders = {}}", want: `scenario.lua:1: request() returned field "heders": unknown field (want method, path, query, headers, body, name)`},
 		{name: "positional value", body: "return {'/x'}", want: "scenario.lua:1: request() returned a table with key a number (1): want only the fields method, path, query, headers, body"},
 		{name: "missing path", body: "return {method = 'GET'}", want: "scenario.lua:1: request() returned no path: want a string starting with '/'"},
 		{name: "relative path", body: "return {path = 'x'}", want: `scenario.lua:1: request() returned path a string ("x"): want a string starting with '/'`},
@@ -165,12 +166,26 @@ func TestValidateRoles(t *testing.T) {
 		{src: "function request() return {path = '/'} end", want: Roles{Request: true}},
 		{src: "function rps(r) return 1 end", want: Roles{RPS: true}},
 		{src: "function request() return {path = '/'} end\nrps = function(r) return 1 end", want: Roles{Request: true, RPS: true}},
+		{src: "function rps(r) return 1 end\nthresholds = {'p99 < 250ms', 'round: error_rate <= 0.01'}",
+			want: Roles{RPS: true, Thresholds: []string{"p99 < 250ms", "round: error_rate <= 0.01"}}},
 	}
 	for _, tt := range tests {
 		got, err := loadSource(t, tt.src, nil).Validate(VMConfig{})
-		if err != nil || got != tt.want {
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Validate(%q) = %+v, %v; want %+v", tt.src, got, err, tt.want)
 		}
+	}
+}
+
+func TestThresholdsErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"function rps(r) return 1 end\nthresholds = 'p99 < 1s'", `scenario.lua: global "thresholds" is a string, want a list of strings such as {"p99 < 250ms"}`},
+		{"function rps(r) return 1 end\nthresholds = {'p99 < 1s', 5}", `scenario.lua: thresholds[2] is a number, want a string such as "p99 < 250ms"`},
+		{"function rps(r) return 1 end\nthresholds = {p99 = '1s'}", `scenario.lua: thresholds must be a list (keys 1..n), not a table with other keys`},
+	}
+	for _, tt := range tests {
+		_, err := loadSource(t, tt.src, nil).Validate(VMConfig{})
+		wantErr(t, err, tt.want)
 	}
 }
 

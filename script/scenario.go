@@ -168,6 +168,9 @@ type Roles struct {
 	// RPS is set when the scenario defines rps(round): it can be a load
 	// calculator (-load-calculator=lua).
 	RPS bool
+	// Thresholds are the expressions of the scenario's global thresholds
+	// list, judged like -threshold; nil when it defines none.
+	Thresholds []string
 }
 
 // Validate runs the scenario in a fresh VM (its top level and setup, under

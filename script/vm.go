@@ -103,6 +103,7 @@ type VM struct {
 	broken error // set when the state must be rebuilt before the next call
 
 	request, rps, setup, reset, observe *lua.LFunction
+	thresholds                          []string
 
 	loaders map[string]lua.LGFunction
 	loaded  map[string]lua.LValue // require cache
@@ -163,6 +164,7 @@ func (v *VM) init() error {
 		return err
 	}
 	var errs []error
+	var err error
 	for _, f := range []struct {
 		name string
 		dst  **lua.LFunction
@@ -177,6 +179,10 @@ func (v *VM) init() error {
 			errs = append(errs, fmt.Errorf("%s: global %q is a %s, want a function", v.s.name, f.name, fn.Type()))
 		}
 	}
+	v.thresholds, err = v.readThresholds()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -189,7 +195,44 @@ func (v *VM) init() error {
 }
 
 // Roles reports which roles the scenario defines in this VM.
-func (v *VM) Roles() Roles { return Roles{Request: v.request != nil, RPS: v.rps != nil} }
+func (v *VM) Roles() Roles {
+	return Roles{Request: v.request != nil, RPS: v.rps != nil, Thresholds: v.thresholds}
+}
+
+// maxThresholds bounds the thresholds list of a scenario.
+const maxThresholds = 100
+
+// readThresholds reads the optional global thresholds: a list of
+// threshold expressions, as -threshold takes them.
+func (v *VM) readThresholds() ([]string, error) {
+	var t *lua.LTable
+	switch g := v.L.GetGlobal("thresholds").(type) {
+	case *lua.LNilType:
+		return nil, nil
+	case *lua.LTable:
+		t = g
+	default:
+		return nil, fmt.Errorf("%s: global %q is a %s, want a list of strings such as {\"p99 < 250ms\"}", v.s.name, "thresholds", g.Type())
+	}
+	n := t.Len()
+	if n > maxThresholds {
+		return nil, fmt.Errorf("%s: thresholds has %d entries, at most %d allowed", v.s.name, n, maxThresholds)
+	}
+	keys := 0
+	t.ForEach(func(lua.LValue, lua.LValue) { keys++ })
+	if keys != n {
+		return nil, fmt.Errorf("%s: thresholds must be a list (keys 1..n), not a table with other keys", v.s.name)
+	}
+	out := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		s, ok := t.RawGetInt(i).(lua.LString)
+		if !ok {
+			return nil, fmt.Errorf("%s: thresholds[%d] is a %s, want a string such as \"p99 < 250ms\"", v.s.name, i, t.RawGetInt(i).Type())
+		}
+		out = append(out, string(s))
+	}
+	return out, nil
+}
 
 // Close releases the VM's Lua state. The VM must not be used afterwards.
 func (v *VM) Close() {

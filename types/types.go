@@ -3,6 +3,12 @@
 // interface that yields them.
 package types
 
+import (
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
 // RequestSpec describes one HTTP request relative to the target: the
 // executor joins Path and QueryString onto the target's base URL.
 type RequestSpec struct {
@@ -16,7 +22,13 @@ type RequestSpec struct {
 	Headers map[string][]string `json:"headers,omitempty"`
 	// Body is sent as the request body when not empty.
 	Body string `json:"body,omitempty"`
+	// Name groups the request in per-name results (the summary and the
+	// results file break counts and latency down by name); empty for none.
+	Name string `json:"name,omitempty"`
 }
+
+// MaxNameLen is the longest request name accepted.
+const MaxNameLen = 100
 
 // RequestSource yields the requests a load test sends. Next is called by the
 // orchestrator for every planned request; Reset starts the sequence over.
@@ -25,4 +37,21 @@ type RequestSpec struct {
 type RequestSource interface {
 	Next() (RequestSpec, error)
 	Reset() error
+}
+
+// CheckName reports whether name is acceptable as a request name: at most
+// MaxNameLen bytes of printable UTF-8 (empty means unnamed).
+func CheckName(name string) error {
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("name %q is longer than %d bytes", name[:20]+"…", MaxNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("name %q is not valid UTF-8", name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("name %q has a control or non-printing character", name)
+		}
+	}
+	return nil
 }

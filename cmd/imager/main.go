@@ -41,6 +41,8 @@ commands:
   run      run orchestrator and executors in this process against -target-url
   dry-run  show the rate plan and sample requests a configuration would produce; sends nothing
   demo     start a sumservice on loopback and run a short step profile against it
+  report   render a results file (-out) as a self-contained HTML page
+  compare  compare two results files side by side; -fail-if fails on a regression (exit 99)
   version  print the version
 
 Run 'imager <command> -h' for a command's flags.
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "dry-run":
 		return dryRunCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "imager %s\n", app.Version)
 		return exitOK

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/PeladoCollado/imager/orchestrator/app"
-	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/sumservice"
 )
 
@@ -87,22 +88,33 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "imager: %s from %d executor(s) against %s, rounds of %v, duration %s\n",
 		describe(cfg), lf.executors, cfg.TargetURL, cfg.RoundInterval, durationText(cfg.Duration))
-	p := &printer{w: stdout}
 	err = app.Run(ctx, cfg, app.RunOptions{
 		Logger:           log,
 		LocalExecutors:   lf.executors,
 		LocalMaxInFlight: lf.maxInFlight,
-		OnRound:          p.round,
-		OnSummary:        func(s manager.Summary) { p.summary(&s) },
+		Results:          &results.Printer{W: stdout, Rounds: true},
+		Command:          "imager run",
+		Flags:            map[string]string{"executors": strconv.Itoa(lf.executors), "max-inflight": strconv.Itoa(lf.maxInFlight)},
 	})
+	return exitCode("imager run", err, stderr)
+}
+
+// exitCode maps the error of a run to the process exit code, saying why
+// on stderr: 0 passed, 99 failed its verdict (thresholds), 130
+// interrupted, 1 could not run.
+func exitCode(cmd string, err error, stderr io.Writer) int {
+	var verdict *app.VerdictError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &verdict):
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return exitThresholds
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "imager run: interrupted")
+		fmt.Fprintf(stderr, "%s: interrupted\n", cmd)
 		return exitInterrupted
 	default:
-		fmt.Fprintf(stderr, "imager run: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return exitFailed
 	}
 }

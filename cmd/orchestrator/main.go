@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/PeladoCollado/imager/orchestrator/app"
+	"github.com/PeladoCollado/imager/results"
 )
 
 func main() {
@@ -41,9 +42,20 @@ func run(args []string) int {
 	defer cancel()
 	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
 		"load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
-	if err := app.Run(ctx, cfg, app.RunOptions{Logger: log}); err != nil && !errors.Is(err, context.Canceled) {
+	err = app.Run(ctx, cfg, app.RunOptions{Logger: log, Results: &results.Printer{W: os.Stdout}})
+	var verdict *app.VerdictError
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return 0
+	case errors.As(err, &verdict):
+		log.Error("test failed", "reason", verdict.Summary.Reason)
+		return exitThresholds
+	default:
 		log.Error("orchestrator failed", "error", err)
 		return 1
 	}
-	return 0
 }
+
+// exitThresholds is the exit code of a test that failed its thresholds
+// (or, with none, in which no request succeeded), as in k6.
+const exitThresholds = 99

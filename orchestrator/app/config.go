@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/PeladoCollado/imager/results"
 )
 
 // Target modes.
@@ -96,6 +98,8 @@ type Config struct {
 	Headers  []string
 	Body     string
 	BodyFile string
+	// methodSet records that -method was given (see methodFlag).
+	methodSet bool
 
 	// TLS to https targets.
 	InsecureSkipVerify bool
@@ -122,8 +126,8 @@ func (l stringList) Set(v string) error {
 // BindFlags registers every orchestrator flag on fs, with its default and
 // help line, writing into c.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.RequestSourceType, "request-source-type", SourceAuto, "request source: file, random-sum, lua, auto (lua when -scenario defines request(), else file), or a name a custom factory knows")
-	fs.StringVar(&c.RequestSourceFile, "request-source-file", "/config/requests.json", "newline-delimited JSON RequestSpec records (file source)")
+	fs.StringVar(&c.RequestSourceType, "request-source-type", SourceAuto, "request source: file, random-sum, lua, url (ad hoc: -method to -target-url with -H and -body), auto (lua when -scenario defines request(), else file when -request-source-file is given or not in url mode, else url), or a name a custom factory knows")
+	fs.StringVar(&c.RequestSourceFile, "request-source-file", "", "newline-delimited JSON RequestSpec records (file source); empty means "+DefaultRequestSourceFile+" in pod and service modes and ad hoc requests in url mode")
 	fs.StringVar(&c.RandomSumPath, "random-sum-path", "/sum", "path of random-sum requests: GET <path>?a=X&b=Y")
 	fs.IntVar(&c.RandomSumMin, "random-sum-min", 1, "smallest operand of random-sum requests")
 	fs.IntVar(&c.RandomSumMax, "random-sum-max", 1000, "largest operand of random-sum requests")
@@ -136,7 +140,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.LuaMemoryLimitMB, "lua-memory-limit-mb", 256, "memory a single call into the scenario may allocate, in MiB")
 	fs.IntVar(&c.LuaVMs, "lua-vms", 1, "Lua VMs producing requests in parallel, each with its own state; more than 1 helps only with more than two cores (see docs/LUA.md)")
 
-	fs.StringVar(&c.LoadCalculator, "load-calculator", CalculatorAuto, "load calculator: step, exponential, logarithmic, adaptive-exponential, lua, auto (lua when -scenario defines rps(), else step), or a name a custom factory knows")
+	fs.StringVar(&c.LoadCalculator, "load-calculator", CalculatorAuto, "load calculator: constant (-rate), step, exponential, logarithmic, adaptive-exponential, lua, auto (lua when -scenario defines rps(), else constant with -rate, else step), or a name a custom factory knows")
 	fs.IntVar(&c.MinRPS, "min-rps", 5, "first (lowest) requests per second")
 	fs.IntVar(&c.MaxRPS, "max-rps", 50, "highest requests per second")
 	fs.IntVar(&c.StepRPS, "step-rps", 5, "increase per round of the step calculator")
@@ -171,7 +175,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AbortOnFail, "abort-on-fail", false, "end the test at the first round that fails a round: threshold, keeping what was measured")
 
 	fs.IntVar(&c.Rate, "rate", 0, "constant rate in requests per second (the constant load calculator); 0 leaves the calculator to -load-calculator")
-	fs.StringVar(&c.Method, "method", "GET", "method of ad hoc requests: with no -request-source-file and no scenario, url mode sends it to the target URL's own path and query")
+	c.Method = "GET"
+	fs.Var(methodFlag{c}, "method", "method of ad hoc requests: with no -request-source-file and no scenario, url mode sends it to the target URL's own path and query")
 	fs.Var(stringList{&c.Headers}, "H", "header of ad hoc requests, 'Name: value' (repeatable)")
 	fs.StringVar(&c.Body, "body", "", "body of ad hoc requests")
 	fs.StringVar(&c.BodyFile, "body-file", "", "file whose contents are the body of ad hoc requests")
@@ -218,7 +223,7 @@ func (c Config) Validate() error {
 			bad("-target-mode=service needs -target-namespace and -target-service")
 		}
 	case TargetModeURL:
-		if err := checkTargetURL(c.TargetURL); err != nil {
+		if err := checkTargetURL(c.TargetURL, c.mayUseAdHoc()); err != nil {
 			bad("-target-url: %v", err)
 		}
 	default:
@@ -274,6 +279,12 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("-log-level: %v", err)
 	}
+	if _, err := results.ParseThresholds(c.Thresholds); err != nil {
+		bad("-threshold: %v", err)
+	}
+	errs = append(errs, c.rateProblems()...)
+	errs = append(errs, c.adHocProblems()...)
+	errs = append(errs, c.tlsProblems()...)
 	return errors.Join(errs...)
 }
 
@@ -298,8 +309,9 @@ func (c Config) ScenarioOptionMap() (map[string]string, error) {
 	return out, nil
 }
 
-// checkTargetURL accepts an absolute http or https URL.
-func checkTargetURL(raw string) error {
+// checkTargetURL accepts an absolute http or https URL without a
+// fragment, and without a query unless the ad hoc source may send to it.
+func checkTargetURL(raw string, adHoc bool) error {
 	if raw == "" {
 		return errors.New("required in url mode (an absolute URL such as http://127.0.0.1:8080)")
 	}
@@ -310,8 +322,11 @@ func checkTargetURL(raw string) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http or https URL", raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q: a base URL takes no query or fragment (requests carry their own)", raw)
+	if strings.Contains(raw, "#") {
+		return fmt.Errorf("%q: a fragment is never sent; drop it", raw)
+	}
+	if !adHoc && (u.RawQuery != "" || u.ForceQuery) {
+		return fmt.Errorf("%q: a base URL takes no query (requests carry their own; only ad hoc requests take the query of -target-url)", raw)
 	}
 	return nil
 }

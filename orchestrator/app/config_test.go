@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,6 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	want := Config{
 		RequestSourceType:        SourceAuto,
-		RequestSourceFile:        "/config/requests.json",
 		RandomSumPath:            "/sum",
 		RandomSumMin:             1,
 		RandomSumMax:             1000,
@@ -46,8 +46,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		ExecutorTimeout:          10 * time.Second,
 		LogFormat:                "text",
 		LogLevel:                 "info",
+		Method:                   "GET",
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parse(%q) =\n%+v\nwant\n%+v", podArgs, got, want)
 	}
 }

@@ -17,8 +17,10 @@ const (
 	SourceFile      = "file"
 	SourceRandomSum = "random-sum"
 	SourceLua       = "lua"
+	SourceURL       = "url"
 	SourceAuto      = "auto"
 
+	CalculatorConstant            = "constant"
 	CalculatorStep                = "step"
 	CalculatorExponential         = "exponential"
 	CalculatorLogarithmic         = "logarithmic"
@@ -58,10 +60,13 @@ func (f LoadCalculatorFactoryFunc) NewLoadCalculator(cfg Config) (manager.LoadCa
 }
 
 // NewBuiltInRequestSource builds the request source -request-source-type
-// names: file (-request-source-file), random-sum (-random-sum-path,
-// -random-sum-min, -random-sum-max, -seed), lua (request() of -scenario),
-// or auto: lua when -scenario defines request(), else file. Scenario VMs
-// log to slog.Default(); Run without a custom factory uses its own logger.
+// names: file (-request-source-file, default /config/requests.json),
+// random-sum (-random-sum-path, -random-sum-min, -random-sum-max, -seed),
+// lua (request() of -scenario), url (ad hoc requests: -method to the path
+// and query of -target-url, with -H and -body or -body-file), or auto: lua
+// when -scenario defines request(), else file when -request-source-file
+// is given or the target mode is not url, else url. Scenario VMs log to
+// slog.Default(); Run without a custom factory uses its own logger.
 func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 	return builtIns{}.requestSource(cfg)
 }
@@ -69,7 +74,6 @@ func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
 func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 	kind := cfg.RequestSourceType
 	if kind == SourceAuto {
-		kind = SourceFile
 		if cfg.Scenario != "" {
 			roles, err := b.scenarioRoles(cfg)
 			if err != nil {
@@ -79,14 +83,22 @@ func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 				kind = SourceLua
 			}
 		}
+		if kind == SourceAuto {
+			kind = SourceFile
+			if cfg.mayUseAdHoc() {
+				kind = SourceURL
+			}
+		}
 	}
 	switch kind {
 	case SourceFile:
-		src, err := requests.NewFileSource(cfg.RequestSourceFile)
+		src, err := requests.NewFileSource(cfg.requestFile())
 		if err != nil {
 			return nil, fmt.Errorf("-request-source-file: %w", err)
 		}
 		return src, nil
+	case SourceURL:
+		return newAdHocSource(cfg)
 	case SourceRandomSum:
 		src, err := requests.NewRandomSumSource(cfg.RandomSumPath, cfg.RandomSumMin, cfg.RandomSumMax, seedOf(cfg))
 		if err != nil {
@@ -96,32 +108,30 @@ func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 	case SourceLua:
 		return b.newLuaSource(cfg)
 	default:
-		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s, %s, %s)", cfg.RequestSourceType,
-			SourceFile, SourceRandomSum, SourceLua, SourceAuto)
+		return nil, fmt.Errorf("unknown -request-source-type %q (built in: %s, %s, %s, %s, %s)", cfg.RequestSourceType,
+			SourceFile, SourceRandomSum, SourceLua, SourceURL, SourceAuto)
 	}
 }
 
 // NewBuiltInLoadCalculator builds the calculator -load-calculator names,
-// after checking -min-rps, -max-rps and (for step) -step-rps: step,
-// exponential, logarithmic, adaptive-exponential, lua (rps(round) of
-// -scenario), or auto: lua when -scenario defines rps(round), else step.
+// after checking -min-rps, -max-rps and (for step) -step-rps: constant
+// (-rate), step, exponential, logarithmic, adaptive-exponential, lua
+// (rps(round) of -scenario), or auto: lua when -scenario defines
+// rps(round), else constant when -rate is set, else step.
 func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
 	return builtIns{}.loadCalculator(cfg)
 }
 
 func (b builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
-	kind := cfg.LoadCalculator
-	if kind == CalculatorAuto {
-		kind = CalculatorStep
-		if cfg.Scenario != "" {
-			roles, err := b.scenarioRoles(cfg)
-			if err != nil {
-				return nil, err
-			}
-			if roles.RPS {
-				kind = CalculatorLua
-			}
+	kind, err := b.calculatorKind(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if kind == CalculatorConstant {
+		if cfg.Rate <= 0 {
+			return nil, fmt.Errorf("-load-calculator=%s needs -rate greater than 0 (got %d)", CalculatorConstant, cfg.Rate)
 		}
+		return manager.NewConstantLoadCalculator(cfg.Rate), nil
 	}
 	step := manager.NoStep
 	if kind == CalculatorStep {
@@ -151,9 +161,35 @@ func (b builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 	case CalculatorLua:
 		return b.newLuaCalculator(cfg)
 	default:
-		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s, %s, %s)", cfg.LoadCalculator,
-			CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential, CalculatorLua, CalculatorAuto)
+		return nil, fmt.Errorf("unknown -load-calculator %q (built in: %s, %s, %s, %s, %s, %s, %s)", cfg.LoadCalculator,
+			CalculatorConstant, CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential, CalculatorLua, CalculatorAuto)
 	}
+}
+
+// calculatorKind resolves -load-calculator=auto: lua when -scenario
+// defines rps(round), else constant when -rate is set, else step. -rate
+// beside a scenario that sets the rate itself is refused, not ignored.
+func (b builtIns) calculatorKind(cfg Config) (string, error) {
+	if cfg.LoadCalculator != CalculatorAuto {
+		return cfg.LoadCalculator, nil
+	}
+	if cfg.Scenario != "" {
+		roles, err := b.scenarioRoles(cfg)
+		if err != nil {
+			return "", err
+		}
+		if roles.RPS {
+			if cfg.Rate > 0 {
+				return "", fmt.Errorf("-rate %d and -scenario %s conflict: the scenario's rps(round) sets the rate (drop -rate, or pass -load-calculator=%s to use it instead)",
+					cfg.Rate, cfg.Scenario, CalculatorConstant)
+			}
+			return CalculatorLua, nil
+		}
+	}
+	if cfg.Rate > 0 {
+		return CalculatorConstant, nil
+	}
+	return CalculatorStep, nil
 }
 
 // seedOf returns -seed, or a clock-derived seed when it is 0.

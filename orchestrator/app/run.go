@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -52,6 +53,14 @@ type RunOptions struct {
 	// OnSummary is called once when Run ends, with the totals of every
 	// finished round, whether the test completed or was stopped.
 	OnSummary func(manager.Summary)
+	// Results, when set, receives the results lines as the run goes (the
+	// same lines -out writes), with the verdict in the summary; a caller
+	// that prints rounds itself gets no "round finished" log lines.
+	Results ResultSink
+	// Command names the program in the results file's run line (default
+	// "orchestrator"); Flags adds flags of the program's own to it.
+	Command string
+	Flags   map[string]string
 }
 
 // Run runs the orchestrator until the test ends (-duration, or the
@@ -122,6 +131,28 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			return fmt.Errorf("-auth-token-file: %w", err)
 		}
 	}
+	var scenarioThresholds []string
+	if cfg.Scenario != "" {
+		roles, err := bi.scenarioRoles(cfg)
+		if err != nil {
+			return err
+		}
+		scenarioThresholds = roles.Thresholds
+	}
+	thresholds, err := thresholdsFor(cfg, scenarioThresholds)
+	if err != nil {
+		return err
+	}
+	// The scheduler's context also ends when -abort-on-fail ends the test.
+	schedCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	var rec *recorder
+	onRound := func(r *manager.RoundResult) {
+		rec.round(r)
+		if opts.OnRound != nil {
+			opts.OnRound(r)
+		}
+	}
 	sched, err := manager.NewScheduler(manager.SchedulerConfig{
 		Calculator:     calc,
 		Source:         src,
@@ -132,7 +163,8 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		Usage:          usage,
 		Metrics:        om,
 		Logger:         log,
-		OnRound:        opts.OnRound,
+		OnRound:        onRound,
+		QuietRounds:    opts.Results != nil,
 	})
 	if err != nil {
 		return err
@@ -169,7 +201,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	// Local executors stop with the caller's ctx, so a stopped run still
 	// reports what they measured while the scheduler drains, or when the
 	// test is over.
-	execCtx, stopExecutors := context.WithCancel(ctx)
+	execCtx, stopExecutors := context.WithCancel(schedCtx)
 	defer stopExecutors()
 	if opts.LocalExecutors > 0 {
 		em, err := metrics.NewExecutor(reg)
@@ -194,11 +226,25 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			return err
 		}
 	}
-	ready.Store(true)
-	runErr := sched.Run(ctx)
-	if opts.OnSummary != nil {
-		opts.OnSummary(sched.Summary())
+	if rec, err = newRecorder(cfg, opts, thresholds, log, abort); err != nil {
+		stopServices()
+		stopExecutors()
+		wg.Wait()
+		return err
 	}
+	if s, ok := calc.(searcher); ok {
+		rec.search = s.SearchResult
+	}
+	ready.Store(true)
+	runErr := sched.Run(schedCtx)
+	if ctx.Err() == nil && errors.Is(context.Cause(schedCtx), errAborted) {
+		runErr = nil
+	}
+	sum := sched.Summary()
+	if opts.OnSummary != nil {
+		opts.OnSummary(sum)
+	}
+	runErr = rec.finish(sum, runErr)
 	stopExecutors()
 	stopServices()
 	wg.Wait()

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -246,4 +247,19 @@ func (c *adaptiveCalculator) highestHealthyBelow(limit int) int {
 // clampRate returns rate, or limit when rate is above it.
 func clampRate(rate, limit int) int {
 	return min(rate, limit)
+}
+
+// SearchResult says what the search has found so far, for the end of a
+// run: the settled rate, or the bounds it got to.
+func (c *adaptiveCalculator) SearchResult() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.phase == phaseHold:
+		return fmt.Sprintf("adaptive search settled on %d rps, the highest rate found healthy", c.rate)
+	case c.hi == 0:
+		return fmt.Sprintf("adaptive search still ramping: no breach up to %d rps", c.rate)
+	default:
+		return fmt.Sprintf("adaptive search not settled: %d rps healthy, %d rps breached", c.lo, c.hi)
+	}
 }

@@ -1,9 +1,9 @@
 // Package manager plans the orchestrator's load. It defines LoadCalculator,
 // the interface that picks each round's request rate, and
 // FeedbackLoadCalculator for calculators that also learn from the results of
-// finished rounds. It ships the built-in calculators: step, exponential,
-// logarithmic and adaptive-exponential. The package also hosts the executor
-// registry and the round scheduler that drive the calculators.
+// finished rounds. It ships the built-in calculators: constant, step,
+// exponential, logarithmic and adaptive-exponential. The package also hosts
+// the executor registry and the round scheduler that drive the calculators.
 package manager
 
 import (

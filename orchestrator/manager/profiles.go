@@ -13,7 +13,21 @@ var (
 	_ LoadCalculator = (*stepCalculator)(nil)
 	_ LoadCalculator = (*exponentialCalculator)(nil)
 	_ LoadCalculator = (*logarithmicCalculator)(nil)
+	_ LoadCalculator = constantCalculator(0)
 )
+
+// constantCalculator runs every round at one rate.
+type constantCalculator int
+
+// NewConstantLoadCalculator returns a calculator that runs every round at
+// rps requests per second, until the test's duration ends it. A negative
+// rps becomes 0.
+func NewConstantLoadCalculator(rps int) LoadCalculator {
+	return constantCalculator(max(rps, 0))
+}
+
+// Next returns the constant rate.
+func (c constantCalculator) Next() int { return int(c) }
 
 // stepCalculator raises the rate by a fixed step each round up to max.
 type stepCalculator struct {

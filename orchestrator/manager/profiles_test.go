@@ -124,3 +124,34 @@ func TestStepConcurrentNext(t *testing.T) {
 		t.Errorf("rates handed out = %v, want each of 1..%d once", got, len(want))
 	}
 }
+
+func TestConstantLoadCalculator(t *testing.T) {
+	tests := []struct {
+		rps  int
+		want []int
+	}{
+		{20, []int{20, 20, 20, 20}},
+		{0, []int{0, 0}},
+		{-3, []int{0, 0}},
+		{math.MaxInt, []int{math.MaxInt, math.MaxInt}},
+	}
+	for _, tt := range tests {
+		if got := take(manager.NewConstantLoadCalculator(tt.rps), len(tt.want)); !slices.Equal(got, tt.want) {
+			t.Errorf("NewConstantLoadCalculator(%d) rates = %v, want %v", tt.rps, got, tt.want)
+		}
+	}
+	// Safe for concurrent use: Next holds no state.
+	c := manager.NewConstantLoadCalculator(7)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if got := c.Next(); got != 7 {
+					t.Errorf("concurrent Next() = %d, want 7", got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

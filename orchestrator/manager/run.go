@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
@@ -99,7 +100,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	sum := s.Summary()
 	s.log.Info("test finished", "rounds", sum.Rounds, "planned", sum.Planned, "success", sum.Success,
-		"failed", sum.Failed(), "timeouts", sum.Timeouts, "dropped", sum.Dropped, "lost", sum.Lost)
+		"failed", sum.Failed(), "timeouts", sum.Timeouts, "dropped", sum.Dropped, "lost", sum.Lost,
+		"achieved_rps", math.Round(sum.AchievedRPS()*10)/10,
+		"p50_ms", millis(engine.Percentile(sum.Latency, 50)), "p99_ms", millis(engine.Percentile(sum.Latency, 99)),
+		"p99.9_ms", millis(engine.Percentile(sum.Latency, 99.9)), "max_ms", millis(engine.Percentile(sum.Latency, 100)))
 	return runErr
 }
 
@@ -195,6 +199,7 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 			Count:     counts[i],
 			Timeout:   s.cfg.RequestTimeout,
 			Requests:  reqs,
+			TLS:       s.cfg.TLS,
 		}
 		p.jobs[job.ID] = &pendingJob{executor: e.ID(), planned: int64(job.Count)}
 		p.outstanding++
@@ -263,30 +268,55 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 	}
 }
 
-// logRound writes the one line per finished round and updates the round
-// metrics.
+// logRound writes the one line per finished round (unless the caller
+// prints rounds itself) and updates the round metrics. Rates are numbers
+// and latencies milliseconds, so JSON logs carry numbers.
 func (s *Scheduler) logRound(r *RoundResult) {
 	p50, p90, p99, p999 := r.Quantile(50), r.Quantile(90), r.Quantile(99), r.Quantile(99.9)
-	attrs := []any{
-		"round", r.Index,
-		"planned_rps", r.PlannedRPS,
-		"achieved_rps", fmt.Sprintf("%.1f", r.AchievedRPS),
-		"planned", r.Planned,
-		"success", r.Success,
-		"failed", r.Failed(),
-		"timeouts", r.Timeouts,
-		"dropped", r.Dropped,
-		"lost", r.Lost,
-		"p50", p50,
-		"p99", p99,
-	}
-	if len(r.PodUsage) > 0 {
-		attrs = append(attrs, "target_cpu_millicores", r.TargetCPU(), "target_memory_bytes", r.TargetMemory(),
-			"cpu_ms_per_request", fmt.Sprintf("%.3f", r.CPUPerRequest()))
-	}
-	s.log.Info("round finished", attrs...)
 	s.cfg.Metrics.RoundFinished(metrics.RoundStats{
 		Round: r.Index, PlannedRPS: r.PlannedRPS, AchievedRPS: r.AchievedRPS, Counts: r.Counts,
 		P50: p50, P90: p90, P99: p99, P999: p999,
 	})
+	if s.cfg.QuietRounds {
+		return
+	}
+	attrs := []any{
+		"round", r.Index,
+		"planned_rps", r.PlannedRPS,
+		"achieved_rps", math.Round(r.AchievedRPS*10) / 10,
+		"planned", r.Planned,
+		"success", r.Success,
+		"failed", r.Failed(),
+		"client_errors", r.ClientErrors,
+		"server_errors", r.ServerErrors,
+		"timeouts", r.Timeouts,
+		"connection_errors", r.ConnErrors,
+		"dropped", r.Dropped,
+		"lost", r.Lost,
+		"p50_ms", millis(p50),
+		"p99_ms", millis(p99),
+	}
+	if reason, n := topReason(r.Errors); n > 0 {
+		attrs = append(attrs, "top_error", reason, "top_error_count", n)
+	}
+	if len(r.PodUsage) > 0 {
+		attrs = append(attrs, "target_cpu_millicores", r.TargetCPU(), "target_memory_bytes", r.TargetMemory(),
+			"cpu_ms_per_request", math.Round(r.CPUPerRequest()*1000)/1000)
+	}
+	s.log.Info("round finished", attrs...)
+}
+
+// millis returns d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// topReason returns the most frequent failure reason and its count.
+func topReason(errs map[string]int64) (string, int64) {
+	var best string
+	var n int64
+	for reason, c := range errs {
+		if c > n || (c == n && reason < best) {
+			best, n = reason, c
+		}
+	}
+	return best, n
 }

@@ -44,6 +44,9 @@ type SchedulerConfig struct {
 	Duration time.Duration
 	// RequestTimeout is the per-request timeout sent with each job.
 	RequestTimeout time.Duration
+	// TLS is sent with every job: how executors connect to an https
+	// target. Nil means the system roots, verified.
+	TLS *engine.TLSConfig
 	// ReportGrace is how long after a round's last request could have
 	// timed out its missing reports are awaited; default 5s.
 	ReportGrace time.Duration
@@ -58,6 +61,9 @@ type SchedulerConfig struct {
 	Metrics *metrics.Orchestrator
 	Logger  *slog.Logger
 	OnRound func(*RoundResult)
+	// QuietRounds leaves the "round finished" log line out, for a caller
+	// that prints every round itself, so each round is shown once.
+	QuietRounds bool
 }
 
 // Scheduler plans rounds on a fixed time grid, splits each into jobs across
@@ -301,7 +307,7 @@ func sortedExecutors(m map[string]Executor) []Executor {
 // out sorted by name, so that runs repeat exactly; a name's values keep
 // their order, each on its own line.
 func FromSpec(spec types.RequestSpec) engine.Request {
-	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString}
+	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString, Name: spec.Name}
 	if spec.Body != "" {
 		r.Body = []byte(spec.Body)
 	}

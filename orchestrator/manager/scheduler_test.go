@@ -247,3 +247,34 @@ func TestNewSchedulerValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedulerSendsTLSWithEveryJob(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		tc := &engine.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca")}
+		h := newHarness(t, SchedulerConfig{
+			Calculator: NewConstantLoadCalculator(4),
+			Interval:   time.Second,
+			Duration:   2 * time.Second,
+			TLS:        tc,
+		})
+		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
+		h.sched.Join(a)
+		h.sched.Join(b)
+		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		for _, f := range []*fakeExecutor{a, b} {
+			jobs, _ := f.snapshot()
+			if len(jobs) != 2 {
+				t.Fatalf("%s got %d jobs, want 2", f.id, len(jobs))
+			}
+			for i, j := range jobs {
+				if j.TLS != tc || j.Count != 2 {
+					t.Errorf("%s job %d: TLS %v, Count %d; want the scheduler's TLS configuration and 2", f.id, i, j.TLS, j.Count)
+				}
+			}
+		}
+	})
+}

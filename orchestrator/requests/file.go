@@ -1,7 +1,8 @@
 // Package requests holds the built-in request sources of the orchestrator:
-// FileSource replays newline-delimited JSON request records from a file, and
+// FileSource replays newline-delimited JSON request records from a file,
 // RandomSumSource produces GET requests with two random integer operands for
-// the sumservice demo target. Both implement types.RequestSource.
+// the sumservice demo target, and AdHocSource repeats one request given by a
+// URL, method, headers and body. All implement types.RequestSource.
 //
 // Like every types.RequestSource, the sources here are meant to be driven by
 // one goroutine at a time; they hold no locks.
@@ -167,7 +168,7 @@ func describeJSONError(err error) error {
 		// encoding/json has no typed error for unknown fields; its
 		// message already names the field, e.g. json: unknown field "x".
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return fmt.Errorf("unknown field %s (allowed: method, path, queryString, headers, body): %w", field, err)
+		return fmt.Errorf("unknown field %s (allowed: method, path, queryString, headers, body, name): %w", field, err)
 	default:
 		return fmt.Errorf("invalid record: %w", err)
 	}
@@ -189,6 +190,9 @@ func validateSpec(spec *types.RequestSpec) error {
 		if !isToken(name) {
 			return fmt.Errorf("header name %q is not a valid HTTP token", name)
 		}
+	}
+	if err := types.CheckName(spec.Name); err != nil {
+		return err
 	}
 	spec.Method = strings.ToUpper(spec.Method)
 	return nil

@@ -55,6 +55,11 @@ func TestNewFileSourceGood(t *testing.T) {
 		want    []types.RequestSpec
 	}{
 		{
+			name:    "named record",
+			content: `{"method":"GET","path":"/","name":"home"}`,
+			want:    []types.RequestSpec{{Method: "GET", Path: "/", Name: "home"}},
+		},
+		{
 			name:    "single record without trailing newline",
 			content: `{"method":"GET","path":"/"}`,
 			want:    []types.RequestSpec{get},
@@ -131,6 +136,8 @@ func TestNewFileSourceBad(t *testing.T) {
 		{"wrong field type", `{"method":"GET","path":"/","headers":{"A":"x"}}`, 1, `field "headers" has the wrong type (got string)`},
 		{"method is a number", `{"method":1,"path":"/"}`, 1, `field "method" has the wrong type (got number)`},
 		{"array instead of object", `[1,2]`, 1, "must be a JSON object"},
+		{"name with a newline", `{"method":"GET","path":"/","name":"a\nb"}`, 1, "control or non-printing character"},
+		{"name too long", `{"method":"GET","path":"/","name":"` + strings.Repeat("n", 101) + `"}`, 1, "longer than 100 bytes"},
 		{"null record", `null`, 1, `missing required field "method"`},
 		{"two objects on one line", `{"method":"GET","path":"/"} {"method":"GET","path":"/"}`, 1, "unexpected data after the JSON object"},
 		{"trailing garbage", good + `{"method":"GET","path":"/"},`, 2, "unexpected data after the JSON object"},

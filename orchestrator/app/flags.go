@@ -1,0 +1,64 @@
+package app
+
+import (
+	"flag"
+	"net/url"
+	"strings"
+)
+
+// sensitiveHeaders are the -H headers whose values are never written to a
+// results file.
+var sensitiveHeaders = []string{"authorization", "proxy-authorization", "cookie", "x-api-key"}
+
+// FlagValues returns the flags whose values differ from their defaults, by
+// name without the dash, as a results file records them. Secrets are
+// redacted: the password of a URL and the values of credential headers.
+func (c Config) FlagValues() map[string]string {
+	defaults := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	var d Config
+	d.BindFlags(defaults)
+	current := flag.NewFlagSet("current", flag.ContinueOnError)
+	var cur Config
+	cur.BindFlags(current)
+	// The flag values point into cur: assigning c makes them read c.
+	cur = c
+	out := map[string]string{}
+	current.VisitAll(func(f *flag.Flag) {
+		v := f.Value.String()
+		if v == defaults.Lookup(f.Name).Value.String() {
+			return
+		}
+		switch f.Name {
+		case "target-url":
+			v = redactURL(v)
+		case "H":
+			v = redactHeaders(c.Headers)
+		}
+		out[f.Name] = v
+	})
+	return out
+}
+
+// redactURL hides the password of a URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// redactHeaders lists -H values with credential values hidden.
+func redactHeaders(hs []string) string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		name, _, _ := strings.Cut(h, ":")
+		out[i] = h
+		for _, s := range sensitiveHeaders {
+			if strings.EqualFold(strings.TrimSpace(name), s) {
+				out[i] = strings.TrimSpace(name) + ": xxxxx"
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}

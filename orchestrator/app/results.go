@@ -1,0 +1,213 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/results"
+)
+
+// ResultSink receives a run's results as they become known: Run once when
+// the test starts, Round for every finished round in order, Summary once
+// when Run ends, whether the test completed, was stopped or failed. Calls
+// come from one goroutine at a time and must not block for long: Round is
+// called from the scheduler's goroutine.
+type ResultSink interface {
+	Run(*results.Run)
+	Round(*results.Round)
+	Summary(*results.Summary)
+}
+
+// VerdictError is what Run returns when the test ran but failed: a
+// threshold failed or, with no thresholds, not one request succeeded.
+// Summary holds the verdict of every threshold.
+type VerdictError struct {
+	Summary *results.Summary
+}
+
+func (e *VerdictError) Error() string { return "test failed: " + e.Summary.Reason }
+
+// errAborted is the cause of a test ended by -abort-on-fail.
+var errAborted = errors.New("a round threshold failed with -abort-on-fail")
+
+// recorder turns the scheduler's rounds into results lines: it writes
+// them to the results file, judges the thresholds and hands every line to
+// the sink. Its methods are called from one goroutine at a time.
+type recorder struct {
+	log         *slog.Logger
+	out         *results.Writer
+	sink        ResultSink
+	judge       *results.Judge
+	abortOnFail bool
+	abort       func(error)
+	aborted     bool
+	// search, when set, says what a searching calculator concluded.
+	search func() string
+}
+
+// searcher is a load calculator that searches for a rate and can say
+// what it found.
+type searcher interface{ SearchResult() string }
+
+// thresholdsFor parses -threshold and the scenario's thresholds list.
+func thresholdsFor(cfg Config, scenario []string) ([]results.Threshold, error) {
+	ts, err := results.ParseThresholds(cfg.Thresholds)
+	if err != nil {
+		return nil, fmt.Errorf("-threshold: %w", err)
+	}
+	sts, err := results.ParseThresholds(scenario)
+	if err != nil {
+		return nil, fmt.Errorf("-scenario %s: thresholds: %w", cfg.Scenario, err)
+	}
+	return append(ts, sts...), nil
+}
+
+// newRecorder opens the results file, if any, and writes the run line.
+func newRecorder(cfg Config, opts RunOptions, ts []results.Threshold, log *slog.Logger, abort func(error)) (*recorder, error) {
+	r := &recorder{log: log, sink: opts.Results, judge: results.NewJudge(ts), abortOnFail: cfg.AbortOnFail, abort: abort}
+	run, err := runLine(cfg, opts, ts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Out != "" {
+		if r.out, err = results.Create(cfg.Out); err != nil {
+			return nil, fmt.Errorf("-out: %w", err)
+		}
+		if err := r.out.Write(run); err != nil {
+			r.out.Close()
+			return nil, fmt.Errorf("-out: %w", err)
+		}
+	}
+	if r.sink != nil {
+		r.sink.Run(run)
+	}
+	return r, nil
+}
+
+// runLine describes the run for the first line of the results file.
+func runLine(cfg Config, opts RunOptions, ts []results.Threshold) (*results.Run, error) {
+	cmd := opts.Command
+	if cmd == "" {
+		cmd = "orchestrator"
+	}
+	run := &results.Run{
+		Type: results.TypeRun, SchemaVersion: results.SchemaVersion, Version: Version, Command: cmd,
+		Start: time.Now().UTC(), Flags: cfg.FlagValues(), Seed: cfg.Seed, Scenario: cfg.Scenario,
+		Target: describeTarget(cfg),
+	}
+	for k, v := range opts.Flags {
+		run.Flags[k] = v
+	}
+	for _, t := range ts {
+		run.Thresholds = append(run.Thresholds, t.Expr)
+	}
+	if cfg.Scenario != "" {
+		b, err := os.ReadFile(cfg.Scenario)
+		if err != nil {
+			return nil, fmt.Errorf("-scenario: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		run.ScenarioSHA256 = hex.EncodeToString(sum[:])
+	}
+	return run, nil
+}
+
+// describeTarget names what the run loads.
+func describeTarget(cfg Config) string {
+	switch cfg.TargetMode {
+	case TargetModePod:
+		return "pod " + cfg.TargetNamespace + "/" + cfg.TargetDeployment
+	case TargetModeService:
+		return "service " + cfg.TargetNamespace + "/" + cfg.TargetService
+	default:
+		return redactURL(cfg.TargetURL)
+	}
+}
+
+// round records a finished round; with -abort-on-fail, a failed round
+// threshold ends the test.
+func (r *recorder) round(rr *manager.RoundResult) {
+	line, err := results.FromRound(rr)
+	if err != nil {
+		r.log.Error("round not recorded", "round", rr.Index, "error", err)
+		return
+	}
+	r.write(line)
+	if r.sink != nil {
+		r.sink.Round(line)
+	}
+	failed := r.judge.Round(line)
+	for _, f := range failed {
+		r.log.Warn("threshold failed", "round", rr.Index, "threshold", f.Expression, "value", f.Value)
+	}
+	if len(failed) > 0 && r.abortOnFail && !r.aborted {
+		r.aborted = true
+		r.log.Warn("aborting the test: a round threshold failed", "round", rr.Index, "threshold", failed[0].Expression)
+		r.abort(errAborted)
+	}
+}
+
+// finish writes the summary line with its verdict and closes the file.
+// It returns runErr when the run was stopped or failed, a *VerdictError
+// when it ran but failed its verdict, and nil otherwise.
+func (r *recorder) finish(sum manager.Summary, runErr error) error {
+	line, err := results.FromSummary(&sum)
+	if err != nil {
+		return errors.Join(runErr, err)
+	}
+	switch {
+	case r.aborted:
+		line.Stopped = "aborted"
+	case runErr == nil:
+		line.Stopped = "completed"
+	case isStop(runErr):
+		line.Stopped = "interrupted"
+	default:
+		line.Stopped, line.Error = "failed", runErr.Error()
+	}
+	if r.search != nil {
+		line.Search = r.search()
+		r.log.Info(line.Search)
+	}
+	r.judge.Summary(line)
+	r.write(line)
+	if r.sink != nil {
+		r.sink.Summary(line)
+	}
+	if r.out != nil {
+		if err := r.out.Close(); err != nil {
+			r.log.Error("results file", "error", err)
+			runErr = errors.Join(runErr, fmt.Errorf("-out: %w", err))
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if !line.Passed {
+		return &VerdictError{Summary: line}
+	}
+	return nil
+}
+
+// write appends a line to the results file; a failure is logged once per
+// line and never stops the test.
+func (r *recorder) write(line any) {
+	if r.out == nil {
+		return
+	}
+	if err := r.out.Write(line); err != nil {
+		r.log.Error("results file", "error", err)
+	}
+}
+
+// isStop reports whether err is a stop of the run by its caller.
+func isStop(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
