@@ -175,7 +175,7 @@ imager_orchestrator_planned_rps 110
 # HELP imager_orchestrator_achieved_rps Request rate actually sent in the last finished round, in requests per second.
 # TYPE imager_orchestrator_achieved_rps gauge
 imager_orchestrator_achieved_rps 110
-# HELP imager_orchestrator_round_requests_total Planned requests of finished rounds, by outcome.
+# HELP imager_orchestrator_round_requests_total Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.
 # TYPE imager_orchestrator_round_requests_total counter
 imager_orchestrator_round_requests_total{outcome="client_error"} 4
 imager_orchestrator_round_requests_total{outcome="connection_error"} 1

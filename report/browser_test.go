@@ -107,6 +107,7 @@ func checkScreenshot(t *testing.T, path string) {
 	}
 	nonWhite, colours := pixelStats(img)
 	total := b.Dx() * b.Dy()
+	t.Logf("screenshot %v: %.1f%% non-white pixels, %d distinct colours", b.Size(), 100*float64(nonWhite)/float64(total), colours)
 	if share := float64(nonWhite) / float64(total); share < 0.05 {
 		t.Errorf("screenshot is %.1f%% non-white, want at least 5%%", share*100)
 	}

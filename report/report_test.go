@@ -118,6 +118,9 @@ func TestNoFetchesAndEscaping(t *testing.T) {
 	for _, m := range regexp.MustCompile(`="[^"]*https?:`).FindAllString(page, -1) {
 		t.Errorf("an attribute holds a URL: %q", m)
 	}
+	if strings.Contains(page, "ZgotmplZ") {
+		t.Error("html/template rejected a value of the page")
+	}
 	if strings.Contains(page, hostile) || strings.Contains(strings.ToLower(page), "<script") {
 		t.Error("a hostile name reached the page unescaped")
 	}

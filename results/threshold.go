@@ -339,7 +339,7 @@ func describeFailure(t *Threshold, res *ThresholdResult) string {
 	if res.Round != nil {
 		where = fmt.Sprintf(" in round %d", *res.Round)
 	}
-	return fmt.Sprintf("%s (measured %s%s)", strings.TrimSpace(t.Expr), FormatMetric(t.Metric, res.Value), where)
+	return fmt.Sprintf("%s (measured %s%s)", t.Expr, FormatMetric(t.Metric, res.Value), where)
 }
 
 // noneSucceeded is the reason a run without a successful request fails,

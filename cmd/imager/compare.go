@@ -27,7 +27,7 @@ of METRIC from A to B crosses CHANGE: a relative change such as +10% or
   p99>+10%           B's p99 is more than 10% above A's
   achieved_rps<-5%   the achieved rate fell by more than 5%
   error_rate>+0.05   the error rate rose by more than 0.05 (5 points)
-METRIC is any row of the compareTable; OP is >, >=, < or <=.
+METRIC is any row of the table; OP is >, >=, < or <=.
 
 Exit codes: 0 no regression, 99 a -fail-if failed, 2 usage error,
 1 a file could not be read.

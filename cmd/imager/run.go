@@ -93,6 +93,7 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		LocalExecutors:   lf.executors,
 		LocalMaxInFlight: lf.maxInFlight,
 		Results:          &results.Printer{W: stdout, Rounds: true},
+		QuietRounds:      true,
 		Command:          "imager run",
 		Flags:            map[string]string{"executors": strconv.Itoa(lf.executors), "max-inflight": strconv.Itoa(lf.maxInFlight)},
 	})

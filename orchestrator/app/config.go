@@ -151,7 +151,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TargetDeployment, "target-deployment", "", "Deployment whose pod is the target (pod mode)")
 	fs.StringVar(&c.TargetService, "target-service", "", "Service to target (service mode)")
 	fs.StringVar(&c.TargetPortName, "target-port-name", "http", "name of the container or Service port to send to (pod and service modes)")
-	fs.StringVar(&c.TargetURL, "target-url", "", "absolute base URL to load, e.g. http://127.0.0.1:8080 (url mode)")
+	fs.StringVar(&c.TargetURL, "target-url", "", "absolute base URL to load, e.g. http://127.0.0.1:8080 (url mode); ad hoc requests (no -request-source-file or scenario request()) go to its own path and query")
 	fs.StringVar(&c.ServiceHost, "service-host", "", "host executors send to in service mode instead of the Service's cluster DNS name <service>.<namespace>.svc, e.g. 127.0.0.1 with a port-forward when running outside the cluster")
 
 	fs.BoolVar(&c.InCluster, "in-cluster", true, "use the pod's service account to reach the Kubernetes API (pod and service modes)")

@@ -77,6 +77,19 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		}
 	}
 	defer closeLua(src, calc)
+	if _, err := loadTLS(cfg); err != nil {
+		return nil, err
+	}
+	base := cfg.TargetURL
+	if src != nil {
+		target, err := sourceTarget(cfg, src, func() (string, error) { return base, nil })
+		if err != nil {
+			return nil, err
+		}
+		if base, err = target(); err != nil {
+			return nil, err
+		}
+	}
 	advance := func() { clock.advance(cfg.RoundInterval) }
 	for _, r := range manager.DryRun(calc, model, rounds, cfg.RoundInterval, advance) {
 		o := r.Observation
@@ -92,11 +105,11 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 			return nil, fmt.Errorf("request source: %w", err)
 		}
 		req := manager.FromSpec(spec)
-		wire, err := engine.Render(cfg.TargetURL, req)
+		wire, err := engine.Render(base, req)
 		if err != nil {
 			return nil, err
 		}
-		d := DryRunRequest{Method: req.Method, URL: engine.URL(cfg.TargetURL, req), Body: string(req.Body), Wire: wire}
+		d := DryRunRequest{Method: req.Method, URL: engine.URL(base, req), Body: string(req.Body), Wire: wire}
 		if d.Method == "" {
 			d.Method = "GET"
 		}

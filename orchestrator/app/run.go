@@ -54,9 +54,11 @@ type RunOptions struct {
 	// finished round, whether the test completed or was stopped.
 	OnSummary func(manager.Summary)
 	// Results, when set, receives the results lines as the run goes (the
-	// same lines -out writes), with the verdict in the summary; a caller
-	// that prints rounds itself gets no "round finished" log lines.
+	// same lines -out writes), with the verdict in the summary.
 	Results ResultSink
+	// QuietRounds leaves out the "round finished" log line, for a caller
+	// that prints every round itself, so each round is shown once.
+	QuietRounds bool
 	// Command names the program in the results file's run line (default
 	// "orchestrator"); Flags adds flags of the program's own to it.
 	Command string
@@ -68,6 +70,10 @@ type RunOptions struct {
 // and ctx.Err() when it was stopped.
 func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	jobTLS, err := loadTLS(cfg)
+	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	log := opts.Logger
@@ -114,6 +120,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		return fmt.Errorf("load calculator %q: %w", cfg.LoadCalculator, err)
 	}
 	defer closeLua(src, calc)
+	if target, err = sourceTarget(cfg, src, target); err != nil {
+		return err
+	}
 	luaSrc, _ := src.(*luaSource)
 	luaCalc, _ := calc.(*luaCalculator)
 	if cfg.Scenario != "" && luaSrc == nil && luaCalc == nil {
@@ -160,11 +169,12 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		Interval:       cfg.RoundInterval,
 		Duration:       cfg.Duration,
 		RequestTimeout: cfg.RequestTimeout,
+		TLS:            jobTLS,
 		Usage:          usage,
 		Metrics:        om,
 		Logger:         log,
 		OnRound:        onRound,
-		QuietRounds:    opts.Results != nil,
+		QuietRounds:    opts.QuietRounds,
 	})
 	if err != nil {
 		return err

@@ -45,8 +45,13 @@ func (b builtIns) vmConfig(cfg Config) (script.VMConfig, error) {
 }
 
 // scenarioFlags are the built-in flag values a scenario's setup(options)
-// sees as options.flags. Durations are in seconds.
+// sees as options.flags. Durations are in seconds. request-source-file is
+// the file the file source would read: empty in url mode when not given.
 func scenarioFlags(cfg Config) map[string]any {
+	file := cfg.RequestSourceFile
+	if file == "" && cfg.TargetMode != TargetModeURL {
+		file = DefaultRequestSourceFile
+	}
 	return map[string]any{
 		"min-rps":                 cfg.MinRPS,
 		"max-rps":                 cfg.MaxRPS,
@@ -61,7 +66,7 @@ func scenarioFlags(cfg Config) map[string]any {
 		"random-sum-path":         cfg.RandomSumPath,
 		"random-sum-min":          cfg.RandomSumMin,
 		"random-sum-max":          cfg.RandomSumMax,
-		"request-source-file":     cfg.RequestSourceFile,
+		"request-source-file":     file,
 	}
 }
 

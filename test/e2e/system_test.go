@@ -86,14 +86,20 @@ func (s *stack) waitExecutors(t *testing.T, n int) {
 	s.orch.WaitFor(t, "executor joined", 20*time.Second, func(ls []map[string]any) bool { return len(ls) >= n })
 }
 
-// checkRound asserts a round's accounting: every planned request is
-// success, failed, timeout, dropped or lost.
+// checkRound asserts a round's accounting: every planned request is a
+// success or failed, and failed is the sum of the other outcomes.
 func checkRound(t *testing.T, r map[string]any) {
 	t.Helper()
-	planned := proc.Num(t, r, "planned")
-	sum := proc.Num(t, r, "success") + proc.Num(t, r, "failed") + proc.Num(t, r, "timeouts") + proc.Num(t, r, "dropped") + proc.Num(t, r, "lost")
-	if planned != sum {
-		t.Errorf("round %v: planned %v != success+failed+timeouts+dropped+lost %v", r["round"], planned, sum)
+	planned, failed := proc.Num(t, r, "planned"), proc.Num(t, r, "failed")
+	if sum := proc.Num(t, r, "success") + failed; planned != sum {
+		t.Errorf("round %v: planned %v != success+failed %v", r["round"], planned, sum)
+	}
+	var outcomes float64
+	for _, k := range []string{"client_errors", "server_errors", "timeouts", "connection_errors", "dropped", "lost"} {
+		outcomes += proc.Num(t, r, k)
+	}
+	if failed != outcomes {
+		t.Errorf("round %v: failed %v != 4xx+5xx+timeouts+connection errors+dropped+lost %v", r["round"], failed, outcomes)
 	}
 	if want := proc.Num(t, r, "planned_rps"); planned != want {
 		t.Errorf("round %v: planned %v requests, want %v (1s rounds)", r["round"], planned, want)

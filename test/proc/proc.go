@@ -42,6 +42,8 @@ type Options struct {
 	// FailOnRace fails the test when the process's log holds a report of
 	// the race detector (see BuildOptions.Race).
 	FailOnRace bool
+	// Stdout receives the process's standard output; nil discards it.
+	Stdout io.Writer
 }
 
 // Proc is a running binary whose stderr lines are collected: all of them
@@ -86,7 +88,10 @@ func (o Options) Start(t testing.TB, path string, args ...string) *Proc {
 		cancel()
 		t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
+	cmd.Stdout = o.Stdout
+	if cmd.Stdout == nil {
+		cmd.Stdout = io.Discard
+	}
 	p := &Proc{name: name, cmd: cmd, done: make(chan struct{}), more: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		cancel()

@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/test/proc"
+)
+
+// checkAccounting asserts planned = sum of outcomes and that the quantiles
+// equal those recomputed from the line's own histogram.
+func checkAccounting(t *testing.T, what string, c *results.Counts) {
+	t.Helper()
+	var sum int64
+	for _, o := range engine.Outcomes() {
+		n, ok := c.Outcomes[o.String()]
+		if !ok {
+			t.Errorf("%s: outcomes lack %q: %v", what, o, c.Outcomes)
+		}
+		sum += n
+	}
+	if sum != c.Planned {
+		t.Errorf("%s: outcomes add up to %d, planned %d: %v", what, sum, c.Planned, c.Outcomes)
+	}
+	h, err := results.DecodeHistogram(c.LatencyHistogram)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got := results.QuantilesOf(h); got != c.Latency {
+		t.Errorf("%s: quantiles %+v, recomputed from the histogram %+v", what, c.Latency, got)
+	}
+	if responded := c.Planned - c.Outcomes["dropped"] - c.Outcomes["lost"]; h.TotalCount() != responded {
+		t.Errorf("%s: histogram holds %d requests, want the %d that ended", what, h.TotalCount(), responded)
+	}
+}
+
+func TestResultsFileFromRealRun(t *testing.T) {
+	target := startSumservice(t)
+	dir := t.TempDir()
+	reqs := filepath.Join(dir, "requests.json")
+	if err := os.WriteFile(reqs, []byte(`{"method":"GET","path":"/sum","queryString":"a=1&b=2","name":"sum"}
+{"method":"GET","path":"/sum","queryString":"a=x","name":"bad input"}
+{"method":"GET","path":"/healthz"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results.ndjson")
+	stdout, stderr, code := cli(t, time.Minute, false, "run", "-target-url="+target, "-request-source-file="+reqs,
+		"-rate=30", "-duration=3s", "-out="+out, "-seed=42", "-threshold=p99 < 5s", "-threshold=round: dropped == 0")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	f, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Run.Seed != 42 || f.Run.Command != "imager run" || f.Run.Flags["rate"] != "30" || len(f.Run.Thresholds) != 2 {
+		t.Errorf("run line %+v", f.Run)
+	}
+	if len(f.Rounds) != 3 || f.Summary == nil {
+		t.Fatalf("%d rounds, summary %v; want 3 and a summary", len(f.Rounds), f.Summary)
+	}
+	for _, r := range f.Rounds {
+		checkAccounting(t, fmt.Sprintf("round %d", r.Round), &r.Counts)
+	}
+	s := f.Summary
+	checkAccounting(t, "summary", &s.Counts)
+	if s.Planned != 90 || s.Outcomes["success"] != 60 || s.Outcomes["client_error"] != 30 {
+		t.Errorf("summary planned %d outcomes %v; want 90 planned, 60 successes and 30 400s", s.Planned, s.Outcomes)
+	}
+	if s.StatusCodes["200"] != 60 || s.StatusCodes["400"] != 30 {
+		t.Errorf("status codes %v, want 200: 60 and 400: 30", s.StatusCodes)
+	}
+	names := map[string]results.NameStats{}
+	for _, n := range s.Names {
+		checkAccounting(t, "name "+n.Name, &n.Counts)
+		names[n.Name] = n
+	}
+	if names["sum"].Outcomes["success"] != 30 || names["bad input"].Outcomes["client_error"] != 30 || len(names) != 2 {
+		t.Errorf("per-name results %+v, want sum: 30 successes and bad input: 30 400s", s.Names)
+	}
+	if !s.Passed || s.Stopped != "completed" || len(s.Thresholds) != 2 || !s.Thresholds[0].Passed || !s.Thresholds[1].Passed {
+		t.Errorf("verdict passed=%v stopped=%q thresholds %+v", s.Passed, s.Stopped, s.Thresholds)
+	}
+	if math.Abs(s.ErrorRate-1.0/3) > 1e-9 {
+		t.Errorf("error rate %v, want 1/3", s.ErrorRate)
+	}
+	for _, want := range []string{"by name", "bad input", "status codes   200 60, 400 30", "PASS  p99 < 5s", "verdict        PASSED"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestExitCodesAndThresholds(t *testing.T) {
+	target := startSumservice(t)
+	base := []string{"run", "-target-url=" + target, "-request-source-type=random-sum", "-rate=20", "-duration=2s"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string // in stdout+stderr
+	}{
+		{"passing thresholds", []string{"-threshold=error_rate <= 0.01", "-threshold=achieved_ratio >= 0.9"}, 0, []string{"verdict        PASSED"}},
+		{"failing latency threshold", []string{"-threshold=p50<1us"}, 99, []string{"FAIL  p50<1us  (measured ", "test failed: 1 of 1 thresholds failed: p50<1us"}},
+		{"bad expression", []string{"-threshold=p99 < soon"}, 2, []string{`-threshold: threshold "p99 < soon"`}},
+		{"unknown metric", []string{"-threshold=latency < 1s"}, 2, []string{`unknown metric "latency"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := cli(t, time.Minute, false, append(base, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestAllFailedExits99(t *testing.T) {
+	// Nothing listens on the port of a closed listener.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close()
+	stdout, stderr, code := cli(t, time.Minute, false, "run", "-target-url="+dead, "-request-source-type=random-sum", "-rate=10", "-duration=1s")
+	if code != 99 {
+		t.Errorf("exit %d, want 99\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"no request succeeded (10 planned: 10 connection_error)", "connection refused"} {
+		if !strings.Contains(stdout+stderr, want) {
+			t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", want, stdout, stderr)
+		}
+	}
+}
+
+func TestAbortOnFailKeepsMeasuredRounds(t *testing.T) {
+	// The target answers 200 to its first 40 requests, then 500.
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 40 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "results.ndjson")
+	start := time.Now()
+	stdout, stderr, code := cli(t, time.Minute, false, "run", "-target-url="+srv.URL+"/x", "-rate=20", "-duration=30s",
+		"-threshold=round: error_rate < 0.5", "-abort-on-fail", "-out="+out)
+	if code != 99 {
+		t.Fatalf("exit %d, want 99\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("run took %v; -abort-on-fail should end it soon after round 2", took)
+	}
+	f, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rounds) < 3 || f.Summary == nil {
+		t.Fatalf("%d rounds and summary %v, want rounds 0-2 and a summary", len(f.Rounds), f.Summary)
+	}
+	for _, r := range f.Rounds[:2] {
+		if r.Outcomes["success"] != 20 {
+			t.Errorf("round %d: %v, want 20 successes", r.Round, r.Outcomes)
+		}
+	}
+	s := f.Summary
+	th := s.Thresholds[0]
+	if s.Stopped != "aborted" || s.Passed || th.Passed || th.Round == nil || *th.Round != 2 || th.Value != 1 {
+		t.Errorf("summary stopped=%q passed=%v threshold %+v (round %v), want aborted at round 2 with error_rate 1", s.Stopped, s.Passed, th, th.Round)
+	}
+	if s.Outcomes["success"] != 40 || s.Outcomes["server_error"] < 20 {
+		t.Errorf("summary outcomes %v: the measured rounds must be kept", s.Outcomes)
+	}
+	if !strings.Contains(stdout, "FAIL  round: error_rate < 0.5  (measured 1 in round 2)") {
+		t.Errorf("summary lacks the failed round threshold:\n%s", stdout)
+	}
+}
+
+func TestOrchestratorSummaryAndVerdict(t *testing.T) {
+	target := startSumservice(t)
+	out := filepath.Join(t.TempDir(), "results.ndjson")
+	grpcPort := proc.FreePort(t)
+	var stdout proc.Buffer
+	orch := proc.Options{Stdout: &stdout}.Start(t, bin["orchestrator"], "-target-mode=url", "-target-url="+target,
+		"-request-source-type=random-sum", "-rate=20", "-duration=2s", "-listen-port=0",
+		fmt.Sprintf("-grpc-port=%d", grpcPort), "-log-format=json", "-out="+out, "-threshold=p99 < 1us")
+	proc.Start(t, bin["executor"], fmt.Sprintf("-orchestrator=127.0.0.1:%d", grpcPort), "-id=exec-a",
+		fmt.Sprintf("-metrics-port=%d", proc.FreePort(t)), "-log-format=json")
+	err := orch.Wait(t, time.Minute)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 99 {
+		t.Fatalf("orchestrator exit %v, want 99\n%s", err, orch.RawLog())
+	}
+	text := stdout.String()
+	for _, want := range []string{"achieved rate  ", "dropped 0", "\n  latency        p50 ", "p99.9 ", "FAIL  p99 < 1us", "verdict        FAILED"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("orchestrator summary lacks %q:\n%s", want, text)
+		}
+	}
+	f, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Run.Command != "orchestrator" || len(f.Rounds) != 2 || f.Summary == nil || f.Summary.Passed || f.Summary.Outcomes["success"] != 40 {
+		t.Errorf("results file: run %+v, %d rounds, summary %+v", f.Run, len(f.Rounds), f.Summary)
+	}
+}
