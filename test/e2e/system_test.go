@@ -5,13 +5,16 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/test/tlstest"
 )
 
 // bin holds the paths of the binaries TestMain builds, by command name.
@@ -234,5 +237,51 @@ func TestAuthToken(t *testing.T) {
 	}
 	if len(s.orch.Logs("round finished")) != 2 {
 		t.Errorf("want 2 rounds run by the executor with the right token")
+	}
+}
+
+// The orchestrator reads the CA and the client certificate and ships them
+// in every job; a plain executor, started with no TLS flags at all, then
+// loads a target that insists on mutual TLS.
+func TestDistributedMutualTLS(t *testing.T) {
+	ca := tlstest.NewAuthority(t, "imager e2e CA")
+	var verified, anonymous atomic.Int64
+	srv := tlstest.NewServer(t, ca.Server(t), ca.Pool(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TLS.VerifiedChains) > 0 && r.TLS.PeerCertificates[0].Subject.CommonName == "imager executor" {
+			verified.Add(1)
+			return
+		}
+		anonymous.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	dir := t.TempDir()
+	caFile := tlstest.WriteFile(t, dir, "ca.pem", ca.CertPEM)
+	certFile, keyFile := ca.Client(t, "imager executor").Write(t, dir, "client")
+
+	s := startOrchestrator(t, srv.URL, "-load-calculator=constant", "-rate=20", "-duration=3s",
+		"-ca-file="+caFile, "-client-cert="+certFile, "-client-key="+keyFile)
+	s.addExecutor(t, "exec-tls")
+	s.waitExecutors(t, 1)
+	if err := s.orch.Wait(t, 60*time.Second); err != nil {
+		t.Fatalf("orchestrator exited with %v, want success after -duration\n%s", err, s.orch.RawLog())
+	}
+	rounds := s.orch.Logs("round finished")
+	if len(rounds) != 3 {
+		t.Fatalf("got %d finished rounds, want 3:\n%s", len(rounds), s.orch.RawLog())
+	}
+	var success float64
+	for _, r := range rounds {
+		checkRound(t, r)
+		if proc.Num(t, r, "planned_rps") != 20 || proc.Num(t, r, "success") != proc.Num(t, r, "planned") {
+			t.Errorf("round %v: planned_rps %v, %v of %v succeeded; want 20 and all (top error %v)",
+				r["round"], r["planned_rps"], r["success"], r["planned"], r["top_error"])
+		}
+		success += proc.Num(t, r, "success")
+	}
+	if got := float64(verified.Load()); got != success || success != 60 {
+		t.Errorf("target saw %v requests with the client certificate and the orchestrator counted %v successes; want 60 each", got, success)
+	}
+	if n := anonymous.Load(); n != 0 {
+		t.Errorf("target saw %d requests without the client certificate, want 0", n)
 	}
 }
