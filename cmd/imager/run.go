@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -87,7 +88,7 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "imager: %s from %d executor(s) against %s, rounds of %v, duration %s\n",
-		describe(cfg), lf.executors, cfg.TargetURL, cfg.RoundInterval, durationText(cfg.Duration))
+		describe(cfg), lf.executors, redact(cfg.TargetURL), cfg.RoundInterval, durationText(cfg.Duration))
 	err = app.Run(ctx, cfg, app.RunOptions{
 		Logger:           log,
 		LocalExecutors:   lf.executors,
@@ -120,12 +121,41 @@ func exitCode(cmd string, err error, stderr io.Writer) int {
 	}
 }
 
-// describe names the load profile and request source a run uses.
+// describe names the load profile and request source a run uses, saying
+// what auto stands for when no scenario decides it.
 func describe(cfg app.Config) string {
 	if cfg.Scenario != "" {
 		return fmt.Sprintf("scenario %s (load calculator %s, request source %s)", cfg.Scenario, cfg.LoadCalculator, cfg.RequestSourceType)
 	}
-	return fmt.Sprintf("%s load of %s requests", cfg.LoadCalculator, cfg.RequestSourceType)
+	calc, src := cfg.LoadCalculator, cfg.RequestSourceType
+	if calc == app.CalculatorAuto {
+		calc = app.CalculatorStep
+		if cfg.Rate > 0 {
+			calc = app.CalculatorConstant
+		}
+	}
+	if calc == app.CalculatorConstant {
+		calc = fmt.Sprintf("constant %d rps", cfg.Rate)
+	}
+	if src == app.SourceAuto {
+		src = app.SourceFile
+		if cfg.TargetMode == app.TargetModeURL && cfg.RequestSourceFile == "" {
+			src = app.SourceURL
+		}
+	}
+	if u, err := url.Parse(cfg.TargetURL); err == nil && src == app.SourceURL {
+		return fmt.Sprintf("%s load of %s %s", calc, cfg.Method, u.RequestURI())
+	}
+	return fmt.Sprintf("%s load of %s requests", calc, src)
+}
+
+// redact hides the password of a URL for printing.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 func durationText(d time.Duration) string {

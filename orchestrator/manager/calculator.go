@@ -54,8 +54,9 @@ type LoadObservation struct {
 	Sent int64
 	// Success counts 2xx and 3xx responses.
 	Success int64
-	// Failed counts 4xx responses, 5xx responses other than 503 and 504,
-	// and connection errors.
+	// Failed counts every request that did not succeed: Planned − Success.
+	// It includes the Timeouts, Dropped and Lost counted below, as well as
+	// 4xx and 5xx responses and connection errors.
 	Failed int64
 	// Timeouts counts 503 and 504 responses and requests that got no
 	// response headers within the request timeout.

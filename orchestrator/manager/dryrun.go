@@ -56,8 +56,11 @@ func (m SyntheticTarget) Observe(index int64, plannedRPS int, interval time.Dura
 		obs.P50, obs.P90, obs.P99, obs.Max = capAt(20*base), timeout, timeout, timeout
 	}
 	answered := planned - obs.Timeouts
-	obs.Failed = int64(math.Round(float64(answered) * min(max(m.ErrorRate, 0), 1)))
-	obs.Success = answered - obs.Failed
+	errs := int64(math.Round(float64(answered) * min(max(m.ErrorRate, 0), 1)))
+	obs.Success = answered - errs
+	// Failed is every outcome but success: the error responses and the
+	// timeouts.
+	obs.Failed = errs + obs.Timeouts
 	return obs
 }
 
