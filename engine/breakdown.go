@@ -10,10 +10,10 @@ import (
 // answers and however many request names a scenario invents.
 const (
 	// MaxErrorReasons is the most distinct failure reasons a Breakdown
-	// keeps; further reasons are counted under OtherReason.
+	// keeps, OtherReason included: further reasons are counted under it.
 	MaxErrorReasons = 20
-	// MaxNames is the most request names a Breakdown keeps; requests with
-	// further names are counted under OtherName.
+	// MaxNames is the most request names a Breakdown keeps, OtherName
+	// included: requests with further names are counted under it.
 	MaxNames = 100
 	// maxReasonLen bounds the length of one failure reason.
 	maxReasonLen = 200
@@ -67,7 +67,7 @@ func (b *Breakdown) AddError(reason string, n int64) {
 	if b.Errors == nil {
 		b.Errors = make(map[string]int64)
 	}
-	if _, ok := b.Errors[reason]; !ok && len(b.Errors) >= MaxErrorReasons {
+	if _, ok := b.Errors[reason]; !ok && len(b.Errors) >= MaxErrorReasons-1 {
 		reason = OtherReason
 	}
 	b.Errors[reason] += n
@@ -94,7 +94,7 @@ func (b *Breakdown) Name(name string) *NameResult {
 	if nr, ok := b.Names[name]; ok {
 		return nr
 	}
-	if len(b.Names) >= MaxNames {
+	if len(b.Names) >= MaxNames-1 {
 		name = OtherName
 		if nr, ok := b.Names[name]; ok {
 			return nr

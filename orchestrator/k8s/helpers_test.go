@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	metricsapi "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -127,6 +128,38 @@ type env struct {
 	reg     *prometheus.Registry
 	logs    *logRecorder
 	target  *Target
+
+	mu      sync.Mutex
+	watched map[string]int // watches the fake client served, by resource
+}
+
+// recordWatches makes the fake client count the watches it serves. The
+// fake does not replay events from a resource version, so a change made
+// between an informer's list and its watch is never seen: tests wait for
+// the watch before changing objects.
+func (e *env) recordWatches() {
+	e.watched = map[string]int{}
+	e.client.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		e.mu.Lock()
+		e.watched[a.GetResource().Resource]++
+		e.mu.Unlock()
+		return false, nil, nil
+	})
+}
+
+// waitWatch waits until the fake client serves a watch on each resource.
+func (e *env) waitWatch(t *testing.T, resources ...string) {
+	t.Helper()
+	waitFor(t, "watches on "+strings.Join(resources, ", "), func() (bool, string) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, r := range resources {
+			if e.watched[r] == 0 {
+				return false, fmt.Sprintf("watched %v", e.watched)
+			}
+		}
+		return true, ""
+	})
 }
 
 // start creates a Target for cfg over objs, with m (if not nil) serving
@@ -140,6 +173,7 @@ func start(t *testing.T, cfg Config, m *metricsAPI, objs ...runtime.Object) *env
 		reg:     prometheus.NewRegistry(),
 		logs:    &logRecorder{},
 	}
+	e.recordWatches()
 	if m != nil {
 		m.install(e)
 	}
@@ -158,6 +192,11 @@ func start(t *testing.T, cfg Config, m *metricsAPI, objs ...runtime.Object) *env
 		t.Fatalf("New: %v", err)
 	}
 	run(t, e.target)
+	if cfg.Mode == ModeService {
+		e.waitWatch(t, "services", "endpointslices")
+	} else {
+		e.waitWatch(t, "deployments")
+	}
 	return e
 }
 

@@ -49,6 +49,7 @@ func TestPodModeSwitchesPausesAndResumes(t *testing.T) {
 		pod("a", time.Minute, "10.1.0.1"), pod("b", 2*time.Minute, "10.1.0.2"))
 	pods := e.client.CoreV1().Pods(ns)
 	waitURL(t, e.target, "http://10.1.0.1:8080")
+	e.waitWatch(t, "pods")
 
 	// An older pod becoming ready does not take over: the target sticks.
 	if _, err := pods.Create(ctx, pod("old", 0, "10.1.0.3"), metav1.CreateOptions{}); err != nil {

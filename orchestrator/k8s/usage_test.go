@@ -70,6 +70,7 @@ func TestUsagePodMode(t *testing.T) {
 	}
 
 	// The target moves: the old pod's series go, the new one's come.
+	e.waitWatch(t, "pods")
 	if err := e.client.CoreV1().Pods(ns).Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -313,3 +313,32 @@ func TestAdaptiveExponentialConcurrent(t *testing.T) {
 	}
 	t.Errorf("rate = %d after 20 healthy in-order rounds, want %d", c.Next(), max)
 }
+
+func TestAdaptiveSearchResult(t *testing.T) {
+	type searcher interface{ SearchResult() string }
+	tests := []struct {
+		name   string
+		script []action
+		want   string
+	}{
+		{"ramping", []action{N, lat(0, 10, 100), N}, "adaptive search still ramping: no breach up to 20 rps"},
+		{"searching", []action{N, lat(0, 10, 100), N, lat(1, 20, 100), N, lat(2, 40, 400), N},
+			"adaptive search not settled: 20 rps healthy, 40 rps breached"},
+		{"settled", []action{N, lat(0, 10, 100), N, lat(1, 20, 100), N, lat(2, 40, 400), N, lat(3, 1, 100), N, lat(4, 30, 400), N, lat(5, 1, 100), N},
+			"adaptive search settled on 20 rps, the highest rate found healthy"},
+	}
+	for _, tt := range tests {
+		c := manager.NewAdaptiveExponentialLoadCalculator(10, 500, 250)
+		fc := c.(manager.FeedbackLoadCalculator)
+		for _, a := range tt.script {
+			if a.next {
+				fc.Next()
+			} else {
+				fc.Observe(a.obs)
+			}
+		}
+		if got := c.(searcher).SearchResult(); got != tt.want {
+			t.Errorf("%s: SearchResult() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

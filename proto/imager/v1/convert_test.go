@@ -2,6 +2,9 @@ package imagerv1_test
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -31,10 +34,13 @@ func jobDiff(got, want engine.Job) string {
 	}
 	for i, g := range got.Requests {
 		w := want.Requests[i]
-		if g.Method != w.Method || g.Path != w.Path || g.Query != w.Query ||
+		if g.Method != w.Method || g.Path != w.Path || g.Query != w.Query || g.Name != w.Name ||
 			!bytes.Equal(g.Body, w.Body) || !slices.Equal(g.Headers, w.Headers) {
 			d = append(d, "request "+w.Method+" "+w.Path)
 		}
+	}
+	if !reflect.DeepEqual(got.TLS, want.TLS) {
+		d = append(d, "tls")
 	}
 	return strings.Join(d, "; ")
 }
@@ -54,9 +60,10 @@ func TestJobConversionRoundTrip(t *testing.T) {
 				{Method: "POST", Path: "/sum", Query: "a=1&b=2",
 					Headers: []engine.Header{{Name: "X-A", Value: "1"}, {Name: "Content-Type", Value: "application/json"}, {Name: "X-A", Value: "2"}},
 					Body:    []byte(`{"values":[1,2]}`)},
-				{Method: "GET", Path: "/healthz"},
+				{Method: "GET", Path: "/healthz", Name: "health check"},
 				{Method: "PUT", Path: "/bin", Body: []byte{0, 0xff, '\n'}},
 			},
+			TLS: &engine.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca"), ClientCertPEM: []byte("cert"), ClientKeyPEM: []byte("key")},
 		}},
 		{name: "nanosecond start", job: engine.Job{ID: "ns", StartAt: time.Unix(1_800_000_000, 999_999_999), Count: 1,
 			Requests: []engine.Request{{Method: "GET", Path: "/"}}}},
@@ -111,6 +118,13 @@ func TestReportConversionRoundTrip(t *testing.T) {
 		FirstSend: first,
 		LastSend:  first.Add(990 * time.Millisecond),
 		Err:       "",
+		Breakdown: engine.Breakdown{
+			StatusCodes: map[int]int64{200: 80, 404: 5, 500: 4, 503: 3},
+			Errors:      map[string]int64{"connection refused": 2, "timeout: no response headers within 1s": 1},
+			Names: map[string]*engine.NameResult{
+				"home": {Counts: engine.Counts{Planned: 60, Sent: 60, Success: 58, ClientErrors: 2}, Latency: histogramOf(t, 150, 900)},
+			},
+		},
 	}
 	tests := []struct {
 		name string
@@ -137,6 +151,15 @@ func TestReportConversionRoundTrip(t *testing.T) {
 			}
 			if got.Counts != want.Counts {
 				t.Errorf("counts = %+v, want %+v", got.Counts, want.Counts)
+			}
+			if !maps.Equal(got.StatusCodes, want.StatusCodes) || !maps.Equal(got.Errors, want.Errors) || len(got.Names) != len(want.Names) {
+				t.Errorf("breakdown = %v %v %v, want %v %v %v", got.StatusCodes, got.Errors, got.Names, want.StatusCodes, want.Errors, want.Names)
+			}
+			for name, w := range want.Names {
+				g := got.Names[name]
+				if g == nil || g.Counts != w.Counts || sameHistogram(g.Latency, w.Latency) != "" {
+					t.Errorf("name %q = %+v, want %+v", name, g, w)
+				}
 			}
 			if !got.FirstSend.Equal(want.FirstSend) || got.FirstSend.IsZero() != want.FirstSend.IsZero() {
 				t.Errorf("FirstSend = %v, want %v", got.FirstSend, want.FirstSend)
@@ -207,5 +230,33 @@ func TestReportWithBadHistogram(t *testing.T) {
 				t.Errorf("ToEngine() error %q, want it to name job-x and %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestReportBreakdownIsBounded(t *testing.T) {
+	wire := &imagerv1.Report{JobId: "j", Planned: 1000, Success: 1000, StatusCodes: map[int32]int64{200: 1000, 999: 5, -1: 5}}
+	for i := range 500 {
+		wire.Errors = append(wire.Errors, &imagerv1.ErrorCount{Message: fmt.Sprintf("reason %d", i), Count: 2})
+		wire.Names = append(wire.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 2, Success: 2})
+	}
+	got, err := wire.ToEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Errors) != engine.MaxErrorReasons || len(got.Names) != engine.MaxNames || got.Errors[engine.OtherReason] == 0 || got.Names[engine.OtherName] == nil {
+		t.Errorf("%d reasons and %d names kept, want %d and %d, other included", len(got.Errors), len(got.Names), engine.MaxErrorReasons, engine.MaxNames)
+	}
+	var reasons, named int64
+	for _, n := range got.Errors {
+		reasons += n
+	}
+	for _, n := range got.Names {
+		named += n.Success
+	}
+	if reasons != 1000 || named != 1000 {
+		t.Errorf("bounded breakdown counts %d reasons and %d named successes, want 1000 each (the rest under other)", reasons, named)
+	}
+	if len(got.StatusCodes) != 1 || got.StatusCodes[200] != 1000 {
+		t.Errorf("status codes %v, want only 200 (codes outside 100-599 are dropped)", got.StatusCodes)
 	}
 }

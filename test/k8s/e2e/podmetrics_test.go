@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -200,9 +200,10 @@ func checkRoundUsage(t *testing.T, s *stack, cpu, memory float64) {
 		}
 		// CPU time per request: millicores times the round's length over
 		// its successes (all planned requests, as waitRounds checked).
-		want := strconv.FormatFloat(cpu*roundInterval.Seconds()/plannedPerRound, 'f', 3, 64)
-		if got := r["cpu_ms_per_request"]; got != want {
-			t.Errorf("round %v: cpu_ms_per_request = %v, want %s", r["round"], got, want)
+		// The log rounds it to the microsecond.
+		want := math.Round(cpu*roundInterval.Seconds()/plannedPerRound*1000) / 1000
+		if got := proc.Num(t, r, "cpu_ms_per_request"); got != want {
+			t.Errorf("round %v: cpu_ms_per_request = %v, want %v", r["round"], got, want)
 		}
 	}
 }
