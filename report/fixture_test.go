@@ -95,7 +95,6 @@ func (fx fixture) build(t *testing.T) *results.File {
 	}
 	mustWrite(t, w, run)
 	var sum manager.Summary
-	sum.Latency, sum.Service = engine.NewHistogram(), engine.NewHistogram()
 	for i := 0; i < fx.rounds; i++ {
 		rr := synthRound(t, rng, i, fx.target)
 		line, err := results.FromRound(rr)
@@ -103,12 +102,8 @@ func (fx fixture) build(t *testing.T) *results.File {
 			t.Fatal(err)
 		}
 		mustWrite(t, w, line)
-		sum.Rounds++
+		sum.Add(rr)
 		sum.Elapsed += rr.Interval
-		sum.Counts.Add(rr.Counts)
-		sum.Latency.Merge(rr.Latency)
-		sum.Service.Merge(rr.Service)
-		sum.Breakdown.Merge(&rr.Breakdown)
 	}
 	if fx.summary {
 		s, err := results.FromSummary(&sum)

@@ -58,18 +58,14 @@ func writeRun(t *testing.T, name string, killed bool, specs ...roundSpec) string
 		}
 	}
 	must(w.Write(&Run{Type: TypeRun, SchemaVersion: SchemaVersion, Command: "imager run", Start: base, Target: "http://x"}))
-	sum := manager.Summary{Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
+	var sum manager.Summary
 	for i, sp := range specs {
 		r := synthRound(base, int64(i), sp)
 		line, err := FromRound(r)
 		must(err)
 		must(w.Write(line))
-		sum.Rounds++
+		sum.Add(r)
 		sum.Elapsed += r.Interval
-		sum.Counts.Add(r.Counts)
-		sum.Latency.Merge(r.Latency)
-		sum.Service.Merge(r.Service)
-		sum.Breakdown.Merge(&r.Breakdown)
 	}
 	if !killed {
 		line, err := FromSummary(&sum)

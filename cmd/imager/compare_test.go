@@ -39,7 +39,7 @@ func writeCompareFile(t *testing.T, name string, killed bool, rounds ...compareR
 	}
 	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	must(w.Write(&results.Run{Type: results.TypeRun, SchemaVersion: results.SchemaVersion, Command: "imager run", Start: base, Target: "http://svc"}))
-	sum := manager.Summary{Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
+	var sum manager.Summary
 	for i, tr := range rounds {
 		n := tr.success + tr.failed
 		r := &manager.RoundResult{
@@ -60,12 +60,8 @@ func writeCompareFile(t *testing.T, name string, killed bool, rounds ...compareR
 		line, err := results.FromRound(r)
 		must(err)
 		must(w.Write(line))
-		sum.Rounds++
+		sum.Add(r)
 		sum.Elapsed += r.Interval
-		sum.Counts.Add(r.Counts)
-		sum.Latency.Merge(r.Latency)
-		sum.Service.Merge(r.Service)
-		sum.Breakdown.Merge(&r.Breakdown)
 	}
 	if !killed {
 		line, err := results.FromSummary(&sum)

@@ -26,7 +26,7 @@ func writeResults(t *testing.T, dir string) string {
 		Type: results.TypeRun, SchemaVersion: results.SchemaVersion, Version: "test", Command: "imager run",
 		Start: time.Unix(1700000000, 0).UTC(), Target: "http://127.0.0.1:1",
 	}}
-	sum := manager.Summary{Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
+	var sum manager.Summary
 	for i := range 2 {
 		r := &manager.RoundResult{Index: int64(i), Start: time.Unix(1700000000+int64(i), 0), Interval: time.Second,
 			PlannedRPS: 10, AchievedRPS: 10, Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
@@ -41,11 +41,8 @@ func writeResults(t *testing.T, dir string) string {
 			t.Fatal(err)
 		}
 		lines = append(lines, line)
-		sum.Rounds++
+		sum.Add(r)
 		sum.Elapsed += time.Second
-		sum.Counts.Add(r.Counts)
-		sum.Latency.Merge(r.Latency)
-		sum.Service.Merge(r.Service)
 	}
 	s, err := results.FromSummary(&sum)
 	if err != nil {

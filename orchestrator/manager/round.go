@@ -128,8 +128,8 @@ func (s *Summary) AchievedRPS() float64 {
 	return float64(s.Sent) / s.Elapsed.Seconds()
 }
 
-// add folds a finished round into the summary.
-func (s *Summary) add(r *RoundResult) {
+// Add folds a finished round into the summary; the caller sets Elapsed.
+func (s *Summary) Add(r *RoundResult) {
 	if s.Latency == nil {
 		s.Latency, s.Service = engine.NewHistogram(), engine.NewHistogram()
 	}

@@ -255,7 +255,7 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 			r.PodUsage = s.cfg.Usage()
 		}
 		s.mu.Lock()
-		s.summary.add(r)
+		s.summary.Add(r)
 		s.summary.Elapsed = end.Sub(s.t0)
 		s.mu.Unlock()
 		s.logRound(r)
