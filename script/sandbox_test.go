@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // attackScenario runs attack() on the first request() call and returns a
@@ -64,7 +65,9 @@ func TestSandboxEscapesFail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vm := newVM(t, "function attack()\n"+tt.attack+"\nend\n"+attackScenario, VMConfig{})
+			// Each attack must be stopped by the check made for it, not by
+			// the time limit, which a loaded test machine can reach first.
+			vm := newVM(t, "function attack()\n"+tt.attack+"\nend\n"+attackScenario, VMConfig{CallTimeout: time.Minute})
 			_, err := vm.Request()
 			wantErr(t, err, tt.want...)
 			spec, err := vm.Request()

@@ -256,6 +256,16 @@ func (e *env) available(t *testing.T) float64 {
 	return v
 }
 
+// waitAvailable waits for the target_available gauge to read want: it is
+// set just after the URL is published and the change logged.
+func (e *env) waitAvailable(t *testing.T, want float64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("target_available %v", want), func() (bool, string) {
+		got := e.available(t)
+		return got == want, fmt.Sprintf("target_available = %v", got)
+	})
+}
+
 // targetPods returns the pods tg currently targets.
 func targetPods(tg *Target) []string {
 	return state(tg).pods

@@ -36,9 +36,7 @@ func TestPodModePicksOldestReadyPod(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, podCfg(), nil, append(tt.pods, deployment("web", "web"))...)
 			waitURL(t, e.target, tt.want)
-			if got := e.available(t); got != 1 {
-				t.Errorf("target_available = %v, want 1", got)
-			}
+			e.waitAvailable(t, 1)
 		})
 	}
 }
@@ -79,9 +77,7 @@ func TestPodModeSwitchesPausesAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPaused(t, e.target, "deployment shop/web has no ready pods")
-	if got := e.available(t); got != 0 {
-		t.Errorf("target_available while paused = %v, want 0", got)
-	}
+	e.waitAvailable(t, 0)
 	// Another change while paused does not warn again.
 	if _, err := pods.Create(ctx, pod("c", time.Hour, "10.1.0.4", notReady), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -100,9 +96,7 @@ func TestPodModeSwitchesPausesAndResumes(t *testing.T) {
 		n := e.logs.count(slog.LevelInfo, "dispatch resumed")
 		return n == 1, strings.Repeat("resumed ", n)
 	})
-	if got := e.available(t); got != 1 {
-		t.Errorf("target_available after resume = %v, want 1", got)
-	}
+	e.waitAvailable(t, 1)
 }
 
 func TestPodModePort(t *testing.T) {

@@ -72,9 +72,7 @@ func TestServiceModePauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPaused(t, e.target, "service shop/web has no ready endpoints")
-	if got := e.available(t); got != 0 {
-		t.Errorf("target_available with no ready endpoints = %v, want 0", got)
-	}
+	e.waitAvailable(t, 0)
 
 	eps := e.client.DiscoveryV1().EndpointSlices(ns)
 	ready := slice("web-1", "web", endpoint{pod: "p1", ready: ptr(true)})
@@ -82,9 +80,7 @@ func TestServiceModePauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitURL(t, e.target, "http://web.shop.svc:80")
-	if got := e.available(t); got != 1 {
-		t.Errorf("target_available after endpoints became ready = %v, want 1", got)
-	}
+	e.waitAvailable(t, 1)
 	if got := e.logs.count(slog.LevelInfo, "dispatch resumed"); got != 1 {
 		t.Errorf("%d \"dispatch resumed\" logs, want 1", got)
 	}
