@@ -63,7 +63,11 @@ func (b *Breakdown) AddError(reason string, n int64) {
 	if n == 0 {
 		return
 	}
-	reason = cleanReason(reason)
+	b.addReason(cleanReason(reason), n)
+}
+
+// addReason is AddError for a reason cleanReason has made one line.
+func (b *Breakdown) addReason(reason string, n int64) {
 	if b.Errors == nil {
 		b.Errors = make(map[string]int64)
 	}

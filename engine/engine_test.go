@@ -173,6 +173,9 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 	if rep.Sent != 5 || rep.Dropped != 45 || rep.Success != 5 {
 		t.Errorf("sent %d dropped %d success %d, want 5, 45, 5", rep.Sent, rep.Dropped, rep.Success)
 	}
+	if n := rep.Errors["dropped: in-flight cap of 5 reached"]; n != 45 || len(rep.Errors) != 1 {
+		t.Errorf("reasons %v, want the in-flight cap for the 45 dropped", rep.Errors)
+	}
 }
 
 type countingObserver struct{ n [numOutcomes]atomic.Int64 }

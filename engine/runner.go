@@ -171,14 +171,18 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 
 // pace dispatches the job's requests at their due times and returns the
 // pacer's own tallies (sent, dropped, never sent).
-func (j *jobRun) pace(job Job) Report {
-	var local Report
+func (j *jobRun) pace(job Job) (local Report) {
 	n := job.Count
 	step := float64(job.Duration) / float64(n)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var dropped Sample
 	dropped.Outcome = Dropped
+	// Dropped requests share one reason, counted here and added once.
+	var dropReasons int64
+	defer func() {
+		local.AddError(fmt.Sprintf("dropped: in-flight cap of %d reached", j.r.maxInFlight), dropReasons)
+	}()
 	done := j.ctx.Done()
 
 	i := 0
@@ -218,7 +222,7 @@ func (j *jobRun) pace(job Job) Report {
 				if p := &j.reqs[i%len(j.reqs)]; p.name != "" {
 					local.Name(p.name).Dropped++
 				}
-				local.AddError(fmt.Sprintf("dropped: in-flight cap of %d reached", j.r.maxInFlight), 1)
+				dropReasons++
 				if j.r.observer != nil {
 					j.r.observer.ObserveRequest(&dropped)
 				}
@@ -266,6 +270,11 @@ func (j *jobRun) exec(w work, s *Sample) {
 		s.Outcome = Lost
 	}
 
+	// The reason is built before the lock, which every worker shares.
+	var reason string
+	if s.Err != nil && s.Outcome != Lost {
+		reason = cleanReason(j.reason(s))
+	}
 	j.mu.Lock()
 	rep := j.report
 	rep.count(s.Outcome)
@@ -274,8 +283,8 @@ func (j *jobRun) exec(w work, s *Sample) {
 		record(rep.Service, s.Service)
 		rep.ResponseBytes += int64(s.Bytes)
 		rep.AddStatus(s.Status, 1)
-		if s.Err != nil {
-			rep.AddError(j.reason(s), 1)
+		if reason != "" {
+			rep.addReason(reason, 1)
 		}
 	}
 	if p.name != "" {

@@ -1,66 +1,18 @@
 package report
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/PeladoCollado/imager/test/browser"
 )
 
-// chromiumDeadline bounds each run of the browser.
-const chromiumDeadline = 60 * time.Second
-
-// findChromium returns the path of Debian's Chromium. Without one the test
-// is skipped, unless CI is "true": CI must run it.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI must run the browser test (.ci/run installs it)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
-
-// chromium runs headless Chromium with a fresh profile and no background
-// network traffic, and returns its standard output.
-func chromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), chromiumDeadline)
-	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(),
-	}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// Chromium's helper processes may hold the pipes after a kill.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("chromium did not finish within %v; stderr:\n%s", chromiumDeadline, stderr.String())
-		}
-		t.Fatalf("chromium %v: %v; stderr:\n%s", args, err, stderr.String())
-	}
-	return stdout.Bytes()
-}
-
 func TestBrowserRendersReport(t *testing.T) {
-	bin := findChromium(t)
+	bin := browser.Find(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	f := fixture{rounds: 10, target: true, summary: true}.build(t)
@@ -69,7 +21,7 @@ func TestBrowserRendersReport(t *testing.T) {
 	}
 	url := "file://" + page
 
-	dom := string(chromium(t, bin, "--dump-dom", url))
+	dom := string(browser.Run(t, bin, "--dump-dom", url))
 	if !strings.Contains(dom, "</html>") {
 		t.Fatalf("chromium dumped no page:\n%.500s", dom)
 	}
@@ -84,7 +36,7 @@ func TestBrowserRendersReport(t *testing.T) {
 	}
 
 	shot := filepath.Join(dir, "report.png")
-	chromium(t, bin, "--screenshot="+shot, "--window-size=1280,3000", url)
+	browser.Run(t, bin, "--screenshot="+shot, "--window-size=1280,3000", url)
 	checkScreenshot(t, shot)
 }
 

@@ -35,13 +35,13 @@ type Run struct {
 	Command string `json:"command"`
 	// Start is when the run started.
 	Start time.Time `json:"start"`
-	// Flags holds every flag given on the command line, by name without
-	// the dash; secrets (the auth token file's contents, URL passwords)
-	// are never written.
+	// Flags holds every flag whose value differs from the orchestrator's
+	// default, by name without the dash; a URL's password and credential
+	// headers are redacted.
 	Flags map[string]string `json:"flags"`
 	// Seed is the random seed of the request source.
 	Seed int64 `json:"seed"`
-	// Scenario is the Lua scenario file and Scenario256 its SHA-256, when
+	// Scenario is the Lua scenario file and ScenarioSHA256 its SHA-256, when
 	// a scenario is used.
 	Scenario       string `json:"scenario,omitempty"`
 	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
@@ -68,7 +68,9 @@ type ErrorCount struct {
 	Count   int64  `json:"count"`
 }
 
-// TargetUsage is the target pods' summed resource usage.
+// TargetUsage is the target pods' summed resource usage. In the summary,
+// CPU and memory are the highest of any round and CPUMsPerRequest is
+// over the whole run.
 type TargetUsage struct {
 	CPUMillicores float64 `json:"cpu_millicores"`
 	MemoryBytes   int64   `json:"memory_bytes"`

@@ -53,17 +53,23 @@ func PrintSummary(w io.Writer, s *Summary) {
 	if len(s.StatusCodes) > 0 {
 		fmt.Fprintf(w, "  status codes   %s\n", statusText(s.StatusCodes))
 	}
-	if s.Latency.Max == 0 && o["success"]+o["client_error"]+o["server_error"]+o["timeout"]+o["connection_error"] == 0 {
-		fmt.Fprintf(w, "  latency        no responses\n")
-	} else {
-		q := s.Latency
-		fmt.Fprintf(w, "  latency        p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s  (from each request's intended send time)\n",
-			ms(q.P50), ms(q.P90), ms(q.P95), ms(q.P99), ms(q.P999), ms(q.Max))
-		fmt.Fprintf(w, "  service time   p50 %s  p99 %s  max %s  (from the actual send)\n",
-			ms(s.ServiceTime.P50), ms(s.ServiceTime.P99), ms(s.ServiceTime.Max))
+	// The latency line always has its quantiles, for the scripts that
+	// parse it; with nothing measured they are 0 and the line says so.
+	note := "from each request's intended send time"
+	if o["success"]+o["client_error"]+o["server_error"]+o["timeout"]+o["connection_error"] == 0 {
+		note = "no request ended: nothing measured"
 	}
+	q := s.Latency
+	fmt.Fprintf(w, "  latency        p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
+		ms(q.P50), ms(q.P90), ms(q.P95), ms(q.P99), ms(q.P999), ms(q.Max), note)
+	fmt.Fprintf(w, "  service time   p50 %s  p99 %s  max %s  (from the actual send)\n",
+		ms(s.ServiceTime.P50), ms(s.ServiceTime.P99), ms(s.ServiceTime.Max))
 	if s.ResponseBytes > 0 {
 		fmt.Fprintf(w, "  received       %d bytes of response bodies\n", s.ResponseBytes)
+	}
+	if t := s.Target; t != nil {
+		fmt.Fprintf(w, "  target         peak CPU %.0fm, peak memory %d bytes, %.3f ms CPU per successful request\n",
+			t.CPUMillicores, t.MemoryBytes, t.CPUMsPerRequest)
 	}
 	printErrors(w, s.Errors)
 	printNames(w, s.Names)

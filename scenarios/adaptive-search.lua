@@ -71,8 +71,9 @@ end
 -- healthy judges one finished round.
 local function healthy(o)
   if o.planned > 0 then
-    local errors = o.failed + o.timeouts + o.dropped + o.lost
-    if errors / o.planned > cfg.errors then
+    -- failed counts every request that did not succeed: error
+    -- responses, timeouts, dropped and lost requests.
+    if o.failed / o.planned > cfg.errors then
       return false
     end
   end

@@ -102,13 +102,17 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 }
 
 // exitCode maps the error of a run to the process exit code, saying why
-// on stderr: 0 passed, 99 failed its verdict (thresholds), 130
-// interrupted, 1 could not run.
+// on stderr: 0 passed, 99 failed its verdict (thresholds; also when
+// interrupted), 130 interrupted, 2 bad input, 1 could not run.
 func exitCode(cmd string, err error, stderr io.Writer) int {
 	var verdict *app.VerdictError
+	var usage *app.UsageError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return exitUsage
 	case errors.As(err, &verdict):
 		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return exitThresholds

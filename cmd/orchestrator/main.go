@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,14 +43,22 @@ func run(args []string) int {
 	defer cancel()
 	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
 		"load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
-	err = app.Run(ctx, cfg, app.RunOptions{Logger: log, Results: &results.Printer{W: os.Stdout}})
+	// Rounds go to the log at info level; below it, the summary's printer
+	// shows them, so each round is shown once at any level.
+	printRounds := !log.Enabled(ctx, slog.LevelInfo)
+	err = app.Run(ctx, cfg, app.RunOptions{Logger: log, Results: &results.Printer{W: os.Stdout, Rounds: printRounds}, QuietRounds: printRounds})
 	var verdict *app.VerdictError
+	var usage *app.UsageError
 	switch {
-	case err == nil, errors.Is(err, context.Canceled):
-		return 0
 	case errors.As(err, &verdict):
 		log.Error("test failed", "reason", verdict.Summary.Reason)
 		return exitThresholds
+	case err == nil, errors.Is(err, context.Canceled):
+		// A stop (SIGTERM) that passed its thresholds is a clean end.
+		return 0
+	case errors.As(err, &usage):
+		log.Error("orchestrator cannot run", "error", err)
+		return 2
 	default:
 		log.Error("orchestrator failed", "error", err)
 		return 1

@@ -34,6 +34,14 @@ type VerdictError struct {
 
 func (e *VerdictError) Error() string { return "test failed: " + e.Summary.Reason }
 
+// UsageError is what Run returns when its input is wrong in a way the
+// caller should fix before running again, such as a bad threshold in a
+// scenario: the same kind of mistake as a bad flag.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
 // errAborted is the cause of a test ended by -abort-on-fail.
 var errAborted = errors.New("a round threshold failed with -abort-on-fail")
 
@@ -50,6 +58,42 @@ type recorder struct {
 	aborted     bool
 	// search, when set, says what a searching calculator concluded.
 	search func() string
+	// target accumulates the target pods' usage over the rounds.
+	target targetTotals
+}
+
+// targetTotals is the target usage of a run: the peaks of CPU and memory
+// over its rounds, and CPU time per successful request over all of them.
+type targetTotals struct {
+	seen       bool
+	peakCPU    float64
+	peakMemory int64
+	cpuMs      float64
+	success    int64
+}
+
+// add folds a round's target usage in.
+func (t *targetTotals) add(r *manager.RoundResult) {
+	if len(r.PodUsage) == 0 {
+		return
+	}
+	t.seen = true
+	t.peakCPU = max(t.peakCPU, r.TargetCPU())
+	t.peakMemory = max(t.peakMemory, r.TargetMemory())
+	t.cpuMs += r.TargetCPU() * r.Interval.Seconds()
+	t.success += r.Success
+}
+
+// usage is the run's target usage, nil when no round had any.
+func (t *targetTotals) usage() *results.TargetUsage {
+	if !t.seen {
+		return nil
+	}
+	u := &results.TargetUsage{CPUMillicores: t.peakCPU, MemoryBytes: t.peakMemory}
+	if t.success > 0 {
+		u.CPUMsPerRequest = t.cpuMs / float64(t.success)
+	}
+	return u
 }
 
 // searcher is a load calculator that searches for a rate and can say
@@ -64,7 +108,7 @@ func thresholdsFor(cfg Config, scenario []string) ([]results.Threshold, error) {
 	}
 	sts, err := results.ParseThresholds(scenario)
 	if err != nil {
-		return nil, fmt.Errorf("-scenario %s: thresholds: %w", cfg.Scenario, err)
+		return nil, &UsageError{fmt.Errorf("-scenario %s: thresholds: %w", cfg.Scenario, err)}
 	}
 	return append(ts, sts...), nil
 }
@@ -139,6 +183,7 @@ func (r *recorder) round(rr *manager.RoundResult) {
 		r.log.Error("round not recorded", "round", rr.Index, "error", err)
 		return
 	}
+	r.target.add(rr)
 	r.write(line)
 	if r.sink != nil {
 		r.sink.Round(line)
@@ -172,6 +217,7 @@ func (r *recorder) finish(sum manager.Summary, runErr error) error {
 	default:
 		line.Stopped, line.Error = "failed", runErr.Error()
 	}
+	line.Target = r.target.usage()
 	if r.search != nil {
 		line.Search = r.search()
 		r.log.Info(line.Search)
@@ -187,13 +233,12 @@ func (r *recorder) finish(sum manager.Summary, runErr error) error {
 			runErr = errors.Join(runErr, fmt.Errorf("-out: %w", err))
 		}
 	}
-	if runErr != nil {
-		return runErr
-	}
 	if !line.Passed {
-		return &VerdictError{Summary: line}
+		// A failed verdict stands even when the run was stopped: a
+		// stopped run's exit code still follows its thresholds.
+		return errors.Join(&VerdictError{Summary: line}, runErr)
 	}
-	return nil
+	return runErr
 }
 
 // write appends a line to the results file; a failure is logged once per

@@ -65,9 +65,13 @@ type RunOptions struct {
 	Flags   map[string]string
 }
 
-// Run runs the orchestrator until the test ends (-duration, or the
-// calculator ends it) or ctx ends. It returns nil when the test completed
-// and ctx.Err() when it was stopped.
+// Run runs the orchestrator until the test ends (-duration, the
+// calculator ends it, or -abort-on-fail) or ctx ends, then judges the
+// run. It returns nil when the test completed and passed; a *VerdictError
+// when it failed its thresholds or, with none, no request succeeded (joined
+// with ctx.Err() when it was also stopped); ctx.Err() when it was stopped
+// and passed; a *UsageError for input to fix; and other errors when it
+// could not run.
 func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)

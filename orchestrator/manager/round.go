@@ -93,16 +93,19 @@ func (r *RoundResult) Observation() LoadObservation {
 	}
 }
 
-// achievedRPS is the rate at which the round's requests went out: requests
-// sent over the time it took to send them, never less than the interval.
-func achievedRPS(rep *engine.Report, start time.Time, interval time.Duration) float64 {
+// achievedRPS is the rate at which the round's requests went out:
+// requests sent over the time it took to send them, never less than
+// window (the round's length, or the part of it before a stop). The last
+// request is due one spacing (1s / the planned rate) before the round
+// ends, so a round cut short just after it began does not report its few
+// sends over a few milliseconds as a huge rate.
+func achievedRPS(rep *engine.Report, start time.Time, window time.Duration, plannedRPS int) float64 {
 	if rep.Sent == 0 {
 		return 0
 	}
-	span := interval
-	if !rep.LastSend.IsZero() && rep.Planned > 0 {
-		// The last request is due one spacing before the interval ends.
-		if s := rep.LastSend.Sub(start) + interval/time.Duration(rep.Planned); s > span {
+	span := window
+	if !rep.LastSend.IsZero() && plannedRPS > 0 {
+		if s := rep.LastSend.Sub(start) + time.Second/time.Duration(plannedRPS); s > span {
 			span = s
 		}
 	}
@@ -193,6 +196,6 @@ func (p *pendingRound) finish(end time.Time) *RoundResult {
 	r.Counts = p.merged.Counts
 	r.Latency, r.Service = p.merged.Latency, p.merged.Service
 	r.Breakdown = p.merged.Breakdown
-	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)))
+	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)), r.PlannedRPS)
 	return r
 }

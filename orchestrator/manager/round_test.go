@@ -261,10 +261,13 @@ func TestPendingRoundSettle(t *testing.T) {
 		{"missing", nil, false, engine.Counts{Planned: 10, Lost: 10}, true, 0},
 		// The last send was 1s late, so sending took 2s: 5 rps.
 		{"late sends", late(rep(10, 10, 0)), false, engine.Counts{Planned: 10, Sent: 10, Success: 10}, true, 5},
+		// Stopped 3ms in: the one request due at 0 went out; at the
+		// planned 10 rps it stands for 100ms, not 3ms (333 rps).
+		{"stopped just after the start", stoppedAt(planned(rep(1, 1, 0), 1), 0), true, engine.Counts{Planned: 1, Sent: 1, Success: 1}, true, 10},
 	}
 	for _, tt := range tests {
 		p := &pendingRound{
-			result: RoundResult{Start: start, Interval: time.Second},
+			result: RoundResult{Start: start, Interval: time.Second, PlannedRPS: 10},
 			merged: engine.NewReport("", 0),
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: 10}},
 		}
@@ -281,6 +284,9 @@ func TestPendingRoundSettle(t *testing.T) {
 		end := start.Add(time.Second)
 		if tt.stopping {
 			end = start.Add(600 * time.Millisecond)
+			if tt.report != nil && tt.report.Planned == 1 {
+				end = start.Add(3 * time.Millisecond)
+			}
 		}
 		r := p.finish(end)
 		if r.Counts != tt.want {

@@ -212,6 +212,8 @@ func (s *Scheduler) Summary() Summary {
 		out.Service = engine.NewHistogram()
 		out.Service.Merge(s.summary.Service)
 	}
+	out.Breakdown = engine.Breakdown{}
+	out.Breakdown.Merge(&s.summary.Breakdown)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/test/browser"
 	"github.com/PeladoCollado/imager/test/proc"
 )
 
@@ -220,5 +223,129 @@ func TestOrchestratorSummaryAndVerdict(t *testing.T) {
 	}
 	if f.Run.Command != "orchestrator" || len(f.Rounds) != 2 || f.Summary == nil || f.Summary.Passed || f.Summary.Outcomes["success"] != 40 {
 		t.Errorf("results file: run %+v, %d rounds, summary %+v", f.Run, len(f.Rounds), f.Summary)
+	}
+}
+
+func TestStoppedRunsFollowTheirVerdict(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close()
+	// imager run: Ctrl-C after a failing round exits 99, not 130.
+	stdout, stderr, code := cli(t, time.Minute, true, "run", "-target-url="+dead, "-request-source-type=random-sum", "-rate=10")
+	if code != 99 || !strings.Contains(stdout, "summary (interrupted)") || !strings.Contains(stdout, "verdict        FAILED") {
+		t.Errorf("interrupted failing run: exit %d, want 99\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// The orchestrator: SIGTERM ends a long run; it exits 99 when what it
+	// measured failed and 0 when it passed.
+	target := startSumservice(t)
+	for _, tt := range []struct {
+		target string
+		code   int
+	}{{dead, 99}, {target, 0}} {
+		grpcPort := proc.FreePort(t)
+		var out proc.Buffer
+		orch := proc.Options{Stdout: &out}.Start(t, bin["orchestrator"], "-target-mode=url", "-target-url="+tt.target,
+			"-request-source-type=random-sum", "-rate=10", "-listen-port=0", fmt.Sprintf("-grpc-port=%d", grpcPort), "-log-format=json")
+		proc.Start(t, bin["executor"], fmt.Sprintf("-orchestrator=127.0.0.1:%d", grpcPort), "-id=e",
+			fmt.Sprintf("-metrics-port=%d", proc.FreePort(t)), "-log-format=json")
+		orch.WaitFor(t, "round finished", 30*time.Second, func(ls []map[string]any) bool { return len(ls) >= 1 })
+		err := orch.Stop(t, 30*time.Second)
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		}
+		if code != tt.code || !strings.Contains(out.String(), "summary (interrupted)") {
+			t.Errorf("orchestrator against %s stopped: exit %v (%d), want %d\n%s", tt.target, err, code, tt.code, out.String())
+		}
+	}
+}
+
+func TestBadScenarioThresholdIsAUsageError(t *testing.T) {
+	scenario := filepath.Join(t.TempDir(), "s.lua")
+	if err := os.WriteFile(scenario, []byte("thresholds = {\"p99 < 250\"}\nfunction request() return {path = '/'} end\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := cli(t, time.Minute, false, "run", "-target-url=http://127.0.0.1:1", "-scenario="+scenario, "-rate=1", "-duration=1s")
+	if code != 2 || !strings.Contains(stderr, scenario) || !strings.Contains(stderr, `"p99 < 250"`) {
+		t.Errorf("exit %d, stderr %q; want 2 naming the scenario and the expression", code, stderr)
+	}
+}
+
+func TestKilledRunKeepsItsRoundsAndReports(t *testing.T) {
+	target := startSumservice(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "killed.ndjson")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin["imager"], "run", "-target-url="+target, "-request-source-type=random-sum",
+		"-rate=20", "-duration=60s", "-out="+out)
+	var stdout proc.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "round   1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no round 1 within 30s:\n%s", stdout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	f, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Summary != nil || len(f.Rounds) < 2 {
+		t.Fatalf("killed run's file: %d rounds, summary %v; want the rounds printed and no summary", len(f.Rounds), f.Summary)
+	}
+	for _, r := range f.Rounds[:2] {
+		checkAccounting(t, fmt.Sprintf("round %d", r.Round), &r.Counts)
+	}
+	page := filepath.Join(dir, "killed.html")
+	rout, rerr, code := cli(t, time.Minute, false, "report", "-o", page, out)
+	if code != 0 {
+		t.Fatalf("imager report exit %d\n%s\n%s", code, rout, rerr)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil || !strings.Contains(string(html), "cut off") {
+		t.Errorf("report of a killed run (%v) does not say it was cut off", err)
+	}
+}
+
+func TestReportOfARealRunInChromium(t *testing.T) {
+	chromium := browser.Find(t)
+	target := startSumservice(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run.ndjson")
+	if _, stderr, code := cli(t, time.Minute, false, "run", "-target-url="+target, "-request-source-type=random-sum",
+		"-load-calculator=step", "-min-rps=20", "-max-rps=60", "-step-rps=20", "-duration=3s", "-out="+out,
+		"-threshold=p99 < 5s"); code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := cli(t, time.Minute, false, "report", out); code != 0 {
+		t.Fatalf("report exit %d: %s", code, stderr)
+	}
+	dom := string(browser.Run(t, chromium, "--dump-dom", "file://"+filepath.Join(dir, "run.html")))
+	// url mode has no target usage, so four charts, each with data drawn.
+	for _, chart := range []string{"rate", "latency", "outcomes", "distribution"} {
+		i := strings.Index(dom, `data-chart="`+chart+`"`)
+		if i < 0 {
+			t.Errorf("rendered report has no %s chart", chart)
+			continue
+		}
+		end := strings.Index(dom[i:], "</svg>")
+		if end < 0 || !regexp.MustCompile(`<(path|polyline|rect|circle)[^>]*>`).MatchString(dom[i:i+end]) {
+			t.Errorf("the %s chart draws nothing", chart)
+		}
+	}
+	for _, want := range []string{"PASSED", "p99 &lt; 5s", "random-sum"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered report lacks %q", want)
+		}
 	}
 }
