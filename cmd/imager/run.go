@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"k8s.io/klog/v2"
+
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/sumservice"
@@ -87,6 +89,9 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		fmt.Fprintf(stderr, "imager run: %v\n", err)
 		return exitUsage
 	}
+	// client-go (pod and service modes) logs through klog; route it into
+	// the same log, as the orchestrator does.
+	klog.SetSlogLogger(log)
 	fmt.Fprintf(stdout, "imager: %s from %d executor(s) against %s, rounds of %v, duration %s\n",
 		describe(cfg), lf.executors, redact(cfg.TargetURL), cfg.RoundInterval, durationText(cfg.Duration))
 	err = app.Run(ctx, cfg, app.RunOptions{
