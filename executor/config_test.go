@@ -56,3 +56,18 @@ func TestJitterStaysInRange(t *testing.T) {
 		}
 	}
 }
+
+// The defaults bring executors back quickly after an orchestrator restart:
+// the first retry within 100-500 ms, and no gap above 2 s between retries.
+func TestDefaultBackoffIsFast(t *testing.T) {
+	e, err := New(Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Workers: 1})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	if lo, hi := e.cfg.MinBackoff/2, e.cfg.MinBackoff; lo < 100*time.Millisecond || hi > 500*time.Millisecond {
+		t.Errorf("first retry after %v-%v, want within 100ms-500ms", lo, hi)
+	}
+	if e.cfg.MaxBackoff > 2*time.Second {
+		t.Errorf("max backoff = %v, want at most 2s", e.cfg.MaxBackoff)
+	}
+}

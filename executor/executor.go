@@ -8,6 +8,13 @@
 // receives. When the stream breaks it abandons the session's jobs (the
 // orchestrator already counts them as lost), and reconnects with jittered
 // exponential backoff until its context ends.
+//
+// When the orchestrator says the test is over (a Done message), the
+// executor reports the jobs it has in flight, closes the stream, and then
+// either returns (Config.ExitWhenDone) or waits for the next orchestrator.
+// Either way a lost orchestrator costs one log line: after a stream ends
+// one warning is logged, and the failed reconnects that follow only at
+// debug level.
 package executor
 
 import (
@@ -37,8 +44,11 @@ const (
 	// DefaultMinBackoff is the first reconnect delay.
 	DefaultMinBackoff = 200 * time.Millisecond
 	// DefaultMaxBackoff caps the reconnect delay; it is also the delay
-	// after the orchestrator rejects the auth token.
-	DefaultMaxBackoff = 10 * time.Second
+	// after the orchestrator rejects the auth token. It is short so that
+	// a restarted orchestrator has every executor back within 2s of
+	// listening: a reconnect is due at most DefaultMaxBackoff after the
+	// last one failed.
+	DefaultMaxBackoff = 1500 * time.Millisecond
 	// welcomeTimeout bounds the wait for the orchestrator's Welcome.
 	welcomeTimeout = 10 * time.Second
 	// defaultHeartbeat is used when the Welcome names no interval.
@@ -76,6 +86,10 @@ type Config struct {
 	// after each failed attempt and is jittered; zero means
 	// DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// ExitWhenDone makes Run return nil once the orchestrator says the
+	// test is over and the jobs in flight are reported; otherwise the
+	// executor waits for the next orchestrator.
+	ExitWhenDone bool
 }
 
 // Executor connects to an orchestrator and runs the jobs it sends.
@@ -157,16 +171,79 @@ func (e *Executor) setConnected(ok bool) {
 }
 
 // Run connects to the orchestrator and serves jobs, reconnecting with
-// backoff whenever the stream ends, until ctx ends. It then aborts the
-// requests in flight, waits for every goroutine it started and returns
-// nil. It returns an error only when the gRPC client cannot be created or
-// Run is already running.
+// backoff whenever the stream ends, until ctx ends or, with ExitWhenDone,
+// the orchestrator says the test is over. It then aborts the requests in
+// flight (when ctx ended), waits for every goroutine it started and
+// returns nil. It returns an error only when the gRPC client cannot be
+// created or Run is already running.
+//
+// Every attempt dials a fresh gRPC client, so that the retry timing is
+// Run's own (gRPC's connection backoff would add its own delay on top) and
+// a restarted orchestrator's new address is resolved again.
 func (e *Executor) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("executor: Run is already running")
 	}
 	defer e.running.Store(false)
 
+	delay := e.cfg.MinBackoff
+	// quiet: the loss of the orchestrator has been logged once; failed
+	// reconnects are logged at debug level until a session is welcomed.
+	quiet := false
+	for {
+		welcomed, err := e.attempt(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var (
+			done *doneError
+			wait time.Duration
+		)
+		switch {
+		case errors.As(err, &done):
+			if e.cfg.ExitWhenDone {
+				e.log.Info("test finished; exiting", "passed", done.passed, "reason", done.reason)
+				return nil
+			}
+			delay, quiet = e.cfg.MinBackoff, true
+			wait = jitter(delay)
+			e.log.Info("test finished; waiting for the next orchestrator", "passed", done.passed, "reason", done.reason)
+		case errors.As(err, new(*clientError)):
+			return err
+		case status.Code(err) == codes.Unauthenticated:
+			wait = jitter(e.cfg.MaxBackoff)
+			e.log.Error("orchestrator rejected this executor's auth token; check -auth-token-file",
+				"detail", statusMessage(err), "retry_in", wait)
+		default:
+			if welcomed {
+				delay, quiet = e.cfg.MinBackoff, false
+			}
+			wait = jitter(delay)
+			delay = min(2*delay, e.cfg.MaxBackoff)
+			if quiet {
+				e.log.Debug("reconnect to orchestrator failed; retrying", "err", err, "retry_in", wait)
+			} else {
+				e.log.Warn("control stream to orchestrator ended; reconnecting (further failed attempts are logged at debug level)",
+					"err", err, "retry_in", wait)
+				quiet = true
+			}
+		}
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+// clientError is a failure to create the gRPC client, which retrying
+// cannot mend.
+type clientError struct{ err error }
+
+func (c *clientError) Error() string { return c.err.Error() }
+func (c *clientError) Unwrap() error { return c.err }
+
+// attempt dials the orchestrator with a new gRPC client and runs one
+// session on it. The client is closed when it returns.
+func (e *Executor) attempt(ctx context.Context) (welcomed bool, err error) {
 	conn, err := grpc.NewClient(e.cfg.Orchestrator,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(
@@ -178,8 +255,9 @@ func (e *Executor) Run(ctx context.Context) error {
 			Timeout:             keepaliveTimeout,
 			PermitWithoutStream: true,
 		}),
-		// Keep gRPC's own redial delay within ours, so that a restarted
-		// orchestrator is found again within MaxBackoff.
+		// The client lives for one attempt; a failed dial fails the
+		// stream at once and Run decides when to try again. These bound
+		// gRPC's own redials within the attempt.
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff: backoff.Config{
 				BaseDelay:  e.cfg.MinBackoff,
@@ -191,34 +269,10 @@ func (e *Executor) Run(ctx context.Context) error {
 		}),
 	)
 	if err != nil {
-		return fmt.Errorf("executor: gRPC client for %q: %w", e.cfg.Orchestrator, err)
+		return false, &clientError{fmt.Errorf("executor: gRPC client for %q: %w", e.cfg.Orchestrator, err)}
 	}
 	defer func() { _ = conn.Close() }()
-	client := imagerv1.NewControlPlaneClient(conn)
-
-	delay := e.cfg.MinBackoff
-	for {
-		welcomed, err := e.session(ctx, client)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if welcomed {
-			delay = e.cfg.MinBackoff
-		}
-		var wait time.Duration
-		if status.Code(err) == codes.Unauthenticated {
-			wait = jitter(e.cfg.MaxBackoff)
-			e.log.Error("orchestrator rejected this executor's auth token; check -auth-token-file",
-				"detail", statusMessage(err), "retry_in", wait)
-		} else {
-			wait = jitter(delay)
-			delay = min(2*delay, e.cfg.MaxBackoff)
-			e.log.Warn("control stream to orchestrator ended; reconnecting", "err", err, "retry_in", wait)
-		}
-		if !sleep(ctx, wait) {
-			return nil
-		}
-	}
+	return e.session(ctx, imagerv1.NewControlPlaneClient(conn))
 }
 
 // statusMessage returns the message of the gRPC status err carries, without

@@ -25,6 +25,16 @@ var (
 	errStreamClosed = errors.New("orchestrator closed the control stream")
 )
 
+// doneError ends a session in which the orchestrator said the test is over.
+type doneError struct {
+	passed bool
+	reason string
+}
+
+func (d *doneError) Error() string {
+	return fmt.Sprintf("orchestrator finished the test (passed: %v, reason: %q)", d.passed, d.reason)
+}
+
 // connectionSweep is how often the connections to the target are closed
 // again while a session's jobs wind down, catching requests that were
 // dispatched just as the session was cancelled.
@@ -39,6 +49,14 @@ type session struct {
 	// out carries reports to the sender, which owns stream.Send.
 	out  chan *imagerv1.ExecutorMessage
 	jobs sync.WaitGroup
+	// done is the orchestrator's end-of-test notice, nil before it came;
+	// only the receiver touches it. closeSend is closed once the jobs in
+	// flight at the notice have handed over their reports: the sender
+	// then sends them and half-closes the stream.
+	done      *imagerv1.Done
+	closeSend chan struct{}
+	// closer is the goroutine that closes closeSend.
+	closer sync.WaitGroup
 }
 
 // session opens one control stream and serves it until it breaks or ctx
@@ -76,18 +94,26 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	e.log.Info("connected to orchestrator",
 		"orchestrator_version", welcome.GetVersion(), "heartbeat_interval", interval)
 
-	s := &session{e: e, ctx: sctx, cancel: cancel, stream: st, out: make(chan *imagerv1.ExecutorMessage)}
+	s := &session{e: e, ctx: sctx, cancel: cancel, stream: st,
+		out: make(chan *imagerv1.ExecutorMessage), closeSend: make(chan struct{})}
 	e.setConnected(true)
 	defer e.setConnected(false)
 
+	// The sender and, after a Done, the goroutine waiting for the jobs in
+	// flight both end once sctx is cancelled, which happens right after
+	// receive returns; drain and sender.Wait make sure of it.
 	var sender sync.WaitGroup
 	sender.Go(func() { s.send(interval) })
 	err = s.receive()
 	cancel(err)
 	s.drain()
 	sender.Wait()
+	s.closer.Wait()
 	if ctx.Err() != nil {
 		return true, ctx.Err()
+	}
+	if s.done != nil {
+		return true, &doneError{passed: s.done.GetPassed(), reason: s.done.GetReason()}
 	}
 	return true, err
 }
@@ -117,7 +143,9 @@ func (e *Executor) awaitWelcome(ctx context.Context, cancel context.CancelCauseF
 }
 
 // receive starts a goroutine for every job the orchestrator sends, until
-// the stream breaks, and returns why it broke.
+// the stream breaks, and returns why it broke. After a Done it starts no
+// more jobs and receives on until the orchestrator ends the stream, which
+// it does once the executor has reported its jobs and half-closed it.
 func (s *session) receive() error {
 	for {
 		msg, err := s.stream.Recv()
@@ -135,7 +163,26 @@ func (s *session) receive() error {
 		}
 		switch k := msg.GetKind().(type) {
 		case *imagerv1.OrchestratorMessage_Job:
+			if s.done != nil {
+				s.e.log.Debug("ignoring job sent after the end of the test", "job_id", k.Job.GetJobId())
+				continue
+			}
 			s.start(k.Job)
+		case *imagerv1.OrchestratorMessage_Done:
+			if s.done != nil {
+				continue
+			}
+			s.done = k.Done
+			if s.done == nil {
+				s.done = &imagerv1.Done{}
+			}
+			s.e.log.Debug("orchestrator says the test is over; reporting the jobs in flight",
+				"passed", s.done.GetPassed(), "reason", s.done.GetReason())
+			// No job starts after this, so Wait cannot race a new one.
+			s.closer.Go(func() {
+				s.jobs.Wait()
+				close(s.closeSend)
+			})
 		case *imagerv1.OrchestratorMessage_Welcome:
 			s.e.log.Debug("ignoring repeated Welcome from orchestrator")
 		default:
@@ -192,6 +239,11 @@ func (s *session) send(interval time.Duration) {
 		var msg *imagerv1.ExecutorMessage
 		select {
 		case <-s.ctx.Done():
+			return
+		case <-s.closeSend:
+			// Every report is sent: tell the orchestrator we are done.
+			// Errors do not matter; the stream is ending either way.
+			_ = s.stream.CloseSend()
 			return
 		case msg = <-s.out:
 		case <-tick.C:

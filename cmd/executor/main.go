@@ -1,12 +1,14 @@
 // Command executor runs one imager executor: it connects to the
 // orchestrator's gRPC control plane, fires the HTTP load of the jobs it is
 // sent and reports back, and serves /metrics, /healthz and /readyz. It
-// stops on SIGINT or SIGTERM.
+// stops on SIGINT or SIGTERM, and with -exit-when-done also when the
+// orchestrator says the test is over (exit status 0).
 //
 // Usage:
 //
 //	executor [-orchestrator host:port] [-id name] [-workers n] [-max-inflight n]
 //	         [-metrics-port port] [-auth-token-file path] [-log-format text|json]
+//	         [-exit-when-done]
 //	executor -version
 package main
 
@@ -69,6 +71,7 @@ type options struct {
 	metricsPort   int
 	authTokenFile string
 	logFormat     string
+	exitWhenDone  bool
 	showVersion   bool
 }
 
@@ -78,13 +81,18 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	var o options
 	fs := flag.NewFlagSet("executor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.orchestrator, "orchestrator", "imager-orchestrator:8100", "gRPC address (host:port) of the orchestrator's control plane")
+	fs.StringVar(&o.orchestrator, "orchestrator", "imager-orchestrator:8100",
+		"gRPC address (host:port) of the orchestrator's control plane; while it is unreachable the executor retries after "+
+			fmt.Sprintf("%v-%v, backing off to at most %v", executor.DefaultMinBackoff/2, executor.DefaultMinBackoff, executor.DefaultMaxBackoff)+" between tries (one warning, then debug-level lines)")
 	fs.StringVar(&o.id, "id", "", "executor id sent to the orchestrator (default: $POD_NAME, else the hostname)")
 	fs.IntVar(&o.workers, "workers", 4, "capacity of this executor: its relative share of the load (at least 1)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests in flight at once; requests due beyond it are dropped")
 	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
 	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&o.exitWhenDone, "exit-when-done", false,
+		"exit with status 0 when the orchestrator says the test is over, after reporting the jobs in flight "+
+			"(for a Kubernetes Job); without it the executor waits for the next orchestrator")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -172,12 +180,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		Version:      version,
 		Metrics:      m,
 		Logger:       logger,
+		ExitWhenDone: o.exitWhenDone,
 	})
 	if err != nil {
 		return err
 	}
 	logger.Info("executor starting", "version", version, "id", o.id, "orchestrator", o.orchestrator,
-		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token != "")
+		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token != "", "exit_when_done", o.exitWhenDone)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,7 +206,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		}
 		done <- err
 	}()
-	// Whichever ends first (a signal ends both) takes the other down.
+	// Whichever ends first (a signal ends both; the executor also ends on
+	// its own with -exit-when-done) takes the other down.
 	first := <-done
 	cancel()
 	second := <-done

@@ -97,7 +97,7 @@ func TestRunVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut, env("p", "")); err != nil {
 		t.Fatalf("run(-h) = %v, want nil", err)
 	}
-	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format", "-version"} {
+	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format", "-exit-when-done", "-version"} {
 		if !strings.Contains(errOut.String(), flagName) {
 			t.Errorf("usage lacks %s; usage:\n%s", flagName, errOut.String())
 		}

@@ -76,6 +76,13 @@ type Config struct {
 	GRPCPort        int
 	AuthTokenFile   string
 	ExecutorTimeout time.Duration
+	// ExpectExecutors is how many executors round 0 waits for (0: start
+	// when the first joins), for at most ExecutorWait; ExecutorWaitFail
+	// fails the run when fewer joined in that time instead of starting
+	// with those present.
+	ExpectExecutors  int
+	ExecutorWait     time.Duration
+	ExecutorWaitFail bool
 
 	// Logging.
 	LogFormat string
@@ -166,6 +173,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.GRPCPort, "grpc-port", 8100, "gRPC port executors connect to; 0 disables it")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the shared control-plane token executors must present")
 	fs.DurationVar(&c.ExecutorTimeout, "executor-timeout", 10*time.Second, "remove an executor that has sent nothing for this long")
+	fs.IntVar(&c.ExpectExecutors, "expect-executors", 0, "executors round 0 waits for (at most -executor-wait); 0 starts the test when the first executor joins")
+	fs.DurationVar(&c.ExecutorWait, "executor-wait", 2*time.Minute, "how long round 0 waits for -expect-executors executors; then the test starts with those present, or fails with -executor-wait-fail")
+	fs.BoolVar(&c.ExecutorWaitFail, "executor-wait-fail", false, "fail the run when fewer than -expect-executors executors joined within -executor-wait, instead of starting with those present")
 
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -240,6 +250,12 @@ func (c Config) Validate() error {
 	}
 	if c.ExecutorTimeout <= 0 {
 		bad("-executor-timeout (%v) must be positive", c.ExecutorTimeout)
+	}
+	if c.ExpectExecutors < 0 {
+		bad("-expect-executors (%d) must not be negative", c.ExpectExecutors)
+	}
+	if c.ExecutorWait <= 0 {
+		bad("-executor-wait (%v) must be positive", c.ExecutorWait)
 	}
 	if c.MetricsPollInterval <= 0 {
 		bad("-metrics-poll-interval (%v) must be positive", c.MetricsPollInterval)

@@ -44,6 +44,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		ListenPort:               8099,
 		GRPCPort:                 8100,
 		ExecutorTimeout:          10 * time.Second,
+		ExecutorWait:             2 * time.Minute,
 		LogFormat:                "text",
 		LogLevel:                 "info",
 		Method:                   "GET",
@@ -133,6 +134,9 @@ func TestFlagsSetTheirFields(t *testing.T) {
 		{"-round-interval=500ms", func(c Config) any { return c.RoundInterval }, 500 * time.Millisecond},
 		{"-request-timeout=3s", func(c Config) any { return c.RequestTimeout }, 3 * time.Second},
 		{"-executor-timeout=20s", func(c Config) any { return c.ExecutorTimeout }, 20 * time.Second},
+		{"-expect-executors=3", func(c Config) any { return c.ExpectExecutors }, 3},
+		{"-executor-wait=30s", func(c Config) any { return c.ExecutorWait }, 30 * time.Second},
+		{"-executor-wait-fail", func(c Config) any { return c.ExecutorWaitFail }, true},
 		{"-log-format=json", func(c Config) any { return c.LogFormat }, "json"},
 		{"-log-level=debug", func(c Config) any { return c.LogLevel }, "debug"},
 	}
@@ -164,6 +168,7 @@ func TestParseConfigValid(t *testing.T) {
 		{"both ports disabled", append([]string{"-listen-port=0", "-grpc-port=0"}, podArgs...)},
 		{"json log, warn level", append([]string{"-log-format=json", "-log-level=WARN"}, podArgs...)},
 		{"zero duration", append([]string{"-duration=0"}, podArgs...)},
+		{"expect executors", append([]string{"-expect-executors=3", "-executor-wait=10s", "-executor-wait-fail"}, podArgs...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,6 +207,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"tiny round interval", append([]string{"-round-interval=1ms"}, podArgs...), []string{"-round-interval"}},
 		{"zero request timeout", append([]string{"-request-timeout=0"}, podArgs...), []string{"-request-timeout"}},
 		{"zero executor timeout", append([]string{"-executor-timeout=0"}, podArgs...), []string{"-executor-timeout"}},
+		{"negative expect executors", append([]string{"-expect-executors=-1"}, podArgs...), []string{"-expect-executors", "-1"}},
+		{"zero executor wait", append([]string{"-executor-wait=0"}, podArgs...), []string{"-executor-wait", "positive"}},
+		{"negative executor wait", append([]string{"-executor-wait=-1s"}, podArgs...), []string{"-executor-wait", "-1s"}},
+		{"executor wait problems at once", append([]string{"-expect-executors=-2", "-executor-wait=0"}, podArgs...), []string{"-expect-executors", "-executor-wait"}},
 		{"zero metrics poll interval", append([]string{"-metrics-poll-interval=0"}, podArgs...), []string{"-metrics-poll-interval"}},
 		{"all problems at once", append([]string{"-log-format=xml", "-duration=-1s"}, podArgs...), []string{"-log-format", "-duration"}},
 		{"malformed number", append([]string{"-min-rps=many"}, podArgs...), []string{"-min-rps"}},

@@ -179,6 +179,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		Logger:         log,
 		OnRound:        onRound,
 		QuietRounds:    opts.QuietRounds,
+
+		ExpectExecutors:  cfg.ExpectExecutors,
+		ExecutorWait:     cfg.ExecutorWait,
+		ExecutorWaitFail: cfg.ExecutorWaitFail,
 	})
 	if err != nil {
 		return err
@@ -204,11 +208,13 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		wg.Go(func() { errc <- httpserve.Serve(svcCtx, httpLis, srv) })
 		log.Info("serving metrics and health", "addr", httpLis.Addr().String())
 	}
+	var ctrl *control.Server
 	if grpcLis != nil {
 		srv := control.NewServer(control.Config{
 			Fleet: sched, Metrics: om, AuthToken: token, ExecutorTimeout: cfg.ExecutorTimeout,
 			HeartbeatInterval: cfg.ExecutorTimeout / 5, Version: Version, Logger: log,
 		})
+		ctrl = srv
 		wg.Go(func() { errc <- srv.Serve(svcCtx, grpcLis) })
 		log.Info("control plane listening", "addr", grpcLis.Addr().String(), "auth", token != "")
 	}
@@ -259,6 +265,11 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		opts.OnSummary(sum)
 	}
 	runErr = rec.finish(sum, runErr)
+	if ctrl != nil {
+		// Tell the executors the test is over before the server stops;
+		// Finish waits (boundedly) for them to close their streams.
+		ctrl.Finish(doneNotice(runErr))
+	}
 	stopExecutors()
 	stopServices()
 	wg.Wait()

@@ -125,6 +125,7 @@ func pending[T any](ch <-chan T) (v T, ok bool) {
 
 // testServer is a control-plane server on loopback.
 type testServer struct {
+	srv    *control.Server
 	addr   string
 	fleet  *fakeFleet
 	reg    *prometheus.Registry
@@ -159,6 +160,7 @@ func startServer(t *testing.T, cfg control.Config) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	srv := control.NewServer(cfg)
+	ts.srv = srv
 	go func() { ts.served <- srv.Serve(ctx, lis) }()
 	t.Cleanup(func() {
 		cancel()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -48,12 +49,22 @@ type Config struct {
 	Logger          *slog.Logger
 }
 
+// FinishTimeout bounds how long Finish waits for executors to acknowledge
+// the end of the test.
+const FinishTimeout = 2 * time.Second
+
 // Server implements the ControlPlane service.
 type Server struct {
 	imagerv1.UnimplementedControlPlaneServer
 	cfg  Config
 	log  *slog.Logger
 	stop chan struct{}
+
+	mu sync.Mutex
+	// sessions are the welcomed executors whose streams are open.
+	sessions map[*session]struct{}
+	// done is the notice Finish sent; once set, no executor is welcomed.
+	done *imagerv1.Done
 }
 
 // NewServer returns a Server.
@@ -68,7 +79,72 @@ func NewServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	return &Server{cfg: cfg, log: log, stop: make(chan struct{}), sessions: make(map[*session]struct{})}
+}
+
+// Finish tells every connected executor that the test is over: each
+// session sends Done as its last message and serves the stream on until the
+// executor, having reported its jobs in flight, closes it. Finish waits for
+// that, but no longer than FinishTimeout in all, so that an executor that
+// does not understand Done (or is stuck) cannot hold up the orchestrator's
+// exit; ending Serve's context afterwards ends the streams still open.
+// From the first call on, executors that connect are turned away before
+// their Welcome, so an executor does not rejoin an orchestrator that is
+// shutting down. Later calls do nothing. It starts no goroutine.
+func (s *Server) Finish(passed bool, reason string) {
+	s.mu.Lock()
+	if s.done != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.done = &imagerv1.Done{Passed: passed, Reason: reason}
+	open := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		open = append(open, sess)
+		close(sess.finish)
+	}
+	s.mu.Unlock()
+	if len(open) == 0 {
+		return
+	}
+	s.log.Info("telling executors the test is over", "executors", len(open), "passed", passed, "reason", reason)
+	timer := time.NewTimer(FinishTimeout)
+	defer timer.Stop()
+	for i, sess := range open {
+		select {
+		case <-sess.closed:
+		case <-timer.C:
+			s.log.Warn("executors did not close their streams after the end-of-test notice",
+				"waited", FinishTimeout, "open", len(open)-i)
+			return
+		}
+	}
+}
+
+// finished returns the notice Finish sent, or nil before Finish.
+func (s *Server) finished() *imagerv1.Done {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// register adds sess to the open sessions unless the test is over, which
+// it reports.
+func (s *Server) register(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done != nil {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	return true
+}
+
+// unregister removes sess from the open sessions.
+func (s *Server) unregister(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sess)
 }
 
 // Serve serves the control plane on lis until ctx ends, then ends every
@@ -122,13 +198,19 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 		s.log.Warn("executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", "executor", id, "remote", remote)
 		return status.Error(codes.Unauthenticated, "auth token rejected: the executor's -auth-token-file does not match the orchestrator's")
 	}
+	sess := newSession(id, int(hello.GetCapacity()))
+	if !s.register(sess) {
+		s.log.Debug("executor turned away: the test is over", "executor", id, "remote", remote)
+		return status.Error(codes.Unavailable, "the test is over; the orchestrator is shutting down")
+	}
+	defer s.unregister(sess)
 	welcome := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Welcome{Welcome: &imagerv1.Welcome{
 		HeartbeatIntervalNanos: int64(s.cfg.HeartbeatInterval), Version: s.cfg.Version,
 	}}}
 	if err := stream.Send(welcome); err != nil {
+		close(sess.closed)
 		return err
 	}
-	sess := newSession(id, int(hello.GetCapacity()))
 	s.log.Info("executor connected", "executor", id, "remote", remote, "capacity", sess.capacity,
 		"max_inflight", hello.GetMaxInflight(), "version", hello.GetVersion())
 	s.cfg.Fleet.Join(sess)
@@ -166,7 +248,9 @@ func (s *Server) recvHello(stream imagerv1.ControlPlane_ConnectServer) (*imagerv
 }
 
 // serve pumps jobs out and reports in until the stream ends, the executor
-// goes silent or the server stops. It returns why the session ended.
+// goes silent or the server stops. Once Finish is called it sends Done
+// instead of any further job and goes on receiving until the executor
+// closes the stream. It returns why the session ended.
 func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session) (string, error) {
 	ctx := stream.Context()
 	msgs := make(chan *imagerv1.ExecutorMessage)
@@ -187,6 +271,7 @@ func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session
 	}()
 	silence := time.NewTimer(s.cfg.ExecutorTimeout)
 	defer silence.Stop()
+	finish, jobs := sess.finish, sess.jobs
 	for {
 		select {
 		case <-s.stop:
@@ -198,7 +283,16 @@ func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session
 			return fmt.Sprintf("stream broken: %v", err), nil
 		case <-silence.C:
 			return fmt.Sprintf("silent for %v", s.cfg.ExecutorTimeout), status.Error(codes.DeadlineExceeded, "no heartbeat")
-		case job := <-sess.jobs:
+		case <-finish:
+			// The test is over: jobs still queued are not sent (the
+			// scheduler has settled them), and nil channels turn these
+			// cases off.
+			finish, jobs = nil, nil
+			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Done{Done: s.finished()}}
+			if err := stream.Send(msg); err != nil {
+				return fmt.Sprintf("send failed: %v", err), err
+			}
+		case job := <-jobs:
 			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Job{Job: job}}
 			if err := stream.Send(msg); err != nil {
 				return fmt.Sprintf("send failed: %v", err), err
@@ -222,13 +316,16 @@ type session struct {
 	id       string
 	capacity int
 	jobs     chan *imagerv1.Job
-	closed   chan struct{}
+	// finish is closed by Finish; closed, when the stream's handler ends.
+	finish chan struct{}
+	closed chan struct{}
 }
 
 var _ manager.Executor = (*session)(nil)
 
 func newSession(id string, capacity int) *session {
-	return &session{id: id, capacity: max(capacity, 1), jobs: make(chan *imagerv1.Job, 64), closed: make(chan struct{})}
+	return &session{id: id, capacity: max(capacity, 1), jobs: make(chan *imagerv1.Job, 64),
+		finish: make(chan struct{}), closed: make(chan struct{})}
 }
 
 // ID implements manager.Executor.

@@ -10,14 +10,17 @@ import (
 	"github.com/PeladoCollado/imager/metrics"
 )
 
-// Run waits for the first executor, then plans rounds until the test's
+// Run waits for the executors (ExpectExecutors of them, at most
+// ExecutorWait; or the first), then plans rounds until the test's
 // duration is over, the calculator ends the test (Next returns a negative
 // rate), the request source fails, or ctx ends. It then waits for the
 // outstanding reports (at most DrainTimeout once ctx has ended) and
 // returns. Every finished round is logged and folded into Summary.
 //
 // Run returns nil when the test ran to its end, ctx.Err() when it was
-// stopped, and an error when the request source or target failed.
+// stopped, an *ExecutorWaitError when too few executors joined and
+// ExecutorWaitFail is set, and an error when the request source or target
+// failed.
 func (s *Scheduler) Run(ctx context.Context) error {
 	defer close(s.done)
 	s.ctx = ctx
@@ -107,30 +110,82 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return runErr
 }
 
-// awaitExecutor blocks until an executor has joined. It applies every
-// event already queued before returning, so that all executors that joined
-// before the test started take part in round 0.
+// awaitExecutor blocks until round 0 may start: until ExpectExecutors
+// executors (at least one) have joined, or ExecutorWait has passed with at
+// least one present. When the wait passes with fewer it fails the run if
+// ExecutorWaitFail is set, and otherwise starts with those present, or
+// with the first to join when none is. It applies every event already
+// queued before returning, so that all executors that joined before the
+// test started take part in round 0. It returns ctx.Err() when ctx ends
+// first.
 func (s *Scheduler) awaitExecutor(ctx context.Context) error {
-	if len(s.executors) == 0 {
-		s.log.Info("waiting for executors to connect")
+	want := max(s.cfg.ExpectExecutors, 1)
+	var expired <-chan time.Time
+	if s.cfg.ExpectExecutors > 0 {
+		wait := time.NewTimer(s.cfg.ExecutorWait)
+		defer wait.Stop()
+		expired = wait.C
 	}
+	logged, timedOut := false, false
 	for {
-		select {
-		case f := <-s.events:
-			f()
-			continue
-		default:
-		}
-		if len(s.executors) > 0 {
+		s.applyQueued()
+		have := len(s.executors)
+		if have >= want {
 			return nil
+		}
+		if timedOut {
+			timedOut = false
+			if s.cfg.ExecutorWaitFail {
+				err := &ExecutorWaitError{Want: want, Have: have, Wait: s.cfg.ExecutorWait}
+				s.log.Error("test not started", "error", err)
+				return err
+			}
+			if have > 0 {
+				s.log.Warn("executor wait passed: starting with the executors present", "want", want, "have", have, "wait", s.cfg.ExecutorWait)
+				return nil
+			}
+			s.log.Warn("executor wait passed with no executor: starting when the first joins", "want", want, "wait", s.cfg.ExecutorWait)
+			want = 1
+		}
+		if !logged {
+			s.log.Info("waiting for executors", "want", want, "have", have)
+			logged = true
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case f := <-s.events:
 			f()
+		case <-expired:
+			expired = nil
+			timedOut = true
 		}
 	}
+}
+
+// applyQueued applies the events queued so far, without waiting for more.
+func (s *Scheduler) applyQueued() {
+	for {
+		select {
+		case f := <-s.events:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// ExecutorWaitError is Run's error when the wait for the expected
+// executors passed with fewer of them and SchedulerConfig.ExecutorWaitFail
+// is set.
+type ExecutorWaitError struct {
+	Want int           // executors expected (-expect-executors)
+	Have int           // executors present when the wait passed
+	Wait time.Duration // the wait (-executor-wait)
+}
+
+func (e *ExecutorWaitError) Error() string {
+	return fmt.Sprintf("-expect-executors=%d: only %d executor(s) joined within -executor-wait=%v", e.Want, e.Have, e.Wait)
 }
 
 // plan asks the calculator for round index's rate, splits it into jobs and

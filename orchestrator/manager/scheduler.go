@@ -30,6 +30,10 @@ type Executor interface {
 	Dispatch(job engine.Job) error
 }
 
+// DefaultExecutorWait is how long round 0 waits for the expected
+// executors when SchedulerConfig.ExecutorWait is not set.
+const DefaultExecutorWait = 2 * time.Minute
+
 // SchedulerConfig configures a Scheduler. Calculator, Source and Target are
 // required.
 type SchedulerConfig struct {
@@ -53,6 +57,19 @@ type SchedulerConfig struct {
 	// DrainTimeout bounds the wait for outstanding reports once the
 	// context ends; default 5s.
 	DrainTimeout time.Duration
+	// ExpectExecutors is how many executors round 0 waits for. Zero
+	// starts the test as soon as the first executor joins, however long
+	// that takes.
+	ExpectExecutors int
+	// ExecutorWait bounds the wait for ExpectExecutors executors, from
+	// the start of Run; default DefaultExecutorWait. It is unused when
+	// ExpectExecutors is zero.
+	ExecutorWait time.Duration
+	// ExecutorWaitFail makes Run return an *ExecutorWaitError when
+	// ExecutorWait passes with fewer than ExpectExecutors executors.
+	// Otherwise the test starts with the executors present (a warning is
+	// logged), or with the first to join when none is.
+	ExecutorWaitFail bool
 	// Usage, when set, reports the target pods' current CPU and memory;
 	// each finished round carries what it returns.
 	Usage func() []PodUsage
@@ -110,6 +127,9 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 5 * time.Second
+	}
+	if cfg.ExecutorWait <= 0 {
+		cfg.ExecutorWait = DefaultExecutorWait
 	}
 	if cfg.Metrics == nil {
 		m, err := metrics.NewOrchestrator(prometheus.NewRegistry())

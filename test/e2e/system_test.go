@@ -55,8 +55,15 @@ func startSumservice(t *testing.T) string {
 // startOrchestrator starts an orchestrator loading target with extra flags.
 func startOrchestrator(t *testing.T, target string, extra ...string) *stack {
 	t.Helper()
+	return startOrchestratorOn(t, proc.FreePort(t), target, extra...)
+}
+
+// startOrchestratorOn is startOrchestrator with the control plane on
+// grpcPort.
+func startOrchestratorOn(t *testing.T, grpcPort int, target string, extra ...string) *stack {
+	t.Helper()
 	s := &stack{target: target, execs: map[string]*proc.Proc{}, execHTTP: map[string]string{}}
-	httpPort, grpcPort := proc.FreePort(t), proc.FreePort(t)
+	httpPort := proc.FreePort(t)
 	s.orchHTTP = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	s.grpcAddr = fmt.Sprintf("127.0.0.1:%d", grpcPort)
 	args := append([]string{

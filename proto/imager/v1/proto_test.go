@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -315,5 +316,53 @@ func TestConnectStreamOverLoopback(t *testing.T) {
 	}
 	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
 		t.Errorf("got %v after CloseSend, want io.EOF", err)
+	}
+}
+
+func TestRoundTripDone(t *testing.T) {
+	tests := []struct {
+		name string
+		done *imagerv1.Done
+	}{
+		{name: "passed", done: &imagerv1.Done{Passed: true, Reason: "completed"}},
+		{name: "failed", done: &imagerv1.Done{Passed: false, Reason: "aborted"}},
+		{name: "empty", done: &imagerv1.Done{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Done{Done: tt.done}}
+			got := roundTrip(t, msg)
+			d := got.GetDone()
+			if d == nil {
+				t.Fatalf("got kind %T, want Done", got.GetKind())
+			}
+			if d.GetPassed() != tt.done.GetPassed() || d.GetReason() != tt.done.GetReason() {
+				t.Errorf("got Done(passed %v, reason %q), want (%v, %q)", d.GetPassed(), d.GetReason(), tt.done.GetPassed(), tt.done.GetReason())
+			}
+			if got.GetJob() != nil || got.GetWelcome() != nil {
+				t.Errorf("got a Job or Welcome beside Done: %v", got)
+			}
+			if !proto.Equal(got, msg) {
+				t.Errorf("round trip mismatch:\n got: %v\nwant: %v", got, msg)
+			}
+		})
+	}
+}
+
+// The Done case is additive: the existing cases keep their field numbers
+// and Done takes a new one in the same oneof.
+func TestDoneFieldNumbers(t *testing.T) {
+	kind := (&imagerv1.OrchestratorMessage{}).ProtoReflect().Descriptor().Fields()
+	for name, want := range map[string]int32{"welcome": 1, "job": 2, "done": 3} {
+		f := kind.ByName(protoreflect.Name(name))
+		if f == nil || int32(f.Number()) != want || f.ContainingOneof() == nil || f.ContainingOneof().Name() != "kind" {
+			t.Errorf("OrchestratorMessage.%s = %v, want field %d in the kind oneof", name, f, want)
+		}
+	}
+	done := (&imagerv1.Done{}).ProtoReflect().Descriptor().Fields()
+	for name, want := range map[string]int32{"passed": 1, "reason": 2} {
+		if f := done.ByName(protoreflect.Name(name)); f == nil || int32(f.Number()) != want {
+			t.Errorf("Done.%s = %v, want field %d", name, f, want)
+		}
 	}
 }
