@@ -3,6 +3,7 @@ package metrics
 import (
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/PeladoCollado/imager/engine"
@@ -25,6 +26,10 @@ type RoundStats struct {
 	// P50, P90, P99 and P999 are latency percentiles of the round, measured
 	// from each request's intended send time.
 	P50, P90, P99, P999 time.Duration
+	// Latency is the round's merged latency histogram in microseconds
+	// (nil: none), added to the whole-run latency histogram. It is only
+	// read.
+	Latency *hdrhistogram.Histogram
 }
 
 // Orchestrator holds the orchestrator's collectors. Its methods are safe for
@@ -45,6 +50,7 @@ type Orchestrator struct {
 	scenarioReloads     [2]prometheus.Counter // rejected, accepted
 	roundsSkipped       prometheus.Counter
 	targetAvailable     prometheus.Gauge
+	runLatency          *runLatency
 }
 
 // NewOrchestrator creates the orchestrator's collectors and registers them
@@ -113,7 +119,7 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	})
 	o.targetAvailable = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "imager_orchestrator_target_available",
-		Help: "1 while the target has a ready endpoint to send to, 0 while dispatch is paused.",
+		Help: "1 while the target can be sent to (always in url mode; in pod and service modes while it has a ready endpoint), 0 while dispatch is paused.",
 	})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_orchestrator_scenario_reloads_total",
@@ -121,11 +127,13 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	}, []string{"result"})
 	o.scenarioReloads[0] = reloads.WithLabelValues("rejected")
 	o.scenarioReloads[1] = reloads.WithLabelValues("accepted")
+	o.runLatency = newRunLatency()
 	err := registerAll(reg,
 		o.registeredExecutors, o.jobsDispatched, o.jobRequests,
 		o.podCPU, o.podMemory,
 		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
 		o.disconnects, o.authFailures, reloads, o.roundsSkipped, o.targetAvailable,
+		o.runLatency,
 	)
 	if err != nil {
 		return nil, err
@@ -188,8 +196,9 @@ func (o *Orchestrator) DeletePod(namespace, pod string) {
 }
 
 // RoundFinished publishes the summary of a finished round: the round
-// gauges and latency percentiles are replaced, and the round's counts are
-// added to the per-outcome request counter.
+// gauges and latency percentiles are replaced, the round's counts are
+// added to the per-outcome request counter and its latency histogram to
+// the whole-run one.
 func (o *Orchestrator) RoundFinished(r RoundStats) {
 	o.round.Set(float64(r.Round))
 	o.plannedRPS.Set(float64(r.PlannedRPS))
@@ -203,4 +212,5 @@ func (o *Orchestrator) RoundFinished(r RoundStats) {
 	for i, d := range percentiles {
 		o.roundLatency[i].Set(d.Seconds())
 	}
+	o.runLatency.add(r.Latency)
 }

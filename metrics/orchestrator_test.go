@@ -35,6 +35,7 @@ func TestOrchestratorNames(t *testing.T) {
 		"imager_orchestrator_round_latency_seconds",
 		"imager_orchestrator_executor_disconnects_total",
 		"imager_orchestrator_auth_failures_total",
+		"imager_orchestrator_latency_seconds",
 	})
 	// Labelled pod series only exist once a pod is known.
 	o.SetPodUsage("ns", "pod-a", 1, 1)

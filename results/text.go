@@ -46,22 +46,12 @@ func PrintSummary(w io.Writer, s *Summary) {
 	fmt.Fprintf(w, "\nsummary (%s)\n", s.Stopped)
 	fmt.Fprintf(w, "  rounds         %d over %.3fs\n", s.Rounds, s.ElapsedSeconds)
 	fmt.Fprintf(w, "  requests       planned %d, sent %d\n", s.Planned, s.Sent)
-	fmt.Fprintf(w, "  achieved rate  %.1f rps (planned %.1f rps)\n", s.AchievedRPS, s.PlannedRPS)
-	fmt.Fprintf(w, "  outcomes       success %d, 4xx %d, 5xx %d, timeouts %d, connection errors %d, dropped %d, lost %d\n",
-		o["success"], o["client_error"], o["server_error"], o["timeout"], o["connection_error"], o["dropped"], o["lost"])
+	printRateAndOutcomes(w, s)
 	fmt.Fprintf(w, "  failed         %d (error rate %s: every outcome but success)\n", s.Planned-o["success"], percent(s.ErrorRate))
 	if len(s.StatusCodes) > 0 {
 		fmt.Fprintf(w, "  status codes   %s\n", statusText(s.StatusCodes))
 	}
-	// The latency line always has its quantiles, for the scripts that
-	// parse it; with nothing measured they are 0 and the line says so.
-	note := "from each request's intended send time"
-	if o["success"]+o["client_error"]+o["server_error"]+o["timeout"]+o["connection_error"] == 0 {
-		note = "no request ended: nothing measured"
-	}
-	q := s.Latency
-	fmt.Fprintf(w, "  latency        p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
-		ms(q.P50), ms(q.P90), ms(q.P95), ms(q.P99), ms(q.P999), ms(q.Max), note)
+	printLatency(w, s)
 	fmt.Fprintf(w, "  service time   p50 %s  p99 %s  max %s  (from the actual send)\n",
 		ms(s.ServiceTime.P50), ms(s.ServiceTime.P99), ms(s.ServiceTime.Max))
 	if s.ResponseBytes > 0 {
@@ -76,7 +66,42 @@ func PrintSummary(w io.Writer, s *Summary) {
 	if s.Search != "" {
 		fmt.Fprintf(w, "  search         %s\n", s.Search)
 	}
+	printThresholds(w, s)
 	printVerdict(w, s)
+}
+
+// PrintCompactSummary prints the lines of PrintSummary that judge a run,
+// verdict first, for a short report such as a Kubernetes termination
+// message: the verdict, how the run stopped, the achieved rate, the
+// outcomes, the latency line and every threshold.
+func PrintCompactSummary(w io.Writer, s *Summary) {
+	printVerdict(w, s)
+	fmt.Fprintf(w, "  stopped        %s after %d rounds over %.3fs\n", s.Stopped, s.Rounds, s.ElapsedSeconds)
+	printRateAndOutcomes(w, s)
+	printLatency(w, s)
+	printThresholds(w, s)
+}
+
+// printRateAndOutcomes prints the achieved rate and the outcomes lines.
+func printRateAndOutcomes(w io.Writer, s *Summary) {
+	o := s.Outcomes
+	fmt.Fprintf(w, "  achieved rate  %.1f rps (planned %.1f rps)\n", s.AchievedRPS, s.PlannedRPS)
+	fmt.Fprintf(w, "  outcomes       success %d, 4xx %d, 5xx %d, timeouts %d, connection errors %d, dropped %d, lost %d\n",
+		o["success"], o["client_error"], o["server_error"], o["timeout"], o["connection_error"], o["dropped"], o["lost"])
+}
+
+// printLatency prints the latency line. It always has its quantiles, for
+// the scripts that parse it; with nothing measured they are 0 and the
+// line says so.
+func printLatency(w io.Writer, s *Summary) {
+	o := s.Outcomes
+	note := "from each request's intended send time"
+	if o["success"]+o["client_error"]+o["server_error"]+o["timeout"]+o["connection_error"] == 0 {
+		note = "no request ended: nothing measured"
+	}
+	q := s.Latency
+	fmt.Fprintf(w, "  latency        p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s  (%s)\n",
+		ms(q.P50), ms(q.P90), ms(q.P95), ms(q.P99), ms(q.P999), ms(q.Max), note)
 }
 
 // printErrors lists the most frequent failure reasons.
@@ -110,8 +135,8 @@ func printNames(w io.Writer, names []NameStats) {
 	}
 }
 
-// printVerdict prints every threshold and the verdict.
-func printVerdict(w io.Writer, s *Summary) {
+// printThresholds prints every threshold with its verdict.
+func printThresholds(w io.Writer, s *Summary) {
 	for i, t := range s.Thresholds {
 		label := ""
 		if i == 0 {
@@ -127,6 +152,10 @@ func printVerdict(w io.Writer, s *Summary) {
 		}
 		fmt.Fprintf(w, "  %-14s %s  %s  (measured %s%s)\n", label, mark, t.Expression, thresholdValue(t), where)
 	}
+}
+
+// printVerdict prints the verdict line.
+func printVerdict(w io.Writer, s *Summary) {
 	if s.Passed {
 		fmt.Fprintf(w, "  verdict        PASSED\n")
 	} else {

@@ -59,3 +59,27 @@ func mustParse(t *testing.T, exprs ...string) []Threshold {
 	}
 	return ts
 }
+
+func TestPrintCompactSummaryVerdictFirst(t *testing.T) {
+	s := &Summary{Type: TypeSummary, Rounds: 2, ElapsedSeconds: 2, Stopped: "completed", Stats: Stats{
+		Counts: Counts{Planned: 40, Sent: 40, Outcomes: map[string]int64{"success": 40},
+			Latency: Quantiles{P50: 1.5, P99: 12.25}},
+		AchievedRPS: 20, PlannedRPS: 20,
+		Errors: []ErrorCount{{Message: "not in the compact form", Count: 1}},
+	}}
+	NewJudge(mustParse(t, "p99 < 10ms")).Summary(s)
+	var b bytes.Buffer
+	PrintCompactSummary(&b, s)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{
+		"  verdict        FAILED: 1 of 1 thresholds failed: p99 < 10ms (measured 12.25ms)",
+		"  stopped        completed after 2 rounds over 2.000s",
+		"  achieved rate  20.0 rps (planned 20.0 rps)",
+		"  outcomes       success 40, 4xx 0, 5xx 0, timeouts 0, connection errors 0, dropped 0, lost 0",
+		"  latency        p50 1.50ms  p90 0.00ms  p95 0.00ms  p99 12.25ms  p99.9 0.00ms  max 0.00ms  (from each request's intended send time)",
+		"  thresholds     FAIL  p99 < 10ms  (measured 12.25ms)",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("compact summary:\n%s\nwant:\n%s", b.String(), strings.Join(want, "\n"))
+	}
+}

@@ -96,6 +96,12 @@ type Config struct {
 	// fails a round: threshold.
 	Thresholds  []string
 	AbortOnFail bool
+	// TerminationLog receives the compact summary when the run ends
+	// (Kubernetes' terminationMessagePath); empty for none.
+	TerminationLog string
+	// ResultsLinger keeps the HTTP server up this long after the test
+	// ends, serving the results file at /results; 0 exits at once.
+	ResultsLinger time.Duration
 
 	// Ad hoc requests: with no request file and no scenario, url mode
 	// sends Method to the target URL's own path and query, with Headers
@@ -183,6 +189,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Out, "out", "", "results file: newline-delimited JSON written as the run goes (see docs/RESULTS.md)")
 	fs.Var(stringList{&c.Thresholds}, "threshold", "pass/fail criterion judged on the whole run, e.g. 'p99 < 250ms' or 'error_rate <= 0.01'; 'round:' judges every round (repeatable; see docs/RESULTS.md). A failed threshold exits 99")
 	fs.BoolVar(&c.AbortOnFail, "abort-on-fail", false, "end the test at the first round that fails a round: threshold, keeping what was measured")
+	fs.StringVar(&c.TerminationLog, "termination-log", "", "file the verdict and a compact summary (at most 4096 bytes) are written to when the run ends, e.g. /dev/termination-log in Kubernetes; its directory must exist")
+	fs.DurationVar(&c.ResultsLinger, "results-linger", 0, "after the test ends, keep the HTTP server of -listen-port up this long, serving the -out file at /results, then exit; a signal ends it early")
 
 	fs.IntVar(&c.Rate, "rate", 0, "constant rate in requests per second (the constant load calculator); 0 leaves the calculator to -load-calculator")
 	c.Method = "GET"
@@ -298,6 +306,7 @@ func (c Config) Validate() error {
 	if _, err := results.ParseThresholds(c.Thresholds); err != nil {
 		bad("-threshold: %v", err)
 	}
+	errs = append(errs, c.outputProblems()...)
 	errs = append(errs, c.rateProblems()...)
 	errs = append(errs, c.adHocProblems()...)
 	errs = append(errs, c.tlsProblems()...)

@@ -60,6 +60,8 @@ type recorder struct {
 	search func() string
 	// target accumulates the target pods' usage over the rounds.
 	target targetTotals
+	// termLog is -termination-log: where finish writes the compact summary.
+	termLog string
 }
 
 // targetTotals is the target usage of a run: the peaks of CPU and memory
@@ -115,7 +117,8 @@ func thresholdsFor(cfg Config, scenario []string) ([]results.Threshold, error) {
 
 // newRecorder opens the results file, if any, and writes the run line.
 func newRecorder(cfg Config, opts RunOptions, ts []results.Threshold, log *slog.Logger, abort func(error)) (*recorder, error) {
-	r := &recorder{log: log, sink: opts.Results, judge: results.NewJudge(ts), abortOnFail: cfg.AbortOnFail, abort: abort}
+	r := &recorder{log: log, sink: opts.Results, judge: results.NewJudge(ts), abortOnFail: cfg.AbortOnFail, abort: abort,
+		termLog: cfg.TerminationLog}
 	run, err := runLine(cfg, opts, ts)
 	if err != nil {
 		return nil, err
@@ -199,7 +202,8 @@ func (r *recorder) round(rr *manager.RoundResult) {
 	}
 }
 
-// finish writes the summary line with its verdict and closes the file.
+// finish writes the summary line with its verdict, closes the file and
+// writes the compact summary to -termination-log.
 // It returns runErr when the run was stopped or failed, a *VerdictError
 // when it ran but failed its verdict, and nil otherwise.
 func (r *recorder) finish(sum manager.Summary, runErr error) error {
@@ -233,6 +237,7 @@ func (r *recorder) finish(sum manager.Summary, runErr error) error {
 			runErr = errors.Join(runErr, fmt.Errorf("-out: %w", err))
 		}
 	}
+	writeTerminationLog(r.termLog, line, r.log)
 	if !line.Passed {
 		// A failed verdict stands even when the run was stopped: a
 		// stopped run's exit code still follows its thresholds.

@@ -67,7 +67,8 @@ type RunOptions struct {
 
 // Run runs the orchestrator until the test ends (-duration, the
 // calculator ends it, or -abort-on-fail) or ctx ends, then judges the
-// run. It returns nil when the test completed and passed; a *VerdictError
+// run, writes -termination-log and, with -results-linger, keeps serving
+// /results for that long or until ctx ends. It returns nil when the test completed and passed; a *VerdictError
 // when it failed its thresholds or, with none, no request succeeded (joined
 // with ctx.Err() when it was also stopped); ctx.Err() when it was stopped
 // and passed; a *UsageError for input to fix; and other errors when it
@@ -202,9 +203,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if rl != nil {
 		wg.Go(func() { errc <- rl.Run(svcCtx) })
 	}
-	var ready atomic.Bool
+	var ready, outCreated atomic.Bool
 	if httpLis != nil {
-		srv := &http.Server{Handler: metrics.Handler(reg, ready.Load), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		srv := &http.Server{Handler: httpHandler(reg, ready.Load, cfg.Out, outCreated.Load), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		wg.Go(func() { errc <- httpserve.Serve(svcCtx, httpLis, srv) })
 		log.Info("serving metrics and health", "addr", httpLis.Addr().String())
 	}
@@ -252,6 +253,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		wg.Wait()
 		return err
 	}
+	outCreated.Store(true)
 	if s, ok := calc.(searcher); ok {
 		rec.search = s.SearchResult
 	}
@@ -271,6 +273,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		ctrl.Finish(doneNotice(runErr))
 	}
 	stopExecutors()
+	lingerResults(ctx, cfg.ResultsLinger, httpLis, log)
 	stopServices()
 	wg.Wait()
 	close(errc)
@@ -301,6 +304,11 @@ const kubeSyncTimeout = 30 * time.Second
 func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (string, error), *k8s.Target, error) {
 	switch cfg.TargetMode {
 	case TargetModeURL:
+		// A static URL is always there to send to; pod and service modes
+		// set this from the target's ready endpoints.
+		if om != nil {
+			om.SetTargetAvailable(true)
+		}
 		u := cfg.TargetURL
 		return func() (string, error) { return u, nil }, nil, nil
 	case TargetModePod, TargetModeService:

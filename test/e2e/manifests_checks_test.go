@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 )
@@ -96,8 +97,38 @@ func checkRole(t *testing.T, where string, role *rbacv1.Role) {
 // processes, the control-plane token from the Secret.
 func checkDeployment(t *testing.T, where string, dep *appsv1.Deployment) {
 	t.Helper()
-	spec := dep.Spec.Template.Spec
-	where = where + ": Deployment " + dep.Namespace + "/" + dep.Name
+	checkPodSpec(t, where+": Deployment "+dep.Namespace+"/"+dep.Name, dep.Spec.Template.Spec)
+}
+
+// checkJob checks a Job's pods as checkDeployment does a Deployment's, and
+// wants a restart policy a Job allows that never restarts a pod that
+// exited 0: Never or OnFailure.
+func checkJob(t *testing.T, where string, job *batchv1.Job) {
+	t.Helper()
+	where = where + ": Job " + job.Namespace + "/" + job.Name
+	checkPodSpec(t, where, job.Spec.Template.Spec)
+	if rp := job.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyNever && rp != corev1.RestartPolicyOnFailure {
+		t.Errorf("%s: restartPolicy = %q, want Never or OnFailure", where, rp)
+	}
+	if job.Spec.ActiveDeadlineSeconds == nil || *job.Spec.ActiveDeadlineSeconds <= 0 {
+		t.Errorf("%s: no activeDeadlineSeconds; a Job whose pods never end must not hold the cluster forever", where)
+	}
+}
+
+// podTemplate returns the pod template of a Deployment or a Job.
+func podTemplate(obj any) (*corev1.PodTemplateSpec, bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template, true
+	case *batchv1.Job:
+		return &o.Spec.Template, true
+	}
+	return nil, false
+}
+
+// checkPodSpec is checkDeployment's check of one pod spec.
+func checkPodSpec(t *testing.T, where string, spec corev1.PodSpec) {
+	t.Helper()
 	psc := spec.SecurityContext
 	if psc == nil {
 		psc = &corev1.PodSecurityContext{}

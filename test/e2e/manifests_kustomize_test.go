@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
@@ -56,6 +57,12 @@ var builtinStack = []string{
 	"Deployment/imager/imager-test-service",
 }
 
+// runStack is what deploy/run renders to: deploy/k8s with the Jobs in
+// place of imager's own Deployments.
+var runStack = append(slices.DeleteFunc(slices.Clone(builtinStack), func(id string) bool {
+	return id == "Deployment/imager/imager-orchestrator" || id == "Deployment/imager/imager-executor"
+}), "Job/imager/imager-orchestrator", "Job/imager/imager-executor")
+
 func TestManifestKustomizeBuild(t *testing.T) {
 	// The kubectl the Kubernetes tests build (test/k8s/tools), not one from
 	// PATH: a fresh CI machine has none. Binaries skips with the reason
@@ -91,6 +98,7 @@ func TestManifestKustomizeBuild(t *testing.T) {
 		}, [2]string{"imagerdemo", "sumservice"}, []string{"/var/run/secrets/imager"}},
 		{"deploy/scenario", append(slices.Clone(builtinStack), "ConfigMap/imager/imager-scenario"),
 			[2]string{"imager", "imager-test-service"}, []string{"/scenario", "/var/run/secrets/imager"}},
+		{"deploy/run", runStack, [2]string{"imager", "imager-test-service"}, []string{"/config", "/var/run/secrets/imager", "/results"}},
 	}
 	for _, tree := range trees {
 		t.Run(filepath.Base(tree.dir), func(t *testing.T) {
@@ -110,14 +118,24 @@ func TestManifestKustomizeBuild(t *testing.T) {
 				switch obj := o.obj.(type) {
 				case *appsv1.Deployment:
 					checkDeployment(t, o.where, obj)
-					checkVolumesUsed(t, o.where, obj)
+					checkVolumesUsed(t, o.where, obj.Name, obj.Spec.Template.Spec)
+				case *batchv1.Job:
+					checkJob(t, o.where, obj)
+					checkVolumesUsed(t, o.where, obj.Name, obj.Spec.Template.Spec)
 				case *rbacv1.Role:
 					checkRole(t, o.where, obj)
 				}
 			}
 
-			orch := byID["Deployment/imager/imager-orchestrator"].obj.(*appsv1.Deployment)
-			c := orch.Spec.Template.Spec.Containers[0]
+			// The orchestrator is a Deployment, or a Job in deploy/run.
+			orch, ok := podTemplate(byID["Deployment/imager/imager-orchestrator"].obj)
+			if !ok {
+				orch, ok = podTemplate(byID["Job/imager/imager-orchestrator"].obj)
+			}
+			if !ok {
+				t.Fatal("no orchestrator Deployment or Job")
+			}
+			c := orch.Spec.Containers[0]
 			if _, err := app.ParseConfig(c.Args); err != nil {
 				t.Errorf("orchestrator rejects its args %q: %v", c.Args, err)
 			}
@@ -162,21 +180,20 @@ func TestManifestKustomizeBuild(t *testing.T) {
 
 // checkVolumesUsed wants every volume mounted and every mount backed by a
 // volume, so a patch that drops one half leaves no dangling other half.
-func checkVolumesUsed(t *testing.T, where string, dep *appsv1.Deployment) {
+func checkVolumesUsed(t *testing.T, where, name string, spec corev1.PodSpec) {
 	t.Helper()
-	spec := dep.Spec.Template.Spec
 	mounted := map[string]bool{}
 	for _, c := range spec.Containers {
 		for _, m := range c.VolumeMounts {
 			mounted[m.Name] = true
 			if !slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name }) {
-				t.Errorf("%s: %s mounts volume %q, which the pod does not define", where, dep.Name, m.Name)
+				t.Errorf("%s: %s mounts volume %q, which the pod does not define", where, name, m.Name)
 			}
 		}
 	}
 	for _, v := range spec.Volumes {
 		if !mounted[v.Name] {
-			t.Errorf("%s: %s defines volume %q but mounts it nowhere", where, dep.Name, v.Name)
+			t.Errorf("%s: %s defines volume %q but mounts it nowhere", where, name, v.Name)
 		}
 	}
 }

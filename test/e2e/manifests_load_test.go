@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -28,7 +29,7 @@ type object struct {
 	kind      string
 	name      string
 	namespace string
-	obj       any // *appsv1.Deployment, *corev1.Service, ...
+	obj       any // *appsv1.Deployment, *batchv1.Job, *corev1.Service, ...
 }
 
 // id names an object as kind/namespace/name.
@@ -70,6 +71,8 @@ func newObject(kind string) (any, bool) {
 		return &corev1.Service{}, true
 	case "Deployment":
 		return &appsv1.Deployment{}, true
+	case "Job":
+		return &batchv1.Job{}, true
 	case "Role":
 		return &rbacv1.Role{}, true
 	case "RoleBinding":

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -71,8 +72,12 @@ func TestManifestPodSecurity(t *testing.T) {
 	tree := loadDeploy(t)
 	seen := map[string]int{}
 	for _, o := range tree.objects {
-		if dep, ok := o.obj.(*appsv1.Deployment); ok {
-			checkDeployment(t, o.where, dep)
+		switch obj := o.obj.(type) {
+		case *appsv1.Deployment:
+			checkDeployment(t, o.where, obj)
+			seen[o.id()]++
+		case *batchv1.Job:
+			checkJob(t, o.where, obj)
 			seen[o.id()]++
 		}
 	}
@@ -81,6 +86,8 @@ func TestManifestPodSecurity(t *testing.T) {
 		"Deployment/imager/imager-executor":     1,
 		"Deployment/imager/imager-test-service": 1,
 		"Deployment/imagerdemo/sumservice":      1,
+		"Job/imager/imager-orchestrator":        1, // deploy/run
+		"Job/imager/imager-executor":            1,
 	}
 	if !reflect.DeepEqual(seen, want) {
 		t.Errorf("checked Deployments %v, want %v", seen, want)
@@ -108,12 +115,13 @@ func TestManifestRBAC(t *testing.T) {
 			if obj.Name == "imager-executor" && (obj.AutomountServiceAccountToken == nil || *obj.AutomountServiceAccountToken) {
 				t.Errorf("%s: ServiceAccount imager-executor must set automountServiceAccountToken: false", o.where)
 			}
-		case *appsv1.Deployment:
-			sa := obj.Spec.Template.Spec.ServiceAccountName
+		case *appsv1.Deployment, *batchv1.Job:
+			tmpl, _ := podTemplate(obj)
+			sa := tmpl.Spec.ServiceAccountName
 			switch {
-			case obj.Name == "imager-executor" && sa != "imager-executor":
+			case o.name == "imager-executor" && sa != "imager-executor":
 				t.Errorf("%s: executor runs as ServiceAccount %q, want imager-executor", o.where, sa)
-			case obj.Name == "imager-orchestrator" && sa != "imager-orchestrator":
+			case o.name == "imager-orchestrator" && sa != "imager-orchestrator":
 				t.Errorf("%s: orchestrator runs as ServiceAccount %q, want imager-orchestrator", o.where, sa)
 			}
 		}
@@ -302,12 +310,14 @@ func TestManifestFlags(t *testing.T) {
 			}
 		}
 	}
+	checked := 0
 	for _, o := range deps {
-		dep, ok := o.obj.(*appsv1.Deployment)
+		tmpl, ok := podTemplate(o.obj)
 		if !ok {
 			continue
 		}
-		for _, c := range dep.Spec.Template.Spec.Containers {
+		checked++
+		for _, c := range tmpl.Spec.Containers {
 			binary := map[string]string{"orchestrator": "orchestrator", "executor": "executor", "sumservice": "sumservice"}[c.Name]
 			if binary == "" {
 				t.Errorf("%s: container %q: want one named orchestrator, executor or sumservice", o.where, c.Name)
@@ -332,6 +342,11 @@ func TestManifestFlags(t *testing.T) {
 				}
 			}
 		}
+	}
+	// deploy/k8s (5 Deployments with the mode variants), deploy/demo (2),
+	// deploy/scenario's patch (1) and deploy/run's two Jobs.
+	if checked != 10 {
+		t.Errorf("checked the args of %d Deployments and Jobs, want 10", checked)
 	}
 }
 
