@@ -67,11 +67,13 @@ bench:
 	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
 
 ## k8s-tools: build (or find in the cache) the kube-apiserver, etcd and
-## kubectl that the Kubernetes tests run. They come from the separate
-## module test/k8s/tools and are cached under IMAGER_K8S_CACHE (default
-## ~/.cache/imager-k8s); the first build takes several minutes.
+## kubectl that the Kubernetes tests run, and the helm that renders and
+## lints deploy/helm/imager. They come from the separate modules
+## test/k8s/tools and test/k8s/helmtool and are cached under
+## IMAGER_K8S_CACHE (default ~/.cache/imager-k8s); the first build takes
+## several minutes.
 k8s-tools:
-	$(GO) test -count=1 -v -run '^TestBinaries$$' -timeout 60m ./test/k8s/cluster/
+	$(GO) test -count=1 -v -run '^(TestBinaries|TestHelm)$$' -timeout 60m ./test/k8s/cluster/
 
 ## e2e: the tests that run a real kube-apiserver and etcd on loopback.
 e2e: k8s-tools

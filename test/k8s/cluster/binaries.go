@@ -28,6 +28,9 @@ const (
 	// EnvToolsDir overrides where the tools module (test/k8s/tools) is.
 	// By default it is found relative to the main module's go.mod.
 	EnvToolsDir = "IMAGER_K8S_TOOLS"
+	// EnvHelmToolDir overrides where the helm tools module
+	// (test/k8s/helmtool) is.
+	EnvHelmToolDir = "IMAGER_HELM_TOOLS"
 	// EnvCI, when "true", turns a failed build into a test failure
 	// instead of a skip, so CI can never pass by skipping these tests.
 	EnvCI = "CI"
@@ -36,6 +39,10 @@ const (
 // Version is the Kubernetes release the tools module pins; it is stamped
 // into the built binaries so `kubectl version` and /version report it.
 const Version = "v1.37.2"
+
+// HelmVersion is the Helm release test/k8s/helmtool pins; it is stamped
+// into the built helm so `helm version` reports it.
+const HelmVersion = "v3.22.0"
 
 // recipe is everything about the build that is not in the tools module's
 // files. Changing it changes the cache key.
@@ -62,6 +69,36 @@ func targets() []target {
 	}
 }
 
+// toolModule is a tools module and the binaries built from it.
+type toolModule struct {
+	what    string // for messages
+	envDir  string // environment variable overriding the module's directory
+	rel     string // the module's directory relative to the main module
+	targets []target
+	ldflags string
+}
+
+// k8sModule is test/k8s/tools: etcd, kube-apiserver and kubectl.
+func k8sModule() toolModule {
+	return toolModule{what: "etcd, kube-apiserver and kubectl " + Version, envDir: EnvToolsDir,
+		rel: filepath.Join("test", "k8s", "tools"), targets: targets(), ldflags: ldflags()}
+}
+
+// helmModule is test/k8s/helmtool: helm, in a module of its own because
+// its k8s.io versions differ from test/k8s/tools'.
+func helmModule() toolModule {
+	const v = "helm.sh/helm/v3/internal/version"
+	// The Kubernetes version helm assumes for `helm template` and lint:
+	// its client-go's (v0.37 is Kubernetes 1.37), as helm's Makefile sets.
+	var b strings.Builder
+	fmt.Fprintf(&b, "-s -w -X %s.version=%s -X %s.gitTreeState=clean", v, HelmVersion, v)
+	for _, pkg := range []string{"helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"} {
+		fmt.Fprintf(&b, " -X %s.k8sVersionMajor=1 -X %s.k8sVersionMinor=37", pkg, pkg)
+	}
+	return toolModule{what: "helm " + HelmVersion, envDir: EnvHelmToolDir,
+		rel: filepath.Join("test", "k8s", "helmtool"), targets: []target{{"helm", "helm.sh/helm/v3/cmd/helm"}}, ldflags: b.String()}
+}
+
 // Paths holds the absolute paths of the built binaries.
 type Paths struct {
 	Etcd          string
@@ -78,7 +115,7 @@ type Paths struct {
 // with the reason logged, except under CI=true, where it fails.
 func Binaries(t testing.TB) Paths {
 	t.Helper()
-	p, err := ensureBinaries(t)
+	dir, err := ensureBuilt(t, k8sModule())
 	if err != nil {
 		if os.Getenv(EnvCI) == "true" {
 			t.Fatalf("k8s test binaries: %v", err)
@@ -86,61 +123,78 @@ func Binaries(t testing.TB) Paths {
 		t.Logf("SKIP REASON: the kube-apiserver/etcd/kubectl test binaries are unavailable: %v", err)
 		t.Skipf("skipping: cannot build the Kubernetes test binaries (set %s=true to make this a failure)", EnvCI)
 	}
-	return p
-}
-
-// ensureBinaries finds or builds the binaries and reports why it could not.
-func ensureBinaries(t testing.TB) (Paths, error) {
-	t.Helper()
-	toolsDir, err := findToolsDir()
-	if err != nil {
-		return Paths{}, err
-	}
-	goVersion, err := goEnv(toolsDir, "GOVERSION")
-	if err != nil {
-		return Paths{}, err
-	}
-	key, err := cacheKey(toolsDir, goVersion)
-	if err != nil {
-		return Paths{}, err
-	}
-	root, err := cacheRoot()
-	if err != nil {
-		return Paths{}, err
-	}
-	dir := filepath.Join(root, key)
-	p := Paths{
+	return Paths{
 		Etcd:          filepath.Join(dir, "etcd"),
 		KubeAPIServer: filepath.Join(dir, "kube-apiserver"),
 		Kubectl:       filepath.Join(dir, "kubectl"),
 		Dir:           dir,
 	}
+}
+
+// Helm returns the path of helm built from test/k8s/helmtool, building it
+// first if the cache lacks it, and cached like Binaries. When the build is
+// impossible the test is skipped with the reason logged, except under
+// CI=true, where it fails.
+func Helm(t testing.TB) string {
+	t.Helper()
+	dir, err := ensureBuilt(t, helmModule())
+	if err != nil {
+		if os.Getenv(EnvCI) == "true" {
+			t.Fatalf("helm: %v", err)
+		}
+		t.Logf("SKIP REASON: the helm test binary is unavailable: %v", err)
+		t.Skipf("skipping: cannot build helm (set %s=true to make this a failure)", EnvCI)
+	}
+	return filepath.Join(dir, "helm")
+}
+
+// ensureBuilt finds or builds m's binaries, returns the cache directory
+// that holds them and reports why it could not.
+func ensureBuilt(t testing.TB, m toolModule) (string, error) {
+	t.Helper()
+	toolsDir, err := findModuleDir(m.envDir, m.rel)
+	if err != nil {
+		return "", err
+	}
+	goVersion, err := goEnv(toolsDir, "GOVERSION")
+	if err != nil {
+		return "", err
+	}
+	key, err := cacheKeyWith(toolsDir, goVersion, m.ldflags)
+	if err != nil {
+		return "", err
+	}
+	root, err := cacheRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, key)
 	done := filepath.Join(dir, "complete")
 	if _, err := os.Stat(done); err == nil {
 		touch(done)
-		return p, nil
+		return dir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Paths{}, fmt.Errorf("create cache dir: %w", err)
+		return "", fmt.Errorf("create cache dir: %w", err)
 	}
 	unlock, err := lockFile(filepath.Join(dir, "lock"), func() {
 		t.Logf("k8s binaries: another process is building into %s; waiting for it", dir)
 	})
 	if err != nil {
-		return Paths{}, fmt.Errorf("lock cache dir: %w", err)
+		return "", fmt.Errorf("lock cache dir: %w", err)
 	}
 	defer unlock()
 	if _, err := os.Stat(done); err == nil {
-		return p, nil // built by whoever held the lock
+		return dir, nil // built by whoever held the lock
 	}
-	if err := build(t, toolsDir, dir); err != nil {
-		return Paths{}, err
+	if err := build(t, m, toolsDir, dir); err != nil {
+		return "", err
 	}
 	if err := os.WriteFile(done, []byte(goVersion+"\n"+recipe+"\n"), 0o644); err != nil {
-		return Paths{}, fmt.Errorf("mark cache complete: %w", err)
+		return "", fmt.Errorf("mark cache complete: %w", err)
 	}
 	pruneStale(t, root, key)
-	return p, nil
+	return dir, nil
 }
 
 // touch marks a cache entry as used now, for pruneStale.
@@ -174,9 +228,9 @@ func pruneStale(t testing.TB, root, keep string) {
 	}
 }
 
-// build compiles the three binaries into a scratch directory inside dir
-// and then moves them into place.
-func build(t testing.TB, toolsDir, dir string) error {
+// build compiles m's binaries into a scratch directory inside dir and
+// then moves them into place.
+func build(t testing.TB, m toolModule, toolsDir, dir string) error {
 	t.Helper()
 	// Holding the lock, any scratch directory left here is from a build
 	// that was killed; remove it.
@@ -190,8 +244,8 @@ func build(t testing.TB, toolsDir, dir string) error {
 	}
 	defer os.RemoveAll(scratch)
 
-	args := []string{"build", "-trimpath", "-ldflags", ldflags(), "-o", scratch + string(filepath.Separator)}
-	for _, b := range targets() {
+	args := []string{"build", "-trimpath", "-ldflags", m.ldflags, "-o", scratch + string(filepath.Separator)}
+	for _, b := range m.targets {
 		args = append(args, b.pkg)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
@@ -204,8 +258,8 @@ func build(t testing.TB, toolsDir, dir string) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 
 	start := time.Now()
-	t.Logf("k8s binaries: building etcd, kube-apiserver and kubectl %s from %s into %s "+
-		"(the first build takes several minutes; later runs reuse the cache)", Version, toolsDir, dir)
+	t.Logf("k8s binaries: building %s from %s into %s "+
+		"(the first build takes several minutes; later runs reuse the cache)", m.what, toolsDir, dir)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start go build: %w", err)
 	}
@@ -214,7 +268,7 @@ func build(t testing.TB, toolsDir, dir string) error {
 		return fmt.Errorf("go %s (in %s) failed after %s: %w\n%s",
 			strings.Join(args, " "), toolsDir, time.Since(start).Round(time.Second), waitErr, out.Bytes())
 	}
-	for _, b := range targets() {
+	for _, b := range m.targets {
 		if err := os.Rename(filepath.Join(scratch, b.name), filepath.Join(dir, b.name)); err != nil {
 			return fmt.Errorf("install %s: %w", b.name, err)
 		}
@@ -253,10 +307,10 @@ func ldflags() string {
 	return b.String()
 }
 
-// findToolsDir locates the tools module: $IMAGER_K8S_TOOLS, or
-// test/k8s/tools under the main module that contains the working directory.
-func findToolsDir() (string, error) {
-	if d := os.Getenv(EnvToolsDir); d != "" {
+// findModuleDir locates a tools module: $envDir, or rel (such as
+// test/k8s/tools) under the main module that contains the working directory.
+func findModuleDir(envDir, rel string) (string, error) {
+	if d := os.Getenv(envDir); d != "" {
 		return checkToolsDir(d)
 	}
 	gomod, err := goEnv("", "GOMOD")
@@ -264,9 +318,9 @@ func findToolsDir() (string, error) {
 		return "", err
 	}
 	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("the working directory is not inside the imager module; set %s", EnvToolsDir)
+		return "", fmt.Errorf("the working directory is not inside the imager module; set %s", envDir)
 	}
-	return checkToolsDir(filepath.Join(filepath.Dir(gomod), "test", "k8s", "tools"))
+	return checkToolsDir(filepath.Join(filepath.Dir(gomod), rel))
 }
 
 // checkToolsDir verifies that dir holds the tools module.
@@ -297,8 +351,13 @@ func goEnv(dir, name string) (string, error) {
 // cacheKey hashes what determines the binaries: the tools module's go.mod,
 // go.sum and Go files, the build recipe, the Go version and the platform.
 func cacheKey(toolsDir, goVersion string) (string, error) {
+	return cacheKeyWith(toolsDir, goVersion, ldflags())
+}
+
+// cacheKeyWith is cacheKey for a module built with the given ldflags.
+func cacheKeyWith(toolsDir, goVersion, ldflags string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s/%s\n%s\n", recipe, ldflags(), runtime.GOOS, runtime.GOARCH, goVersion)
+	fmt.Fprintf(h, "%s\n%s\n%s/%s\n%s\n", recipe, ldflags, runtime.GOOS, runtime.GOARCH, goVersion)
 	var files []string
 	err := filepath.WalkDir(toolsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
