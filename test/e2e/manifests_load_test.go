@@ -151,14 +151,21 @@ type deployTree struct {
 	patches map[string][]byte         // patch files by path relative to root
 }
 
-// loadDeploy reads every .yaml file under deploy/: kustomization.yaml files,
-// the patches they name, and the manifests (everything else).
+// loadDeploy reads every .yaml file under deploy/ but the Helm chart:
+// kustomization.yaml files, the patches they name, and the manifests
+// (everything else).
 func loadDeploy(t *testing.T) *deployTree {
 	t.Helper()
 	root := repoRoot(t)
 	tree := &deployTree{root: root, kusts: map[string]*kustomization{}, patches: map[string][]byte{}}
 	var manifests []string
+	helm := filepath.Join(root, "deploy", "helm")
 	err := filepath.WalkDir(filepath.Join(root, "deploy"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && path == helm {
+			// A Helm chart holds templates, not manifests: the helm tests
+			// in test/k8s/e2e render and check it.
+			return fs.SkipDir
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
 			return err
 		}
