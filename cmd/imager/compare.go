@@ -10,10 +10,6 @@ import (
 	"github.com/PeladoCollado/imager/results"
 )
 
-// exitThresholds is the exit code of a run or comparison that a threshold
-// or -fail-if failed.
-const exitThresholds = 99
-
 // compareUsage is the help of `imager compare`.
 const compareUsage = `usage: imager compare [-fail-if EXPR]... A B
 

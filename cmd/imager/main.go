@@ -1,8 +1,10 @@
 // Command imager runs imager on one machine, with no cluster:
 //
-//	imager run    orchestrator and executors in one process against -target-url
+//	imager run      orchestrator and executors in one process against -target-url
 //	imager dry-run  shows the rate plan and sample requests, sending nothing
-//	imager demo   starts a sumservice on loopback and runs a short step profile at it
+//	imager demo     starts a sumservice on loopback and runs a short step profile at it
+//	imager report   renders a results file (-out) as one HTML page
+//	imager compare  compares two results files; -fail-if gates a regression
 //	imager version
 //
 // Run `imager run -h` for the flags; they are the orchestrator's plus
@@ -26,6 +28,10 @@ const (
 	exitFailed      = 1
 	exitUsage       = 2
 	exitInterrupted = 130
+	// exitThresholds is the exit code of a run that failed its
+	// thresholds (k6's convention) and of a comparison that a -fail-if
+	// failed.
+	exitThresholds = 99
 )
 
 func main() {
