@@ -49,6 +49,7 @@ type Orchestrator struct {
 	authFailures        prometheus.Counter
 	scenarioReloads     [2]prometheus.Counter // rejected, accepted
 	roundsSkipped       prometheus.Counter
+	reportsRefused      prometheus.Counter
 	targetAvailable     prometheus.Gauge
 	runLatency          *runLatency
 }
@@ -117,6 +118,10 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 		Name: "imager_orchestrator_rounds_skipped_total",
 		Help: "Rounds on the time grid that sent nothing: no target ready (dispatch paused), no executor connected, or planned too late.",
 	})
+	o.reportsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imager_orchestrator_reports_refused_total",
+		Help: "Executor reports refused because their counts were negative, did not add up to the job's planned requests, or disagreed with their latency histogram; their requests count as lost.",
+	})
 	o.targetAvailable = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "imager_orchestrator_target_available",
 		Help: "1 while the target can be sent to (always in url mode; in pod and service modes while it has a ready endpoint), 0 while dispatch is paused.",
@@ -133,7 +138,7 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 		o.podCPU, o.podMemory,
 		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
 		o.disconnects, o.authFailures, reloads, o.roundsSkipped, o.targetAvailable,
-		o.runLatency,
+		o.runLatency, o.reportsRefused,
 	)
 	if err != nil {
 		return nil, err
@@ -143,6 +148,9 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 
 // RoundSkipped counts a round that sent nothing.
 func (o *Orchestrator) RoundSkipped() { o.roundsSkipped.Inc() }
+
+// ReportRefused counts an executor report refused as inconsistent.
+func (o *Orchestrator) ReportRefused() { o.reportsRefused.Inc() }
 
 // SetTargetAvailable records whether the target has a ready endpoint.
 func (o *Orchestrator) SetTargetAvailable(ok bool) {

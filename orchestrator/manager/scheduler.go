@@ -207,9 +207,18 @@ func (s *Scheduler) Report(executorID string, rep *engine.Report) {
 			s.log.Error("executor could not run job", "executor", executorID, "job", rep.JobID, "error", rep.Err)
 		}
 		for _, p := range s.rounds {
-			if p.result.Index == rep.Round {
-				p.settle(rep.JobID, rep, s.stopping())
+			j := p.jobs[rep.JobID]
+			if p.result.Index != rep.Round || j == nil {
+				continue
 			}
+			if err := checkReport(rep, j.planned); err != nil {
+				s.log.Warn("report refused; its requests count as lost", "executor", executorID, "job", rep.JobID, "reason", err)
+				s.cfg.Metrics.ReportRefused()
+				lost := &engine.Report{JobID: rep.JobID, Round: rep.Round, Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+				lost.AddError("lost: the executor's report was refused as inconsistent", j.planned)
+				rep = lost
+			}
+			p.settle(rep.JobID, rep, s.stopping())
 		}
 	})
 }

@@ -31,6 +31,8 @@ func TestSchedulerLostRequests(t *testing.T) {
 		wantSent, wantLost int64
 		finish             time.Duration
 		wantDispatched     float64
+		// wantRefused is how many reports are refused as inconsistent.
+		wantRefused float64
 	}{
 		{
 			name:     "never reports",
@@ -47,11 +49,14 @@ func TestSchedulerLostRequests(t *testing.T) {
 			wantDispatched: 2,
 		},
 		{
-			name:     "partial report",
+			// Its outcomes do not add up to its planned requests: the
+			// report is refused and all its requests count as lost.
+			name:     "report that does not add up",
 			broken:   func(f *fakeExecutor) { f.sent = func(n int) int { return n - 3 } },
-			wantSent: 7, wantLost: 3,
+			wantSent: 5, wantLost: 5,
 			finish:         interval,
 			wantDispatched: 4,
+			wantRefused:    2,
 		},
 	}
 	for _, tt := range tests {
@@ -96,6 +101,9 @@ func TestSchedulerLostRequests(t *testing.T) {
 				}
 				if got := h.metric("imager_orchestrator_jobs_dispatched_total", ""); got != tt.wantDispatched {
 					t.Errorf("jobs dispatched = %v, want %v", got, tt.wantDispatched)
+				}
+				if got := h.metric("imager_orchestrator_reports_refused_total", ""); got != tt.wantRefused {
+					t.Errorf("reports refused = %v, want %v", got, tt.wantRefused)
 				}
 				if got := h.metric("imager_orchestrator_round_requests_total", "lost"); got != float64(2*tt.wantLost) {
 					t.Errorf("lost requests metric = %v, want %d", got, 2*tt.wantLost)

@@ -1,0 +1,49 @@
+package manager
+
+import (
+	"fmt"
+
+	"github.com/PeladoCollado/imager/engine"
+)
+
+// checkReport tells why a report cannot be true of a job of planned
+// requests, or returns nil. An executor that sends such a report is broken
+// or hostile; its requests are counted as lost rather than believed.
+func checkReport(rep *engine.Report, planned int64) error {
+	c := rep.Counts
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"planned", c.Planned}, {"sent", c.Sent}, {"success", c.Success}, {"client_errors", c.ClientErrors},
+		{"server_errors", c.ServerErrors}, {"timeouts", c.Timeouts}, {"connection_errors", c.ConnErrors},
+		{"dropped", c.Dropped}, {"lost", c.Lost}, {"response_bytes", c.ResponseBytes},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%s is negative (%d)", f.name, f.v)
+		}
+	}
+	// A report may plan fewer requests than its job (the executor was
+	// stopped before the rest fell due: they are counted as lost), never
+	// more.
+	if c.Planned > planned {
+		return fmt.Errorf("it plans %d requests, the job %d", c.Planned, planned)
+	}
+	if got := c.Accounted(); got != c.Planned {
+		return fmt.Errorf("its outcomes add up to %d, not its %d planned requests", got, c.Planned)
+	}
+	if ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors; ended > c.Sent {
+		return fmt.Errorf("%d requests ended but only %d were sent", ended, c.Sent)
+	}
+	if c.Sent > c.Planned-c.Dropped {
+		return fmt.Errorf("%d sent of %d planned with %d dropped", c.Sent, c.Planned, c.Dropped)
+	}
+	// Every request that ended, whatever its outcome, has a latency;
+	// dropped and lost requests have none.
+	if rep.Latency != nil {
+		if n, want := rep.Latency.TotalCount(), c.Planned-c.Dropped-c.Lost; n != want {
+			return fmt.Errorf("its latency histogram holds %d requests, its counts %d", n, want)
+		}
+	}
+	return nil
+}
