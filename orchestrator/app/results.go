@@ -102,13 +102,20 @@ func (t *targetTotals) usage() *results.TargetUsage {
 // what it found.
 type searcher interface{ SearchResult() string }
 
-// thresholdsFor parses -threshold and the scenario's thresholds list.
-func thresholdsFor(cfg Config, scenario []string) ([]results.Threshold, error) {
+// thresholdsFor parses -threshold and the thresholds list of -scenario.
+func thresholdsFor(cfg Config, bi builtIns) ([]results.Threshold, error) {
 	ts, err := results.ParseThresholds(cfg.Thresholds)
 	if err != nil {
 		return nil, fmt.Errorf("-threshold: %w", err)
 	}
-	sts, err := results.ParseThresholds(scenario)
+	if cfg.Scenario == "" {
+		return ts, nil
+	}
+	roles, err := bi.scenarioRoles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sts, err := results.ParseThresholds(roles.Thresholds)
 	if err != nil {
 		return nil, &UsageError{fmt.Errorf("-scenario %s: thresholds: %w", cfg.Scenario, err)}
 	}

@@ -145,15 +145,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			return fmt.Errorf("-auth-token-file: %w", err)
 		}
 	}
-	var scenarioThresholds []string
-	if cfg.Scenario != "" {
-		roles, err := bi.scenarioRoles(cfg)
-		if err != nil {
-			return err
-		}
-		scenarioThresholds = roles.Thresholds
-	}
-	thresholds, err := thresholdsFor(cfg, scenarioThresholds)
+	thresholds, err := thresholdsFor(cfg, bi)
 	if err != nil {
 		return err
 	}
@@ -224,13 +216,17 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	// test is over.
 	execCtx, stopExecutors := context.WithCancel(schedCtx)
 	defer stopExecutors()
+	// abandon stops everything started so far when the test cannot start.
+	abandon := func(err error) error {
+		stopServices()
+		stopExecutors()
+		wg.Wait()
+		return err
+	}
 	if opts.LocalExecutors > 0 {
 		em, err := metrics.NewExecutor(reg)
 		if err != nil {
-			stopServices()
-			stopExecutors()
-			wg.Wait()
-			return fmt.Errorf("executor metrics: %w", err)
+			return abandon(fmt.Errorf("executor metrics: %w", err))
 		}
 		for i := range opts.LocalExecutors {
 			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Observer: em})
@@ -241,17 +237,11 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	}
 	if kube != nil {
 		if err := waitKubeTarget(ctx, kube, cfg); err != nil {
-			stopServices()
-			stopExecutors()
-			wg.Wait()
-			return err
+			return abandon(err)
 		}
 	}
 	if rec, err = newRecorder(cfg, opts, thresholds, log, abort); err != nil {
-		stopServices()
-		stopExecutors()
-		wg.Wait()
-		return err
+		return abandon(err)
 	}
 	outCreated.Store(true)
 	if s, ok := calc.(searcher); ok {
