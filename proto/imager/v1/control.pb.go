@@ -137,6 +137,7 @@ type OrchestratorMessage struct {
 	//	*OrchestratorMessage_Welcome
 	//	*OrchestratorMessage_Job
 	//	*OrchestratorMessage_Done
+	//	*OrchestratorMessage_JobPart
 	Kind          isOrchestratorMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -206,6 +207,15 @@ func (x *OrchestratorMessage) GetDone() *Done {
 	return nil
 }
 
+func (x *OrchestratorMessage) GetJobPart() *JobPart {
+	if x != nil {
+		if x, ok := x.Kind.(*OrchestratorMessage_JobPart); ok {
+			return x.JobPart
+		}
+	}
+	return nil
+}
+
 type isOrchestratorMessage_Kind interface {
 	isOrchestratorMessage_Kind()
 }
@@ -222,11 +232,17 @@ type OrchestratorMessage_Done struct {
 	Done *Done `protobuf:"bytes,3,opt,name=done,proto3,oneof"`
 }
 
+type OrchestratorMessage_JobPart struct {
+	JobPart *JobPart `protobuf:"bytes,4,opt,name=job_part,json=jobPart,proto3,oneof"`
+}
+
 func (*OrchestratorMessage_Welcome) isOrchestratorMessage_Kind() {}
 
 func (*OrchestratorMessage_Job) isOrchestratorMessage_Kind() {}
 
 func (*OrchestratorMessage_Done) isOrchestratorMessage_Kind() {}
+
+func (*OrchestratorMessage_JobPart) isOrchestratorMessage_Kind() {}
 
 // Done tells an executor that the test is over: no more jobs follow on this
 // stream, which the orchestrator ends next. The executor still reports the
@@ -297,7 +313,11 @@ type Hello struct {
 	// Build version of the executor.
 	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
 	// Shared control-plane token; empty when the executor has none.
-	AuthToken     string `protobuf:"bytes,5,opt,name=auth_token,json=authToken,proto3" json:"auth_token,omitempty"`
+	AuthToken string `protobuf:"bytes,5,opt,name=auth_token,json=authToken,proto3" json:"auth_token,omitempty"`
+	// Random value chosen once per executor process. A stream that presents
+	// the id and instance of a live stream is the same process reconnecting;
+	// the same id with another instance is a second executor and is refused.
+	Instance      string `protobuf:"bytes,6,opt,name=instance,proto3" json:"instance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -363,6 +383,13 @@ func (x *Hello) GetVersion() string {
 func (x *Hello) GetAuthToken() string {
 	if x != nil {
 		return x.AuthToken
+	}
+	return ""
+}
+
+func (x *Hello) GetInstance() string {
+	if x != nil {
+		return x.Instance
 	}
 	return ""
 }
@@ -700,7 +727,14 @@ type Job struct {
 	// The requests, used in order and cycled when fewer than count.
 	Requests []*Request `protobuf:"bytes,8,rep,name=requests,proto3" json:"requests,omitempty"`
 	// TLS settings for https targets; unset means system roots, verified.
-	Tls           *TLS `protobuf:"bytes,9,opt,name=tls,proto3" json:"tls,omitempty"`
+	Tls *TLS `protobuf:"bytes,9,opt,name=tls,proto3" json:"tls,omitempty"`
+	// When set, request i is requests[order[i % len(order)]]: requests is a
+	// pool of distinct requests, each sent once per job however often it is
+	// used. When empty, requests are used in order and cycled.
+	Order []uint32 `protobuf:"varint,10,rep,packed,name=order,proto3" json:"order,omitempty"`
+	// Number of JobPart messages that follow this Job and complete its
+	// requests and order; the job starts only once all have arrived.
+	Parts         int32 `protobuf:"varint,11,opt,name=parts,proto3" json:"parts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -798,6 +832,85 @@ func (x *Job) GetTls() *TLS {
 	return nil
 }
 
+func (x *Job) GetOrder() []uint32 {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+func (x *Job) GetParts() int32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
+// JobPart carries more of a Job's requests and order when the whole job
+// would not fit in one message. Parts follow their Job on the stream, in
+// order, before any other message.
+type JobPart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// Appended to the job's requests.
+	Requests []*Request `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty"`
+	// Appended to the job's order.
+	Order         []uint32 `protobuf:"varint,3,rep,packed,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobPart) Reset() {
+	*x = JobPart{}
+	mi := &file_imager_v1_control_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobPart) ProtoMessage() {}
+
+func (x *JobPart) ProtoReflect() protoreflect.Message {
+	mi := &file_imager_v1_control_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobPart.ProtoReflect.Descriptor instead.
+func (*JobPart) Descriptor() ([]byte, []int) {
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *JobPart) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobPart) GetRequests() []*Request {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *JobPart) GetOrder() []uint32 {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
 // ErrorCount is one distinct failure reason and how often it occurred.
 type ErrorCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -809,7 +922,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_imager_v1_control_proto_msgTypes[10]
+	mi := &file_imager_v1_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +934,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[10]
+	mi := &file_imager_v1_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +947,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{10}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ErrorCount) GetMessage() string {
@@ -872,7 +985,7 @@ type NameReport struct {
 
 func (x *NameReport) Reset() {
 	*x = NameReport{}
-	mi := &file_imager_v1_control_proto_msgTypes[11]
+	mi := &file_imager_v1_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +997,7 @@ func (x *NameReport) String() string {
 func (*NameReport) ProtoMessage() {}
 
 func (x *NameReport) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[11]
+	mi := &file_imager_v1_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1010,7 @@ func (x *NameReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NameReport.ProtoReflect.Descriptor instead.
 func (*NameReport) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{11}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NameReport) GetName() string {
@@ -1027,7 +1140,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_imager_v1_control_proto_msgTypes[12]
+	mi := &file_imager_v1_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1152,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[12]
+	mi := &file_imager_v1_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1165,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{12}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Report) GetJobId() string {
@@ -1204,15 +1317,16 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x05hello\x18\x01 \x01(\v2\x10.imager.v1.HelloH\x00R\x05hello\x12+\n" +
 	"\x06report\x18\x02 \x01(\v2\x11.imager.v1.ReportH\x00R\x06report\x124\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x14.imager.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
-	"\x04kind\"\x98\x01\n" +
+	"\x04kind\"\xc9\x01\n" +
 	"\x13OrchestratorMessage\x12.\n" +
 	"\awelcome\x18\x01 \x01(\v2\x12.imager.v1.WelcomeH\x00R\awelcome\x12\"\n" +
 	"\x03job\x18\x02 \x01(\v2\x0e.imager.v1.JobH\x00R\x03job\x12%\n" +
-	"\x04done\x18\x03 \x01(\v2\x0f.imager.v1.DoneH\x00R\x04doneB\x06\n" +
+	"\x04done\x18\x03 \x01(\v2\x0f.imager.v1.DoneH\x00R\x04done\x12/\n" +
+	"\bjob_part\x18\x04 \x01(\v2\x12.imager.v1.JobPartH\x00R\ajobPartB\x06\n" +
 	"\x04kind\"6\n" +
 	"\x04Done\x12\x16\n" +
 	"\x06passed\x18\x01 \x01(\bR\x06passed\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xa0\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xbc\x01\n" +
 	"\x05Hello\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x1a\n" +
@@ -1220,7 +1334,8 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\fmax_inflight\x18\x03 \x01(\x05R\vmaxInflight\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
-	"auth_token\x18\x05 \x01(\tR\tauthToken\"]\n" +
+	"auth_token\x18\x05 \x01(\tR\tauthToken\x12\x1a\n" +
+	"\binstance\x18\x06 \x01(\tR\binstance\"]\n" +
 	"\aWelcome\x128\n" +
 	"\x18heartbeat_interval_nanos\x18\x01 \x01(\x03R\x16heartbeatIntervalNanos\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"'\n" +
@@ -1240,7 +1355,7 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x14insecure_skip_verify\x18\x01 \x01(\bR\x12insecureSkipVerify\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12&\n" +
 	"\x0fclient_cert_pem\x18\x03 \x01(\fR\rclientCertPem\x12$\n" +
-	"\x0eclient_key_pem\x18\x04 \x01(\fR\fclientKeyPem\"\xb4\x02\n" +
+	"\x0eclient_key_pem\x18\x04 \x01(\fR\fclientKeyPem\"\xe0\x02\n" +
 	"\x03Job\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x1d\n" +
@@ -1251,7 +1366,14 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x05count\x18\x06 \x01(\x03R\x05count\x12#\n" +
 	"\rtimeout_nanos\x18\a \x01(\x03R\ftimeoutNanos\x12.\n" +
 	"\brequests\x18\b \x03(\v2\x12.imager.v1.RequestR\brequests\x12 \n" +
-	"\x03tls\x18\t \x01(\v2\x0e.imager.v1.TLSR\x03tls\"<\n" +
+	"\x03tls\x18\t \x01(\v2\x0e.imager.v1.TLSR\x03tls\x12\x14\n" +
+	"\x05order\x18\n" +
+	" \x03(\rR\x05order\x12\x14\n" +
+	"\x05parts\x18\v \x01(\x05R\x05parts\"f\n" +
+	"\aJobPart\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12.\n" +
+	"\brequests\x18\x02 \x03(\v2\x12.imager.v1.RequestR\brequests\x12\x14\n" +
+	"\x05order\x18\x03 \x03(\rR\x05order\"<\n" +
 	"\n" +
 	"ErrorCount\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
@@ -1310,7 +1432,7 @@ func file_imager_v1_control_proto_rawDescGZIP() []byte {
 	return file_imager_v1_control_proto_rawDescData
 }
 
-var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_imager_v1_control_proto_goTypes = []any{
 	(*ExecutorMessage)(nil),     // 0: imager.v1.ExecutorMessage
 	(*OrchestratorMessage)(nil), // 1: imager.v1.OrchestratorMessage
@@ -1322,31 +1444,34 @@ var file_imager_v1_control_proto_goTypes = []any{
 	(*Request)(nil),             // 7: imager.v1.Request
 	(*TLS)(nil),                 // 8: imager.v1.TLS
 	(*Job)(nil),                 // 9: imager.v1.Job
-	(*ErrorCount)(nil),          // 10: imager.v1.ErrorCount
-	(*NameReport)(nil),          // 11: imager.v1.NameReport
-	(*Report)(nil),              // 12: imager.v1.Report
-	nil,                         // 13: imager.v1.Report.StatusCodesEntry
+	(*JobPart)(nil),             // 10: imager.v1.JobPart
+	(*ErrorCount)(nil),          // 11: imager.v1.ErrorCount
+	(*NameReport)(nil),          // 12: imager.v1.NameReport
+	(*Report)(nil),              // 13: imager.v1.Report
+	nil,                         // 14: imager.v1.Report.StatusCodesEntry
 }
 var file_imager_v1_control_proto_depIdxs = []int32{
 	3,  // 0: imager.v1.ExecutorMessage.hello:type_name -> imager.v1.Hello
-	12, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
+	13, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
 	5,  // 2: imager.v1.ExecutorMessage.heartbeat:type_name -> imager.v1.Heartbeat
 	4,  // 3: imager.v1.OrchestratorMessage.welcome:type_name -> imager.v1.Welcome
 	9,  // 4: imager.v1.OrchestratorMessage.job:type_name -> imager.v1.Job
 	2,  // 5: imager.v1.OrchestratorMessage.done:type_name -> imager.v1.Done
-	6,  // 6: imager.v1.Request.headers:type_name -> imager.v1.Header
-	7,  // 7: imager.v1.Job.requests:type_name -> imager.v1.Request
-	8,  // 8: imager.v1.Job.tls:type_name -> imager.v1.TLS
-	13, // 9: imager.v1.Report.status_codes:type_name -> imager.v1.Report.StatusCodesEntry
-	10, // 10: imager.v1.Report.errors:type_name -> imager.v1.ErrorCount
-	11, // 11: imager.v1.Report.names:type_name -> imager.v1.NameReport
-	0,  // 12: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
-	1,  // 13: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
-	13, // [13:14] is the sub-list for method output_type
-	12, // [12:13] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 6: imager.v1.OrchestratorMessage.job_part:type_name -> imager.v1.JobPart
+	6,  // 7: imager.v1.Request.headers:type_name -> imager.v1.Header
+	7,  // 8: imager.v1.Job.requests:type_name -> imager.v1.Request
+	8,  // 9: imager.v1.Job.tls:type_name -> imager.v1.TLS
+	7,  // 10: imager.v1.JobPart.requests:type_name -> imager.v1.Request
+	14, // 11: imager.v1.Report.status_codes:type_name -> imager.v1.Report.StatusCodesEntry
+	11, // 12: imager.v1.Report.errors:type_name -> imager.v1.ErrorCount
+	12, // 13: imager.v1.Report.names:type_name -> imager.v1.NameReport
+	0,  // 14: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
+	1,  // 15: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_imager_v1_control_proto_init() }
@@ -1363,6 +1488,7 @@ func file_imager_v1_control_proto_init() {
 		(*OrchestratorMessage_Welcome)(nil),
 		(*OrchestratorMessage_Job)(nil),
 		(*OrchestratorMessage_Done)(nil),
+		(*OrchestratorMessage_JobPart)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1370,7 +1496,7 @@ func file_imager_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_imager_v1_control_proto_rawDesc), len(file_imager_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
