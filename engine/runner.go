@@ -16,6 +16,11 @@ const preciseWindow = 2 * time.Millisecond
 // DefaultMaxInFlight is the in-flight cap used when a Runner is given none.
 const DefaultMaxInFlight = 10000
 
+// cancelCheck is how many requests the pacer dispatches (or drops) in one
+// burst between checks of its context, so that a job cancelled amid a
+// large backlog stops within microseconds rather than after the backlog.
+const cancelCheck = 1024
+
 // Job is one executor's share of one round: Count requests spread evenly
 // over [StartAt, StartAt+Duration).
 type Job struct {
@@ -32,8 +37,13 @@ type Job struct {
 	Count int
 	// Timeout is the per-request timeout; zero means DefaultTimeout.
 	Timeout time.Duration
-	// Requests are used in order and cycled when fewer than Count.
+	// Requests are used in order and cycled when fewer than Count, unless
+	// Order is set.
 	Requests []Request
+	// Order, when set, makes request i Requests[Order[i%len(Order)]], so
+	// that Requests can be a pool of distinct requests (see Pool). Every
+	// entry must be less than len(Requests).
+	Order []uint32
 	// TLS configures connections to an https target; nil means the
 	// system roots, verified.
 	TLS *TLSConfig
@@ -111,6 +121,7 @@ type jobRun struct {
 	client  *Client
 	ctx     context.Context
 	reqs    []prepared
+	order   []uint32
 	timeout time.Duration
 	work    chan work
 	wg      sync.WaitGroup
@@ -139,6 +150,9 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 		return rep
 	}
 	reqs, err := prepare(job.TargetURL, job.Requests)
+	if err == nil {
+		err = checkOrder(job.Order, len(reqs))
+	}
 	var client *Client
 	if err == nil {
 		client, err = r.clientFor(job.TLS)
@@ -153,7 +167,7 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	j := &jobRun{r: r, client: client, ctx: ctx, reqs: reqs, timeout: timeout, work: make(chan work), report: rep}
+	j := &jobRun{r: r, client: client, ctx: ctx, reqs: reqs, order: job.Order, timeout: timeout, work: make(chan work), report: rep}
 	local := j.pace(job)
 	close(j.work)
 	j.wg.Wait()
@@ -210,16 +224,21 @@ func (j *jobRun) pace(job Job) (local Report) {
 		default:
 		}
 		// Everything due by now goes out now; the schedule never waits
-		// for the target.
+		// for the target. A long backlog (a late or very fast job) is
+		// cut short by ctx every cancelCheck requests.
 		for ; i < n; i++ {
 			due = job.StartAt.Add(time.Duration(step * float64(i)))
 			if due.After(now) {
 				break
 			}
+			if i%cancelCheck == 0 && j.ctx.Err() != nil {
+				local.Planned -= int64(n - i)
+				return local
+			}
 			if j.r.inflight.Add(1) > j.r.maxInFlight {
 				j.r.inflight.Add(-1)
 				local.Dropped++
-				if p := &j.reqs[i%len(j.reqs)]; p.name != "" {
+				if p := j.request(i); p.name != "" {
 					local.Name(p.name).Dropped++
 				}
 				dropReasons++
@@ -259,9 +278,29 @@ func (j *jobRun) worker(w work) {
 	}
 }
 
+// request returns request i of the job: the pool entry its order names,
+// or the requests cycled when the job has no order.
+func (j *jobRun) request(i int) *prepared {
+	if len(j.order) > 0 {
+		return &j.reqs[j.order[i%len(j.order)]]
+	}
+	return &j.reqs[i%len(j.reqs)]
+}
+
+// checkOrder returns an error when an entry of order is not an index into
+// a pool of n requests.
+func checkOrder(order []uint32, n int) error {
+	for i, k := range order {
+		if int(k) >= n {
+			return fmt.Errorf("order entry %d names request %d of %d", i, k, n)
+		}
+	}
+	return nil
+}
+
 // exec sends one request and records its outcome.
 func (j *jobRun) exec(w work, s *Sample) {
-	p := &j.reqs[w.idx%len(j.reqs)]
+	p := j.request(w.idx)
 	sendAt := time.Now()
 	j.client.send(p, sendAt.Add(j.timeout), s)
 	j.r.inflight.Add(-1)

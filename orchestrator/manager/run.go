@@ -245,6 +245,7 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		if err != nil {
 			return true, fmt.Errorf("round %d: %w", index, err)
 		}
+		pool, order := engine.Pool(reqs)
 		job := engine.Job{
 			ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
 			Round:     index,
@@ -253,7 +254,8 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 			Duration:  s.cfg.Interval,
 			Count:     counts[i],
 			Timeout:   s.cfg.RequestTimeout,
-			Requests:  reqs,
+			Requests:  pool,
+			Order:     order,
 			TLS:       s.cfg.TLS,
 		}
 		p.jobs[job.ID] = &pendingJob{executor: e.ID(), planned: int64(job.Count)}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -214,6 +215,9 @@ func (s *Scheduler) Report(executorID string, rep *engine.Report) {
 			if err := checkReport(rep, j.planned); err != nil {
 				s.log.Warn("report refused; its requests count as lost", "executor", executorID, "job", rep.JobID, "reason", err)
 				s.cfg.Metrics.ReportRefused()
+				if l, ok := e.(RefusalListener); ok {
+					l.ReportRefused(rep.JobID, err)
+				}
 				lost := &engine.Report{JobID: rep.JobID, Round: rep.Round, Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
 				lost.AddError("lost: the executor's report was refused as inconsistent", j.planned)
 				rep = lost
@@ -297,9 +301,13 @@ type RoundBeginner interface {
 	BeginRound(index int64)
 }
 
-// nextRequests draws n requests from the source.
+// nextRequests draws n requests from the source. Requests whose bodies
+// are the same string (a source line or a script value used again) share
+// one copy of its bytes, so that a large body is not copied once per
+// request; engine.Pool then sends it once per job.
 func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 	out := make([]engine.Request, n)
+	bodies := make(bodyCache)
 	if bs, ok := s.cfg.Source.(BatchSource); ok {
 		specs, err := bs.NextBatch(n)
 		if err != nil {
@@ -309,18 +317,32 @@ func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 			return nil, fmt.Errorf("request source: asked for %d requests, got %d", n, len(specs))
 		}
 		for i := range specs {
-			out[i] = FromSpec(specs[i])
+			out[i] = bodies.fromSpec(specs[i])
 		}
-		return out, nil
+		return out, checkSizes(out)
 	}
 	for i := range out {
 		spec, err := s.cfg.Source.Next()
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
 		}
-		out[i] = FromSpec(spec)
+		out[i] = bodies.fromSpec(spec)
 	}
-	return out, nil
+	return out, checkSizes(out)
+}
+
+// checkSizes refuses a request larger than engine.MaxRequestBytes, which
+// the control plane could not carry. Sources that load their requests
+// refuse those at start with the line at fault; this catches requests
+// built as the test runs.
+func checkSizes(reqs []engine.Request) error {
+	for i := range reqs {
+		if n := reqs[i].Size(); n > engine.MaxRequestBytes {
+			return fmt.Errorf("request source: a %s %s request of %d bytes exceeds the limit of %d bytes",
+				reqs[i].Method, reqs[i].Path, n, engine.MaxRequestBytes)
+		}
+	}
+	return nil
 }
 
 // sortedExecutors returns the executors ordered by ID, so that rounds are
@@ -338,9 +360,38 @@ func sortedExecutors(m map[string]Executor) []Executor {
 // out sorted by name, so that runs repeat exactly; a name's values keep
 // their order, each on its own line.
 func FromSpec(spec types.RequestSpec) engine.Request {
+	return bodyCache(nil).fromSpec(spec)
+}
+
+// bodyCache maps the bytes of a body string to the one copy made of them.
+// A nil cache copies every body.
+type bodyCache map[bodyKey][]byte
+
+// bodyKey identifies a string by its bytes in memory, not its content.
+type bodyKey struct {
+	data *byte
+	n    int
+}
+
+// minSharedBody is the body length from which bodies are shared; shorter
+// ones are cheaper to copy than to look up.
+const minSharedBody = 512
+
+// fromSpec is FromSpec with body bytes shared through c.
+func (c bodyCache) fromSpec(spec types.RequestSpec) engine.Request {
 	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString, Name: spec.Name}
-	if spec.Body != "" {
+	switch {
+	case spec.Body == "":
+	case c == nil || len(spec.Body) < minSharedBody:
 		r.Body = []byte(spec.Body)
+	default:
+		k := bodyKey{unsafe.StringData(spec.Body), len(spec.Body)}
+		b, ok := c[k]
+		if !ok {
+			b = []byte(spec.Body)
+			c[k] = b
+		}
+		r.Body = b
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Headers)) {
 		for _, v := range spec.Headers[name] {

@@ -7,11 +7,6 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 )
 
-// MaxMessageBytes bounds one control-plane message on both sides. A job
-// carries its requests, so a high-rate round makes large messages (about
-// 50 bytes a request for short GETs: a 256 MiB bound allows millions).
-const MaxMessageBytes = 256 << 20
-
 // unixNanos returns t as Unix nanoseconds, 0 for the zero time.
 func unixNanos(t time.Time) int64 {
 	if t.IsZero() {
@@ -51,6 +46,7 @@ func JobFromEngine(j engine.Job) *Job {
 		Count:            int64(j.Count),
 		TimeoutNanos:     int64(j.Timeout),
 		Requests:         reqs,
+		Order:            j.Order,
 		Tls:              tls,
 	}
 }
@@ -81,6 +77,7 @@ func (j *Job) ToEngine() engine.Job {
 		Count:     int(j.GetCount()),
 		Timeout:   time.Duration(j.GetTimeoutNanos()),
 		Requests:  reqs,
+		Order:     j.GetOrder(),
 		TLS:       tls,
 	}
 }
