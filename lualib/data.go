@@ -116,13 +116,29 @@ func (d *dataModule) cached(fn string, read dataReader) lua.LGFunction {
 	}
 }
 
-// read returns the content of name inside the scenario folder.
+// read returns the content of name inside the scenario folder, charged to
+// the call's budget (the file is read first: it is at most maxDataFile).
 func (d *dataModule) read(L *lua.LState, fn, name string) []byte {
 	b, err := readInDir(d.env.Dir, name)
 	if err != nil {
 		raise(L, fn, "%q: %v", name, err)
 	}
+	d.env.budget().Charge(L, fn, int64(len(b)))
 	return b
+}
+
+// dataItemCost is what one line or field costs once in a Lua table: the
+// table slot, the boxed string and its share of the row table.
+const dataItemCost = 64
+
+// chargeItems charges the strings and table slots a file of b parsed into
+// about one item per separator byte sep or newline will take.
+func (d *dataModule) chargeItems(L *lua.LState, fn string, b []byte, sep byte) {
+	items := int64(bytes.Count(b, []byte{'\n'})) + 1
+	if sep != '\n' {
+		items += int64(bytes.Count(b, []byte{sep}))
+	}
+	d.env.budget().Charge(L, fn, int64(len(b))+items*dataItemCost)
 }
 
 // errOutside is reported for every path that leaves the scenario folder.
@@ -188,7 +204,9 @@ func rootError(err error) error {
 }
 
 func (d *dataModule) text(L *lua.LState, fn, name string) []lua.LValue {
-	return []lua.LValue{lua.LString(d.read(L, fn, name))}
+	b := d.read(L, fn, name)
+	d.env.budget().Charge(L, fn, int64(len(b)))
+	return []lua.LValue{lua.LString(b)}
 }
 
 // utf8BOM is the byte order mark some editors put at the start of text files.
@@ -196,6 +214,7 @@ const utf8BOM = "\ufeff"
 
 func (d *dataModule) lines(L *lua.LState, fn, name string) []lua.LValue {
 	b := bytes.TrimPrefix(d.read(L, fn, name), []byte(utf8BOM))
+	d.chargeItems(L, fn, b, '\n')
 	out := L.NewTable()
 	for len(b) > 0 {
 		line := b
@@ -211,7 +230,9 @@ func (d *dataModule) lines(L *lua.LState, fn, name string) []lua.LValue {
 }
 
 func (d *dataModule) json(L *lua.LState, fn, name string) []lua.LValue {
-	v, err := decodeJSON(L, d.read(L, fn, name))
+	b := d.read(L, fn, name)
+	d.env.budget().Charge(L, fn, decodeCost(bytesString(b)))
+	v, err := decodeJSON(L, b)
 	if err != nil {
 		raise(L, fn, "%q: %v", name, err)
 	}
@@ -265,6 +286,11 @@ func csvRuneOption(L *lua.LState, fn string, t *lua.LTable, field string, def ru
 func (d *dataModule) csv(L *lua.LState, fn, name string) []lua.LValue {
 	_, o := csvOptionsKey(L, fn)
 	b := bytes.TrimPrefix(d.read(L, fn, name), []byte(utf8BOM))
+	sep := byte(',')
+	if o.separator < utf8.RuneSelf {
+		sep = byte(o.separator)
+	}
+	d.chargeItems(L, fn, b, sep)
 	r := csv.NewReader(bytes.NewReader(b))
 	r.Comma = o.separator
 	r.Comment = o.comment

@@ -45,31 +45,40 @@ import (
 //	character.
 const ModuleEncoding = "imager.encoding"
 
-// encodingLoader is the loader of imager.encoding.
-func encodingLoader(L *lua.LState) int {
-	L.Push(newModule(L, map[string]lua.LGFunction{
-		"base64_encode":    encodeWith("imager.encoding.base64_encode", base64.StdEncoding.EncodeToString),
-		"base64_decode":    decodeWith("imager.encoding.base64_decode", base64Decoder(base64.StdEncoding, base64.RawStdEncoding)),
-		"base64url_encode": encodeWith("imager.encoding.base64url_encode", base64.RawURLEncoding.EncodeToString),
-		"base64url_decode": decodeWith("imager.encoding.base64url_decode", base64Decoder(base64.URLEncoding, base64.RawURLEncoding)),
-		"hex_encode":       encodeWith("imager.encoding.hex_encode", hex.EncodeToString),
-		"hex_decode":       decodeWith("imager.encoding.hex_decode", hex.DecodeString),
-	}))
-	return 1
-}
-
-// encodeWith wraps an encoder as a Lua function of one string.
-func encodeWith(fn string, enc func([]byte) string) lua.LGFunction {
+// encodingLoader returns the loader of imager.encoding bound to env.
+func encodingLoader(env *Env) lua.LGFunction {
 	return func(L *lua.LState) int {
-		L.Push(lua.LString(enc([]byte(checkString(L, 1, fn, "s")))))
+		L.Push(newModule(L, map[string]lua.LGFunction{
+			"base64_encode":    env.encodeWith("imager.encoding.base64_encode", base64.StdEncoding.EncodeToString, base64.StdEncoding.EncodedLen),
+			"base64_decode":    env.decodeWith("imager.encoding.base64_decode", base64Decoder(base64.StdEncoding, base64.RawStdEncoding)),
+			"base64url_encode": env.encodeWith("imager.encoding.base64url_encode", base64.RawURLEncoding.EncodeToString, base64.RawURLEncoding.EncodedLen),
+			"base64url_decode": env.decodeWith("imager.encoding.base64url_decode", base64Decoder(base64.URLEncoding, base64.RawURLEncoding)),
+			"hex_encode":       env.encodeWith("imager.encoding.hex_encode", hex.EncodeToString, hex.EncodedLen),
+			"hex_decode":       env.decodeWith("imager.encoding.hex_decode", hex.DecodeString),
+		}))
 		return 1
 	}
 }
 
-// decodeWith wraps a decoder as a Lua function of one string.
-func decodeWith(fn string, dec func(string) ([]byte, error)) lua.LGFunction {
+// encodeWith wraps an encoder as a Lua function of one string. It charges
+// the copy of the input and the encoder's buffer and string (size gives
+// the encoded length) before encoding.
+func (e *Env) encodeWith(fn string, enc func([]byte) string, size func(int) int) lua.LGFunction {
 	return func(L *lua.LState) int {
-		b, err := dec(checkString(L, 1, fn, "s"))
+		s := checkString(L, 1, fn, "s")
+		e.budget().Charge(L, fn, int64(len(s))+2*int64(size(len(s))))
+		L.Push(lua.LString(enc([]byte(s))))
+		return 1
+	}
+}
+
+// decodeWith wraps a decoder as a Lua function of one string, charging
+// twice the input (the decoded bytes and their string) first.
+func (e *Env) decodeWith(fn string, dec func(string) ([]byte, error)) lua.LGFunction {
+	return func(L *lua.LState) int {
+		s := checkString(L, 1, fn, "s")
+		e.budget().Charge(L, fn, 2*int64(len(s)))
+		b, err := dec(s)
 		if err != nil {
 			raise(L, fn, "%v", err)
 		}

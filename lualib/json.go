@@ -69,16 +69,18 @@ const (
 // maxJSONDepth bounds json.encode nesting.
 const maxJSONDepth = 1000
 
-// jsonLoader is the loader of imager.json.
-func jsonLoader(L *lua.LState) int {
-	mod := newModule(L, map[string]lua.LGFunction{
-		"encode": jsonEncode,
-		"decode": jsonDecode,
-		"array":  jsonArray,
-	})
-	mod.RawSetString("null", jsonNull(L))
-	L.Push(mod)
-	return 1
+// jsonLoader returns the loader of imager.json bound to env.
+func jsonLoader(env *Env) lua.LGFunction {
+	return func(L *lua.LState) int {
+		mod := newModule(L, map[string]lua.LGFunction{
+			"encode": env.jsonEncode,
+			"decode": env.jsonDecode,
+			"array":  jsonArray,
+		})
+		mod.RawSetString("null", jsonNull(L))
+		L.Push(mod)
+		return 1
+	}
 }
 
 // jsonNull returns this VM's json.null sentinel, creating it once.
@@ -121,7 +123,7 @@ func jsonArray(L *lua.LState) int {
 	return 1
 }
 
-func jsonEncode(L *lua.LState) int {
+func (e *Env) jsonEncode(L *lua.LState) int {
 	const fn = "imager.json.encode"
 	if L.GetTop() == 0 {
 		raise(L, fn, "argument #1 (value) is missing")
@@ -141,7 +143,7 @@ func jsonEncode(L *lua.LState) int {
 			raise(L, fn, "options.indent must be a boolean or a string, got %s", iv.Type())
 		}
 	}
-	out, err := encodeJSON(L, v, indent)
+	out, err := encodeJSON(L, v, indent, e.budget(), fn)
 	if err != nil {
 		raise(L, fn, "%v", err)
 	}
@@ -149,9 +151,10 @@ func jsonEncode(L *lua.LState) int {
 	return 1
 }
 
-func jsonDecode(L *lua.LState) int {
+func (e *Env) jsonDecode(L *lua.LState) int {
 	const fn = "imager.json.decode"
 	text := checkString(L, 1, fn, "text")
+	e.budget().Charge(L, fn, decodeCost(text))
 	v, err := decodeJSON(L, []byte(text))
 	if err != nil {
 		raise(L, fn, "%v", err)
@@ -160,21 +163,84 @@ func jsonDecode(L *lua.LState) int {
 	return 1
 }
 
-// decodeJSON parses data into Lua values as json.decode does.
+// jsonValueCost is what json.decode costs per value: encoding/json's
+// interface and map or slice slot, then the Lua table slot and the boxed
+// value; a list of a million numbers or short strings peaked at 80 to 95
+// bytes of resident memory per value.
+const jsonValueCost = 128
+
+// decodeCost estimates the bytes json.decode allocates for text: the copy
+// of the text, the strings taken from it, and jsonValueCost per value (one
+// more than the commas and opening brackets outside strings).
+func decodeCost(text string) int64 {
+	values, inString := int64(1), false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ',' || c == '[' || c == '{'):
+			values++
+		}
+	}
+	return 2*int64(len(text)) + values*jsonValueCost
+}
+
+// decodeJSON parses data into Lua values as json.decode does. encoding/json
+// cannot be interrupted, so when the call has a context the parse runs on
+// a helper goroutine that the call abandons if its limits stop it; the
+// conversion into Lua checks the time limit as it goes.
 func decodeJSON(L *lua.LState, data []byte) (lua.LValue, error) {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := unmarshalAbandonable(L, data)
+	if err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("invalid JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 		}
 		return nil, fmt.Errorf("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return goToLua(L, v, jsonNull(L), jsonArrayMeta(L)), nil
+	steps := 0
+	return goToLua(L, v, jsonNull(L), jsonArrayMeta(L), &steps), nil
+}
+
+// unmarshalAbandonable is json.Unmarshal into an any, abandoned with a Lua
+// error when L's context is done first. The helper goroutine only reads
+// data and finishes on its own.
+func unmarshalAbandonable(L *lua.LState, data []byte) (any, error) {
+	ctx := L.Context()
+	if ctx == nil {
+		var v any
+		err := json.Unmarshal(data, &v)
+		return v, err
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.err = json.Unmarshal(data, &r.v)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		CheckTime(L, "imager.json.decode")
+		return nil, ctx.Err()
+	}
 }
 
 // goToLua converts a value produced by encoding/json into Lua.
-func goToLua(L *lua.LState, v any, null lua.LValue, arrayMT *lua.LTable) lua.LValue {
+// steps counts converted values, for time checks.
+func goToLua(L *lua.LState, v any, null lua.LValue, arrayMT *lua.LTable, steps *int) lua.LValue {
+	*steps++
+	if *steps%ctxCheckEvery == 0 {
+		CheckTime(L, "imager.json.decode")
+	}
 	switch x := v.(type) {
 	case nil:
 		return null
@@ -187,7 +253,7 @@ func goToLua(L *lua.LState, v any, null lua.LValue, arrayMT *lua.LTable) lua.LVa
 	case []any:
 		t := L.CreateTable(len(x), 0)
 		for _, el := range x {
-			t.Append(goToLua(L, el, null, arrayMT))
+			t.Append(goToLua(L, el, null, arrayMT, steps))
 		}
 		t.Metatable = arrayMT
 		return t
@@ -199,7 +265,7 @@ func goToLua(L *lua.LState, v any, null lua.LValue, arrayMT *lua.LTable) lua.LVa
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			t.RawSetString(k, goToLua(L, x[k], null, arrayMT))
+			t.RawSetString(k, goToLua(L, x[k], null, arrayMT, steps))
 		}
 		return t
 	}

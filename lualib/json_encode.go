@@ -11,13 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
-// encodeJSON encodes v as json.encode does.
-func encodeJSON(L *lua.LState, v lua.LValue, indent string) (string, error) {
+// encodeJSON encodes v as json.encode does. The output buffer is charged
+// to budget (nil: no limit) for fn as it grows, and the call's time limit
+// is checked as values are written.
+func encodeJSON(L *lua.LState, v lua.LValue, indent string, budget *Budget, fn string) (string, error) {
 	e := &jsonEncoder{
+		L:       L,
+		budget:  budget,
+		fn:      fn,
 		null:    jsonNull(L),
 		arrayMT: jsonArrayMeta(L),
 		indent:  indent,
@@ -30,7 +36,7 @@ func encodeJSON(L *lua.LState, v lua.LValue, indent string) (string, error) {
 		}
 		return "", err
 	}
-	return string(e.buf), nil
+	return bytesString(e.buf), nil
 }
 
 // jsonPathError is an encoding failure with the path to the bad value,
@@ -44,6 +50,11 @@ func (e *jsonPathError) Error() string { return e.msg }
 
 // jsonEncoder writes Lua values as JSON into buf.
 type jsonEncoder struct {
+	L       *lua.LState
+	budget  *Budget
+	fn      string
+	charged int // the capacity of buf already charged
+	steps   int // values written, for time checks
 	null    lua.LValue
 	arrayMT lua.LValue
 	indent  string
@@ -55,7 +66,19 @@ func (e *jsonEncoder) fail(format string, args ...any) error {
 	return &jsonPathError{msg: fmt.Sprintf(format, args...)}
 }
 
+// room makes room for n more bytes in buf, charging a new buffer first.
+func (e *jsonEncoder) room(n int) {
+	e.buf = e.budget.Grow(e.L, e.fn, e.buf, n)
+	e.charged = cap(e.buf)
+}
+
 func (e *jsonEncoder) value(v lua.LValue, depth int) error {
+	e.steps++
+	if e.steps%ctxCheckEvery == 0 {
+		CheckTime(e.L, e.fn)
+	}
+	e.room(32)
+	defer e.account()
 	switch x := v.(type) {
 	case *lua.LNilType:
 		e.buf = append(e.buf, "null"...)
@@ -68,6 +91,7 @@ func (e *jsonEncoder) value(v lua.LValue, depth int) error {
 		}
 		e.buf = appendJSONNumber(e.buf, f)
 	case lua.LString:
+		e.room(len(x) + 2)
 		e.buf = appendJSONString(e.buf, string(x))
 	case *lua.LTable:
 		return e.table(x, depth)
@@ -79,6 +103,15 @@ func (e *jsonEncoder) value(v lua.LValue, depth int) error {
 		return e.fail("cannot encode a %s", v.Type())
 	}
 	return nil
+}
+
+// account charges buf's capacity when an append outside room grew it
+// (escapes, indentation): at most a few times the last charged size.
+func (e *jsonEncoder) account() {
+	if c := cap(e.buf); c > e.charged {
+		e.budget.Charge(e.L, e.fn, int64(c))
+		e.charged = c
+	}
 }
 
 // jsonKey is an object member ready to be sorted and written.
@@ -138,6 +171,7 @@ func (e *jsonEncoder) array(t *lua.LTable, n, depth int) error {
 }
 
 func (e *jsonEncoder) object(t *lua.LTable, count, depth int) error {
+	e.budget.Charge(e.L, e.fn, int64(count)*int64(unsafe.Sizeof(jsonKey{})))
 	keys := make([]jsonKey, 0, count)
 	var bad lua.LValue
 	t.ForEach(func(k, v lua.LValue) {

@@ -62,13 +62,13 @@ func (e *Env) logAt(level slog.Level, fn string) lua.LGFunction {
 		if !e.Logger.Enabled(ctx, level) {
 			return 0
 		}
-		e.Logger.LogAttrs(ctx, level, msg, logAttrs(L, fields)...)
+		e.Logger.LogAttrs(ctx, level, msg, logAttrs(L, fields, e.budget())...)
 		return 0
 	}
 }
 
 // logAttrs converts a fields table into attributes sorted by key.
-func logAttrs(L *lua.LState, fields *lua.LTable) []slog.Attr {
+func logAttrs(L *lua.LState, fields *lua.LTable, budget *Budget) []slog.Attr {
 	if fields == nil {
 		return nil
 	}
@@ -84,14 +84,14 @@ func logAttrs(L *lua.LState, fields *lua.LTable) []slog.Attr {
 		default:
 			key = kk.Type().String()
 		}
-		attrs = append(attrs, logAttr(L, key, v, null))
+		attrs = append(attrs, logAttr(L, key, v, null, budget))
 	})
 	slices.SortFunc(attrs, func(a, b slog.Attr) int { return strings.Compare(a.Key, b.Key) })
 	return attrs
 }
 
 // logAttr converts one field.
-func logAttr(L *lua.LState, key string, v, null lua.LValue) slog.Attr {
+func logAttr(L *lua.LState, key string, v, null lua.LValue, budget *Budget) slog.Attr {
 	switch x := v.(type) {
 	case lua.LString:
 		return slog.String(key, string(x))
@@ -104,7 +104,7 @@ func logAttr(L *lua.LState, key string, v, null lua.LValue) slog.Attr {
 		}
 		return slog.Float64(key, f)
 	case *lua.LTable:
-		s, err := encodeJSON(L, x, "")
+		s, err := encodeJSON(L, x, "", budget, "imager.log")
 		if err != nil {
 			return slog.String(key, "<unencodable: "+err.Error()+">")
 		}

@@ -51,6 +51,10 @@ type Env struct {
 	// Start is when the VM started, the origin of imager.time.monotonic.
 	// A zero Start means the moment Loaders was called.
 	Start time.Time
+	// Budget is the memory the running call may still allocate; the
+	// modules charge it before building a large result. nil means no
+	// limit.
+	Budget *Budget
 }
 
 // pcgStream is the second PCG seed word used by NewRand: a fixed constant so
@@ -94,13 +98,13 @@ func Loaders(env *Env) map[string]lua.LGFunction {
 	}
 	return map[string]lua.LGFunction{
 		ModuleData:     dataLoader(env),
-		ModuleEncoding: encodingLoader,
+		ModuleEncoding: encodingLoader(env),
 		ModuleHash:     hashLoader,
-		ModuleJSON:     jsonLoader,
+		ModuleJSON:     jsonLoader(env),
 		ModuleLog:      logLoader(env),
 		ModuleRandom:   randomLoader(env),
 		ModuleTime:     timeLoader(env, start),
-		ModuleURL:      urlLoader,
+		ModuleURL:      urlLoader(env),
 		ModuleUUID:     uuidLoader(env),
 	}
 }

@@ -69,19 +69,38 @@ import (
 //	fragment. Error when s is not a valid URL.
 const ModuleURL = "imager.url"
 
-// urlLoader is the loader of imager.url.
-func urlLoader(L *lua.LState) int {
-	L.Push(newModule(L, map[string]lua.LGFunction{
-		"escape":        urlEscape,
-		"unescape":      urlUnescape,
-		"path_escape":   urlPathEscape,
-		"path_unescape": urlPathUnescape,
-		"query":         urlQuery,
-		"parse_query":   urlParseQuery,
-		"join":          urlJoin,
-		"parse":         urlParse,
-	}))
-	return 1
+// urlLoader returns the loader of imager.url bound to env. Escaping may
+// triple a string: escape, path_escape, query and join charge their
+// result to the call's budget before building it.
+func urlLoader(env *Env) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.Push(newModule(L, map[string]lua.LGFunction{
+			"escape":        env.escapeCharged("imager.url.escape", urlEscape),
+			"unescape":      urlUnescape,
+			"path_escape":   env.escapeCharged("imager.url.path_escape", urlPathEscape),
+			"path_unescape": urlPathUnescape,
+			"query":         env.urlQuery,
+			"parse_query":   urlParseQuery,
+			"join":          env.escapeCharged("imager.url.join", urlJoin),
+			"parse":         urlParse,
+		}))
+		return 1
+	}
+}
+
+// escapeCharged charges three times the length of f's string arguments
+// (what escaping them may take) before calling f.
+func (e *Env) escapeCharged(fn string, f lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		n := int64(0)
+		for i := 1; i <= L.GetTop(); i++ {
+			if s, ok := L.Get(i).(lua.LString); ok {
+				n += 3 * int64(len(s))
+			}
+		}
+		e.budget().Charge(L, fn, n)
+		return f(L)
+	}
 }
 
 func urlEscape(L *lua.LState) int {
@@ -120,7 +139,7 @@ type queryPair struct {
 	val lua.LValue
 }
 
-func urlQuery(L *lua.LState) int {
+func (e *Env) urlQuery(L *lua.LState) int {
 	const fn = "imager.url.query"
 	params := checkTable(L, 1, fn, "params")
 	pairs := make([]queryPair, 0, 8)
@@ -143,6 +162,7 @@ func urlQuery(L *lua.LState) int {
 	for _, p := range pairs {
 		list, ok := p.val.(*lua.LTable)
 		if !ok {
+			buf = e.budget().Grow(L, fn, buf, queryRoom(p.key, p.val))
 			if buf, ok = appendQueryPair(buf, p.key, p.val); !ok {
 				raise(L, fn, "value of %s must be a string, number, boolean or a list of them, got %s", quoteKey(p.key), describeValue(p.val))
 			}
@@ -154,13 +174,26 @@ func urlQuery(L *lua.LState) int {
 		}
 		for i := 1; i <= n; i++ {
 			v := list.RawGetInt(i)
+			if i%ctxCheckEvery == 0 {
+				CheckTime(L, fn)
+			}
+			buf = e.budget().Grow(L, fn, buf, queryRoom(p.key, v))
 			if buf, ok = appendQueryPair(buf, p.key, v); !ok {
 				raise(L, fn, "value of %s[%d] must be a string, number, boolean or a list of them, got %s", quoteKey(p.key), i, describeValue(v))
 			}
 		}
 	}
-	L.Push(lua.LString(buf))
+	L.Push(lua.LString(bytesString(buf)))
 	return 1
+}
+
+// queryRoom is the most bytes appendQueryPair can append for key and v.
+func queryRoom(key string, v lua.LValue) int {
+	n := 3*len(key) + 32
+	if s, ok := v.(lua.LString); ok {
+		n += 3 * len(s)
+	}
+	return n
 }
 
 // appendQueryPair appends "&key=value" (no "&" first) with both escaped;

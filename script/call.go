@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/PeladoCollado/imager/lualib"
 )
 
 // Errors a call can wrap; test with errors.Is.
@@ -83,9 +85,15 @@ func (v *VM) limitError(what string, fn *lua.LFunction, broke limitKind, err err
 	if pos == "" {
 		pos = funcPosition(v.s.name, fn)
 	}
+	if broke == limitMemory && v.g.budget.Over() != "" {
+		return &limitError{
+			msg:  fmt.Sprintf("%s: %s (in %s)", pos, v.g.budget.Over(), what),
+			kind: ErrMemoryLimit,
+		}
+	}
 	if broke == limitMemory {
 		return &limitError{
-			msg:  fmt.Sprintf("%s: %s exceeded the memory limit of %s", pos, what, formatBytes(v.cfg.MemoryLimit)),
+			msg:  fmt.Sprintf("%s: %s exceeded the memory limit of %s", pos, what, lualib.FormatBytes(v.cfg.MemoryLimit)),
 			kind: ErrMemoryLimit,
 		}
 	}

@@ -27,7 +27,7 @@
 // A VM opens only: the base library without dofile, loadfile, load,
 // loadstring, module, getfenv and setfenv (print goes to the logger,
 // collectgarbage only answers "count", require is replaced); table;
-// string (rep and format bounded by VMConfig.MaxStringBytes and a format
+// string (rep, format and gsub bounded by VMConfig.MaxStringBytes and a format
 // width or precision of at most two digits; find, match, gmatch and gsub
 // guarded so that a pathological pattern cannot stall the host); math
 // (random and randomseed use the VM's generator, seeded from
@@ -53,9 +53,18 @@
 // "scenario.lua:7: request() exceeded the 1s call time limit" (errors.Is
 // ErrTimeLimit or ErrMemoryLimit). The memory guard samples the process
 // heap: it is a safety net against runaway allocation, not an exact
-// per-VM account, and one huge allocation may pass the limit before the
-// next sample. The call stack is bounded (MaxCallDepth), so runaway
-// recursion fails with "stack overflow".
+// per-VM account. On top of it each call has a memory budget
+// (lualib.Budget): every built-in that can build a large string or table
+// (`..`, which compile rewrites into a guarded call, string.rep, format,
+// gsub, char, upper, lower, reverse, table.concat, table.sort and the
+// imager.json, encoding, url, data and log modules) charges its result
+// before allocating it, and a result larger than what the call has left
+// fails the call with an ErrMemoryLimit error naming the built-in, even
+// inside pcall. The guard's samples correct the budget with the measured
+// heap growth. Built-ins that loop in Go check the call's context as they
+// go; unpack and string.byte return at most 65536 values. The call stack
+// is bounded (MaxCallDepth), so runaway recursion fails with "stack
+// overflow".
 //
 // After a call breaks a limit, its VM discards its Lua state and rebuilds
 // it, re-running the top level and setup, before the next call: the VM

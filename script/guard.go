@@ -5,6 +5,8 @@ import (
 	"runtime/metrics"
 	"sync"
 	"time"
+
+	"github.com/PeladoCollado/imager/lualib"
 )
 
 // guardTick is how often a running call is checked against its limits.
@@ -37,12 +39,19 @@ const (
 // after it began), and the guard acts at tick granularity: it is a sampler,
 // not a hard cap, and a single huge allocation can overshoot the limit
 // before the next tick.
+//
+// The precise part of the memory limit is budget: the built-ins that can
+// build a large string or table charge their result to it before
+// allocating, and a charge past the limit breaks the call at once. Each
+// tick corrects the budget with the measured heap growth, so that garbage
+// the collector freed stops counting (see sample).
 type guard struct {
 	timeout time.Duration
 	memory  uint64
 	cancel  context.CancelFunc
 	timer   *time.Timer
 	epoch   time.Time
+	budget  *lualib.Budget
 
 	mu      sync.Mutex
 	armed   bool          // the timer is pending or its callback running
@@ -52,6 +61,7 @@ type guard struct {
 	broke   limitKind     // the limit the running call broke
 	seen    uint64        // the call the last tick saw
 	base    uint64        // heap bytes when the running call was first seen
+	early   int64         // budget charged before the running call was first seen
 	samples []metrics.Sample
 }
 
@@ -64,6 +74,7 @@ func newGuard(timeout time.Duration, memory int64, cancel context.CancelFunc) *g
 		epoch:   time.Now(),
 		samples: []metrics.Sample{{Name: heapMetric}},
 	}
+	g.budget = lualib.NewBudget(memory, g.overBudget)
 	g.timer = time.AfterFunc(time.Hour, g.tick)
 	g.timer.Stop()
 	return g
@@ -77,6 +88,7 @@ func (g *guard) begin() {
 	g.seq++
 	g.start = now
 	g.broke = limitNone
+	g.budget.Reset()
 	if !g.armed {
 		g.armed = true
 		g.timer.Reset(guardTick)
@@ -107,16 +119,46 @@ func (g *guard) tick() {
 		g.fire(limitTime)
 		return
 	}
-	if g.memory > 0 {
-		heap := g.heap()
-		if g.seen != g.seq {
-			g.seen, g.base = g.seq, heap
-		} else if heap > g.base && heap-g.base > g.memory {
-			g.fire(limitMemory)
-			return
-		}
+	if g.memory > 0 && g.sample() {
+		g.fire(limitMemory)
+		return
 	}
 	g.timer.Reset(guardTick)
+}
+
+// sample reads the heap and reports whether the running call grew it by
+// more than the limit. It also corrects the call's budget: what the call
+// used is what it charged before the first sample (assumed still live),
+// plus the heap growth since, plus what it charged after this sample's
+// charge snapshot (charges between the snapshot and the heap read count
+// twice, which errs on the safe side). g.mu is held.
+func (g *guard) sample() bool {
+	charged := g.budget.Charged()
+	heap := g.heap()
+	if g.seen != g.seq {
+		g.seen, g.base, g.early = g.seq, heap, charged
+		return false
+	}
+	growth := uint64(0)
+	if heap > g.base {
+		growth = heap - g.base
+	}
+	if growth > g.memory {
+		return true
+	}
+	g.budget.SetOffset(g.early + int64(growth) - charged)
+	return false
+}
+
+// overBudget breaks the running call when a built-in's charge passed the
+// memory limit. It runs on the VM's goroutine.
+func (g *guard) overBudget() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.active && g.broke == limitNone {
+		g.broke = limitMemory // the timer stops by itself at its next tick
+		g.cancel()
+	}
 }
 
 // fire records the broken limit and cancels the VM's context. g.mu is held.

@@ -9,6 +9,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
+
+	"github.com/PeladoCollado/imager/lualib"
 )
 
 // riskyWork is the estimated matcher work (steps) above which one pattern
@@ -231,15 +233,24 @@ func (v *VM) strGsub(L *lua.LState) int {
 	if pos < len(str) {
 		out = v.appendBounded(L, out, str[pos:])
 	}
-	L.Push(lua.LString(out))
+	L.Push(lua.LString(unsafe.String(unsafe.SliceData(out), len(out)))) // out is not used again
 	L.Push(lua.LNumber(count))
 	return 2
 }
 
-// appendBounded appends s to out unless that passes MaxStringBytes.
+// appendBounded appends s to out unless that passes MaxStringBytes. It
+// grows out itself, charging each new buffer to the call's budget.
 func (v *VM) appendBounded(L *lua.LState, out []byte, s string) []byte {
-	if len(out)+len(s) > v.cfg.MaxStringBytes {
-		L.RaiseError("string.gsub: the result would exceed the string limit of %s", formatBytes(int64(v.cfg.MaxStringBytes)))
+	n := len(out) + len(s)
+	if n > v.cfg.MaxStringBytes {
+		L.RaiseError("string.gsub: the result would exceed the string limit of %s", lualib.FormatBytes(int64(v.cfg.MaxStringBytes)))
+	}
+	if n > cap(out) {
+		size := min(max(2*cap(out), n, 64), v.cfg.MaxStringBytes)
+		v.env.Budget.Charge(L, "string.gsub", int64(size))
+		grown := make([]byte, len(out), size)
+		copy(grown, out)
+		out = grown
 	}
 	return append(out, s...)
 }

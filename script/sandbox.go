@@ -63,6 +63,10 @@ func (v *VM) openLibs() error {
 	g.RawSetString("print", L.NewFunction(v.print))
 	g.RawSetString("collectgarbage", L.NewFunction(v.collectGarbage))
 	g.RawSetString("require", L.NewFunction(v.require))
+	g.RawSetString(concatGlobal, L.NewFunction(v.concat))
+	if err := v.openBuiltinLimits(g); err != nil {
+		return err
+	}
 
 	osTable, ok := g.RawGetString("os").(*lua.LTable)
 	if !ok {

@@ -123,6 +123,7 @@ func compile(src []byte, name string) (*lua.FunctionProto, error) {
 	if line := tooDeep(chunk); line > 0 {
 		return nil, fmt.Errorf("%s:%d: blocks or expressions nested more than %d levels deep", name, line, MaxSyntaxDepth)
 	}
+	chunk = rewriteConcat(chunk)
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
 		var cerr *lua.CompileError

@@ -1,10 +1,11 @@
 package script
 
 import (
-	"fmt"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/PeladoCollado/imager/lualib"
 )
 
 // maxFormatDigits is the most digits a string.format width or precision
@@ -44,8 +45,9 @@ func (v *VM) strRep(L *lua.LState) int {
 	}
 	if n > v.cfg.MaxStringBytes/len(s) {
 		L.RaiseError("string.rep: the result (%d x %d bytes) would exceed the string limit of %s",
-			n, len(s), formatBytes(int64(v.cfg.MaxStringBytes)))
+			n, len(s), lualib.FormatBytes(int64(v.cfg.MaxStringBytes)))
 	}
+	v.env.Budget.Charge(L, "string.rep", int64(n)*int64(len(s)))
 	L.Push(lua.LString(strings.Repeat(s, n)))
 	return 1
 }
@@ -94,8 +96,10 @@ func (v *VM) strFormat(orig lua.LGFunction) lua.LGFunction {
 		}
 		if size > v.cfg.MaxStringBytes {
 			L.RaiseError("string.format: the result (about %d bytes) would exceed the string limit of %s",
-				size, formatBytes(int64(v.cfg.MaxStringBytes)))
+				size, lualib.FormatBytes(int64(v.cfg.MaxStringBytes)))
 		}
+		// gopher-lua formats into a buffer and copies it: twice the size.
+		v.env.Budget.Charge(L, "string.format", 2*int64(size))
 		return orig(L)
 	}
 }
@@ -106,16 +110,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// formatBytes renders a byte count as MiB, KiB or bytes, whichever is exact.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	default:
-		return fmt.Sprintf("%d bytes", n)
-	}
 }

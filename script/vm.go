@@ -31,6 +31,12 @@ const (
 const (
 	registryInitial = 4 << 10
 	registryMax     = 256 << 10
+	// registryGrowStep is how many slots the stack grows by at a time.
+	// gopher-lua grows it to what is needed plus this step, copying it
+	// each time: with its default of 32 slots, a built-in pushing many
+	// values (unpack, string.byte) copied the stack thousands of times
+	// and ran for tens of seconds before overflowing.
+	registryGrowStep = registryMax / 16
 )
 
 // VMConfig configures a VM. The zero value works: limits take their
@@ -140,10 +146,11 @@ func (v *VM) init() error {
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.g = newGuard(v.cfg.CallTimeout, v.cfg.MemoryLimit, v.cancel)
 	v.L = lua.NewState(lua.Options{
-		SkipOpenLibs:    true,
-		CallStackSize:   MaxCallDepth,
-		RegistrySize:    registryInitial,
-		RegistryMaxSize: registryMax,
+		SkipOpenLibs:     true,
+		CallStackSize:    MaxCallDepth,
+		RegistrySize:     registryInitial,
+		RegistryMaxSize:  registryMax,
+		RegistryGrowStep: registryGrowStep,
 	})
 	v.L.SetContext(v.ctx)
 	v.env = &lualib.Env{
@@ -152,6 +159,7 @@ func (v *VM) init() error {
 		Logger: v.cfg.Logger,
 		Now:    v.cfg.Now,
 		Start:  v.cfg.Start,
+		Budget: v.g.budget,
 	}
 	v.loaders = lualib.Loaders(v.env)
 	v.loaded = make(map[string]lua.LValue)
