@@ -44,10 +44,17 @@ type prepared struct {
 	headers []Header
 	body    []byte
 	name    string
+	// host is the target's host and port, sent as the Host header unless
+	// the request has its own (hasHost).
+	host []byte
+	// hasHost, hasUserAgent and connClose say what the request's own
+	// headers hold: a Host, a User-Agent, a Connection: close.
+	hasHost, hasUserAgent, connClose bool
 }
 
 // prepare resolves reqs against target, which must be an absolute http or
-// https URL.
+// https URL. Every request must be sendable exactly as written
+// (checkRequest); the first one that is not fails the job.
 func prepare(target string, reqs []Request) ([]prepared, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -59,13 +66,19 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 	if len(reqs) == 0 {
 		return nil, errors.New("job has no requests")
 	}
+	host := targetHost(target)
 	out := make([]prepared, len(reqs))
 	for i, r := range reqs {
 		method := r.Method
 		if method == "" {
 			method = fasthttp.MethodGet
 		}
-		out[i] = prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name}
+		if err := checkRequest(method, r); err != nil {
+			return nil, fmt.Errorf("request %d: %w", i+1, err)
+		}
+		p := prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name, host: host}
+		p.scanHeaders()
+		out[i] = p
 	}
 	return out, nil
 }
@@ -80,12 +93,31 @@ func URL(target string, r Request) string {
 }
 
 // fill writes p into a fasthttp request: the one place a request is
-// built, for sending and for showing.
+// built, for sending and for showing. Nothing is rewritten: fasthttp's
+// special handling of headers is off, so every header goes out as given
+// (name spelling, order, repeated values, Cookie and Host included), and
+// path normalising is off, so the path goes out as written. The engine
+// adds only what the request lacks: Host (the target's), User-Agent and,
+// when there is a body or the method may carry one, Content-Length.
 func (p *prepared) fill(req *fasthttp.Request) {
+	req.Header.DisableSpecialHeader()
+	req.Header.DisableNormalizing()
 	req.Header.SetMethodBytes(p.method)
 	req.SetRequestURIBytes(p.uri)
+	req.URI().DisablePathNormalizing = true
+	if !p.hasUserAgent {
+		req.Header.Add(fasthttp.HeaderUserAgent, userAgent)
+	}
+	if !p.hasHost {
+		req.Header.AddBytesV(fasthttp.HeaderHost, p.host)
+	}
 	for _, h := range p.headers {
 		req.Header.Add(h.Name, h.Value)
+	}
+	if p.connClose {
+		// Not written again (special headers are off); it tells the
+		// client to close the connection after the response.
+		req.Header.SetConnectionClose()
 	}
 	if len(p.body) > 0 {
 		req.SetBodyRaw(p.body)
@@ -102,7 +134,6 @@ func Render(target string, r Request) (string, error) {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	ps[0].fill(req)
-	req.Header.SetUserAgent(userAgent)
 	return req.String(), nil
 }
 
@@ -144,6 +175,7 @@ func NewClient(cfg ClientConfig) *Client {
 		StreamResponseBody:            true,
 		NoDefaultUserAgentHeader:      false,
 		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
 		DialTimeout:                   c.dial,
 		TLSConfig:                     cfg.TLSConfig,
 	}

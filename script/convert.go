@@ -44,14 +44,15 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 		switch name {
 		case "method":
 			s, ok := val.(lua.LString)
-			if !ok || !isToken(string(s)) {
+			if !ok || s == "" {
+				// An empty method is refused, not taken for GET.
 				return spec, v.convError(fn, "request() returned method %s: want an HTTP method name such as \"GET\"", describe(val))
 			}
 			spec.Method = string(s)
 		case "path":
 			s, ok := val.(lua.LString)
-			if !ok || !strings.HasPrefix(string(s), "/") || !isURLText(string(s)) {
-				return spec, v.convError(fn, "request() returned path %s: want a string starting with '/' without spaces or control characters", describe(val))
+			if !ok {
+				return spec, v.convError(fn, "request() returned path %s: want a string starting with '/'", describe(val))
 			}
 			spec.Path = string(s)
 		case "query":
@@ -69,35 +70,28 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 			if !ok {
 				return spec, v.convError(fn, "request() returned name %s: want a string", describe(val))
 			}
-			if err := types.CheckName(string(s)); err != nil {
-				return spec, v.convError(fn, "request() returned %v", err)
-			}
 			spec.Name = string(s)
 		default:
 			return spec, v.convError(fn, "request() returned field %q: unknown field (want %s)", string(name), requestFields)
 		}
-	}
-	if spec.Path == "" {
-		return spec, v.convError(fn, "request() returned no path: want a string starting with '/'")
 	}
 	if spec.Method == "" {
 		spec.Method = "GET"
 	}
 	var err error
 	if query != lua.LNil {
-		if strings.IndexByte(spec.Path, '?') >= 0 {
-			return spec, v.convError(fn, "request() returned a path with a '?' and a query field: give the query in one place")
-		}
 		if spec.QueryString, err = v.encodeQuery(query); err != nil {
 			return spec, v.convError(fn, "request() returned query: %v", err)
 		}
-	} else if i := strings.IndexByte(spec.Path, '?'); i >= 0 {
-		spec.Path, spec.QueryString = spec.Path[:i], spec.Path[i+1:]
 	}
 	if headers != lua.LNil {
 		if spec.Headers, err = v.toHeaders(headers); err != nil {
 			return spec, v.convError(fn, "request() returned headers: %v", err)
 		}
+	}
+	// The same rules as every request source: sent as written or refused.
+	if err := spec.Validate(); err != nil {
+		return spec, v.convError(fn, "request() returned a request that cannot be sent as written: %v", err)
 	}
 	return spec, nil
 }
@@ -107,11 +101,7 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 func (v *VM) encodeQuery(q lua.LValue) (string, error) {
 	switch x := q.(type) {
 	case lua.LString:
-		s := strings.TrimPrefix(string(x), "?")
-		if !isURLText(s) {
-			return "", fmt.Errorf("the string %q has spaces or control characters: escape them or use a table", clip(s, 40))
-		}
-		return s, nil
+		return strings.TrimPrefix(string(x), "?"), nil
 	case *lua.LTable:
 	default:
 		return "", fmt.Errorf("got %s, want a string or a table of name = value", describe(q))
@@ -211,8 +201,8 @@ func (v *VM) toHeaders(h lua.LValue) (map[string][]string, error) {
 	c.keys = c.keys[:0]
 	for k, val := t.Next(lua.LNil); k != lua.LNil; k, val = t.Next(k) {
 		name, ok := k.(lua.LString)
-		if !ok || !isToken(string(name)) {
-			return nil, fmt.Errorf("header name %s: want a string of letters, digits and -", describe(k))
+		if !ok {
+			return nil, fmt.Errorf("header name %s: want a string such as \"Accept\"", describe(k))
 		}
 		if list, ok := val.(*lua.LTable); ok {
 			n := list.Len()
@@ -261,35 +251,7 @@ func headerValue(name string, val lua.LValue) (string, error) {
 	default:
 		return "", fmt.Errorf("[%q] is %s: want a string or a list of strings", name, describe(val))
 	}
-	if strings.ContainsAny(s, "\r\n\x00") {
-		return "", fmt.Errorf("[%q] contains a line break or NUL", name)
-	}
 	return s, nil
-}
-
-// isToken reports whether s is a non-empty HTTP token (a method or header
-// name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// isURLText reports whether s has no spaces or control characters.
-func isURLText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // describe names a Lua value for an error message: its type, and short

@@ -22,7 +22,9 @@ func TestRequestConversion(t *testing.T) {
 			want: types.RequestSpec{Method: "POST", Path: "/items", QueryString: "a=1&b=2", Headers: map[string][]string{"Content-Type": {"application/json"}}, Body: "{}"},
 		},
 		{name: "query string drops a leading ?", ret: "{path = '/', query = '?x=1'}", want: types.RequestSpec{Method: "GET", Path: "/", QueryString: "x=1"}},
-		{name: "query inside path", ret: "{path = '/sum?a=1&b=2'}", want: types.RequestSpec{Method: "GET", Path: "/sum", QueryString: "a=1&b=2"}},
+		{name: "query inside path kept as written", ret: "{path = '/sum?a=1&b=2'}", want: types.RequestSpec{Method: "GET", Path: "/sum?a=1&b=2"}},
+		{name: "double slash kept", ret: "{path = '//evil.example/x'}", want: types.RequestSpec{Method: "GET", Path: "//evil.example/x"}},
+		{name: "Host header kept", ret: "{path = '/', headers = {Host = 'vhost.example'}}", want: types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{"Host": {"vhost.example"}}}},
 		{
 			name: "query table sorted and escaped",
 			ret:  "{path = '/', query = {z = 'last', a = 'x y', ['k&v'] = 'a=b/c', n = 42, f = 1.5, neg = -3, yes = true}}",

@@ -10,15 +10,19 @@ import (
 )
 
 // RequestSpec describes one HTTP request relative to the target: the
-// executor joins Path and QueryString onto the target's base URL.
+// executor joins Path and QueryString onto the target's base URL. A request
+// is sent exactly as written; Validate says which requests can be.
 type RequestSpec struct {
-	// Method is the HTTP method, for example GET or POST.
+	// Method is the HTTP method, for example GET or POST, sent in the case
+	// given.
 	Method string `json:"method"`
-	// Path is the request path, starting with a slash.
+	// Path is the request path, starting with a slash, sent as written
+	// (never normalised). It may carry the query after a '?'.
 	Path string `json:"path"`
 	// QueryString is the raw query without the leading '?', if any.
 	QueryString string `json:"queryString,omitempty"`
-	// Headers maps a header name to its values.
+	// Headers maps a header name to its values. A Host header is sent
+	// instead of the target's host name (virtual hosts).
 	Headers map[string][]string `json:"headers,omitempty"`
 	// Body is sent as the request body when not empty.
 	Body string `json:"body,omitempty"`

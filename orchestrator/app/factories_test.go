@@ -29,7 +29,7 @@ func TestFileRequestSource(t *testing.T) {
 	}
 	want := []types.RequestSpec{
 		{Method: "GET", Path: "/a"},
-		{Method: "POST", Path: "/b", QueryString: "x=1", Headers: map[string][]string{"X-Run": {"1"}}, Body: "hi"},
+		{Method: "post", Path: "/b", QueryString: "x=1", Headers: map[string][]string{"X-Run": {"1"}}, Body: "hi"}, // as written
 		{Method: "GET", Path: "/a"}, // wraps around
 	}
 	for i, w := range want {

@@ -1,7 +1,6 @@
 package requests
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -46,9 +45,6 @@ func NewAdHocSource(r AdHocRequest) (*AdHocSource, error) {
 	if method == "" {
 		method = "GET"
 	}
-	if err := CheckMethod(method); err != nil {
-		return nil, fmt.Errorf("ad hoc request: %w", err)
-	}
 	spec := types.RequestSpec{Method: method, Path: path, QueryString: query, Body: r.Body}
 	for _, line := range r.Headers {
 		name, value, err := ParseHeader(line)
@@ -59,6 +55,9 @@ func NewAdHocSource(r AdHocRequest) (*AdHocSource, error) {
 			spec.Headers = make(map[string][]string)
 		}
 		spec.Headers[name] = append(spec.Headers[name], value)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("ad hoc request: %w", err)
 	}
 	return &AdHocSource{base: base, spec: spec}, nil
 }
@@ -76,8 +75,10 @@ func (s *AdHocSource) Reset() error { return nil }
 
 // SplitURL splits an absolute http or https URL into the base URL requests
 // are joined to (scheme, user information, host and port) and the path and
-// raw query of a request. An empty path becomes "/". A fragment is refused:
-// it is never sent, so a request with one could not be sent as written.
+// raw query of a request, taken from the URL as written (not re-escaped).
+// An empty path becomes "/", as HTTP requires. A fragment is refused: it is
+// never sent, so a request with one could not be sent as written; so is a
+// path or query that types.CheckTarget refuses.
 func SplitURL(raw string) (base, path, query string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -89,28 +90,34 @@ func SplitURL(raw string) (base, path, query string, err error) {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return "", "", "", fmt.Errorf("URL %q has a fragment, which is never sent", raw)
 	}
-	path = u.EscapedPath()
-	if path == "" {
-		path = "/"
+	// The request target is everything after the authority, as written.
+	rest := raw[len(u.Scheme)+len("://"):]
+	target := ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		target = rest[i:]
 	}
+	if target == "" || target[0] == '?' {
+		target = "/" + target
+	}
+	if err := types.CheckTarget(target, ""); err != nil {
+		return "", "", "", fmt.Errorf("URL %q: %w", raw, err)
+	}
+	path, query, _ = strings.Cut(target, "?")
 	b := url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}
-	return b.String(), path, u.RawQuery, nil
+	return b.String(), path, query, nil
 }
 
 // CheckMethod reports whether method is a valid HTTP method: a non-empty
 // token (RFC 9110, section 9.1). Case is not changed or judged.
 func CheckMethod(method string) error {
-	if !isToken(method) {
-		return fmt.Errorf("method %q is not a valid HTTP method token", method)
-	}
-	return nil
+	return types.CheckMethod(method)
 }
 
 // ParseHeader splits a "Name: value" header line at its first colon. The
-// name must be a non-empty HTTP token, taken as written (no white space
-// around it); white space around the value is dropped. A value must not
-// hold CR, LF or other control characters other than tab, which could end
-// the header early or smuggle in another one.
+// name is taken as written (no white space around it); white space around
+// the value is dropped. The header must pass types.CheckHeader: a token
+// name, and a value without CR, LF or other control characters but tab,
+// which could end the header early or smuggle in another one.
 func ParseHeader(line string) (name, value string, err error) {
 	name, value, ok := strings.Cut(line, ":")
 	if !ok {
@@ -119,26 +126,9 @@ func ParseHeader(line string) (name, value string, err error) {
 	if name == "" {
 		return "", "", fmt.Errorf("header %q: the name is empty", line)
 	}
-	if !isToken(name) {
-		return "", "", fmt.Errorf("header %q: name %q is not a valid HTTP token", line, name)
-	}
 	value = strings.Trim(value, " \t")
-	if err := checkHeaderValue(value); err != nil {
-		return "", "", fmt.Errorf("header %q: %w", name, err)
+	if err := types.CheckHeader(name, value); err != nil {
+		return "", "", err
 	}
 	return name, value, nil
-}
-
-// checkHeaderValue refuses control characters other than tab.
-func checkHeaderValue(v string) error {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '\r' || c == '\n':
-			return errors.New("the value holds a CR or LF")
-		case c == '\t':
-		case c < 0x20 || c == 0x7f:
-			return fmt.Errorf("the value holds the control character %#02x", c)
-		}
-	}
-	return nil
 }

@@ -60,7 +60,10 @@ func TestSplitURL(t *testing.T) {
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", "/", ""},
 		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080", "/", ""},
 		{"https://[::1]:8443/a/b%2Fc?q=1", "https://[::1]:8443", "/a/b%2Fc", "q=1"},
-		{"http://h/p?", "http://h", "/p", ""},
+		{"http://h?x=1", "http://h", "/", "x=1"},
+		{"http://h//evil.example/x", "http://h", "//evil.example/x", ""},
+		{"http://h/a/../b/./c?q=%20&r=a?b", "http://h", "/a/../b/./c", "q=%20&r=a?b"},
+		{"http://u:p@h:1/%41%2F", "http://u:p@h:1", "/%41%2F", ""},
 	}
 	for _, tt := range tests {
 		base, path, query, err := SplitURL(tt.raw)
@@ -81,6 +84,11 @@ func TestAdHocSourceRefuses(t *testing.T) {
 		{"fragment", AdHocRequest{URL: "http://h/x#top"}, "fragment"},
 		{"empty fragment", AdHocRequest{URL: "http://h/x#"}, "fragment"},
 		{"bad URL", AdHocRequest{URL: "http://h:port/"}, "URL"},
+		{"empty query", AdHocRequest{URL: "http://h/p?"}, `path "/p?" ends with '?' and an empty query`},
+		{"non-ASCII path", AdHocRequest{URL: "http://h/ä"}, "non-ASCII byte 0xc3: percent-encode it (%C3)"},
+		{"two Host headers", AdHocRequest{URL: "http://h", Headers: []string{"Host: a", "host: b"}}, "header Host is given 2 times"},
+		{"empty Host", AdHocRequest{URL: "http://h", Headers: []string{"Host:"}}, "header Host is empty"},
+		{"Content-Length", AdHocRequest{URL: "http://h", Headers: []string{"content-length: 3"}}, "content-length is set from the body"},
 		{"method with a space", AdHocRequest{URL: "http://h", Method: "GET /x"}, `method "GET /x" is not a valid HTTP method token`},
 		{"method with a slash", AdHocRequest{URL: "http://h", Method: "PO/ST"}, "not a valid HTTP method token"},
 		{"header without colon", AdHocRequest{URL: "http://h", Headers: []string{"X-A b"}}, "no colon"},

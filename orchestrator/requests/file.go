@@ -42,10 +42,10 @@ var _ types.RequestSource = (*FileSource)(nil)
 
 // NewFileSource reads and validates the request file at path. Blank and
 // whitespace-only lines are skipped. Every other line must be one JSON object
-// with the fields of types.RequestSpec and no others; method and path are
-// required, path must start with '/', method must be an HTTP token (it is
-// stored upper-cased) and header names must be HTTP tokens. The first bad line
-// is reported as "<path>:<line>: <reason>". A file without any record is an
+// with the fields of types.RequestSpec and no others, that can be sent
+// exactly as written (types.RequestSpec.Validate: method and path required,
+// nothing rewritten, the method keeps its case). The first bad line is
+// reported as "<path>:<line>: <reason>". A file without any record is an
 // error too.
 func NewFileSource(path string) (*FileSource, error) {
 	return newFileSource(path, MaxLineBytes)
@@ -143,7 +143,7 @@ func parseRecord(raw []byte) (types.RequestSpec, error) {
 	if off := dec.InputOffset(); len(bytes.TrimSpace(raw[off:])) != 0 {
 		return types.RequestSpec{}, fmt.Errorf("unexpected data after the JSON object at byte %d", off+1)
 	}
-	if err := validateSpec(&spec); err != nil {
+	if err := spec.Validate(); err != nil {
 		return types.RequestSpec{}, err
 	}
 	return spec, nil
@@ -172,46 +172,4 @@ func describeJSONError(err error) error {
 	default:
 		return fmt.Errorf("invalid record: %w", err)
 	}
-}
-
-// validateSpec checks the required fields and normalises the method.
-func validateSpec(spec *types.RequestSpec) error {
-	switch {
-	case spec.Method == "":
-		return errors.New(`missing required field "method"`)
-	case !isToken(spec.Method):
-		return fmt.Errorf("method %q is not a valid HTTP method token", spec.Method)
-	case spec.Path == "":
-		return errors.New(`missing required field "path"`)
-	case spec.Path[0] != '/':
-		return fmt.Errorf("path %q must start with '/'", spec.Path)
-	}
-	for name := range spec.Headers {
-		if !isToken(name) {
-			return fmt.Errorf("header name %q is not a valid HTTP token", name)
-		}
-	}
-	if err := types.CheckName(spec.Name); err != nil {
-		return err
-	}
-	spec.Method = strings.ToUpper(spec.Method)
-	return nil
-}
-
-// isToken reports whether s is a non-empty HTTP token (RFC 9110, section
-// 5.6.2): visible ASCII letters, digits and the characters !#$%&'*+-.^_`|~.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

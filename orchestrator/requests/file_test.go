@@ -81,9 +81,9 @@ func TestNewFileSourceGood(t *testing.T) {
 			want:    []types.RequestSpec{get, status},
 		},
 		{
-			name:    "method is upper-cased",
+			name:    "method case is kept",
 			content: `{"method":"get","path":"/"}` + "\n" + `{"method":"Get","path":"/status"}`,
-			want:    []types.RequestSpec{get, status},
+			want:    []types.RequestSpec{{Method: "get", Path: "/"}, {Method: "Get", Path: "/status"}},
 		},
 		{
 			name:    "surrounding white space on a line",

@@ -1,0 +1,133 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/test/wiretest"
+)
+
+// TestSentAsWritten sends requests to a raw loopback server and compares
+// the bytes it received with what was written: nothing normalised, nothing
+// replaced. HOST in a want stands for the server's host and port.
+func TestSentAsWritten(t *testing.T) {
+	srv := wiretest.Start(t)
+	const ua = "User-Agent: imager\r\n"
+	tests := []struct {
+		name string
+		req  engine.Request
+		want string
+	}{
+		{"lower-case method", engine.Request{Method: "get", Path: "/x"},
+			"get /x HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Length: 0\r\n\r\n"},
+		{"double slash", engine.Request{Method: "GET", Path: "//evil.example/x"},
+			"GET //evil.example/x HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
+		{"dot segments and escapes", engine.Request{Method: "GET", Path: "/a/../b/./c%2f%41", Query: "q=%20&r=a?b"},
+			"GET /a/../b/./c%2f%41?q=%20&r=a?b HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
+		{"query in path", engine.Request{Method: "GET", Path: "/sum?a=7&b=9"},
+			"GET /sum?a=7&b=9 HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
+		{"Host header", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "Host", Value: "vhost.example"}}},
+			"GET / HTTP/1.1\r\n" + ua + "Host: vhost.example\r\n\r\n"},
+		{"lower-case host header", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "host", Value: "a.example:8443"}}},
+			"GET / HTTP/1.1\r\n" + ua + "host: a.example:8443\r\n\r\n"},
+		{"header names, order and repeats", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{
+			{Name: "x-lower", Value: "1"}, {Name: "Cookie", Value: "a=1;b=2"}, {Name: "Cookie", Value: "c=3"}, {Name: "X-Tab", Value: " a\tb "}}},
+			"GET / HTTP/1.1\r\n" + ua + "Host: HOST\r\nx-lower: 1\r\nCookie: a=1;b=2\r\nCookie: c=3\r\nX-Tab:  a\tb \r\n\r\n"},
+		{"own User-Agent", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "user-agent", Value: "me"}}},
+			"GET / HTTP/1.1\r\nHost: HOST\r\nuser-agent: me\r\n\r\n"},
+		{"body without a Content-Type", engine.Request{Method: "POST", Path: "/p", Body: []byte("abc")},
+			"POST /p HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Length: 3\r\n\r\nabc"},
+		{"two content types kept", engine.Request{Method: "PUT", Path: "/p", Body: []byte("{}"), Headers: []engine.Header{
+			{Name: "Content-Type", Value: "a/b"}, {Name: "content-type", Value: "c/d"}}},
+			"PUT /p HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Type: a/b\r\ncontent-type: c/d\r\nContent-Length: 2\r\n\r\n{}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := strings.ReplaceAll(tt.want, "HOST", srv.Host())
+			if got := srv.Send(t, tt.req); got != want {
+				t.Errorf("server received\n%q\nwant\n%q", got, want)
+			}
+			if model := wiretest.Want(srv.URL, tt.req); model != want {
+				t.Errorf("wiretest.Want() =\n%q\nwant what is sent\n%q", model, want)
+			}
+			rendered, err := engine.Render(srv.URL, tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rendered != want {
+				t.Errorf("Render() =\n%q\nwant what is sent\n%q", rendered, want)
+			}
+		})
+	}
+}
+
+// TestConnectionCloseHonoured checks that a request's own Connection:
+// close is sent once and makes the client close the connection, so the
+// next request goes out on a new one; without it the connection is kept.
+func TestConnectionCloseHonoured(t *testing.T) {
+	for _, tt := range []struct {
+		headers   []engine.Header
+		wantConns int
+	}{
+		{nil, 1},
+		{[]engine.Header{{Name: "Connection", Value: "close"}}, 2},
+	} {
+		srv := wiretest.Start(t)
+		runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2})
+		req := engine.Request{Method: "GET", Path: "/", Headers: tt.headers}
+		// Two requests 500 ms apart: the first is answered long before
+		// the second is due, so a kept connection is idle and reused.
+		rep := runner.Run(context.Background(), engine.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Second, Count: 2,
+			Requests: []engine.Request{req}})
+		runner.Client().CloseConnections()
+		if rep.Success != 2 {
+			t.Fatalf("headers %v: %+v, want 2 successes", tt.headers, rep.Counts)
+		}
+		want := "GET / HTTP/1.1\r\nUser-Agent: imager\r\nHost: " + srv.Host() + "\r\n"
+		for _, h := range tt.headers {
+			want += h.Name + ": " + h.Value + "\r\n"
+		}
+		for range 2 {
+			if got := srv.Next(t); got != want+"\r\n" {
+				t.Errorf("server received %q, want %q", got, want+"\r\n")
+			}
+		}
+		if got := srv.Accepted(); got != tt.wantConns {
+			t.Errorf("headers %v: %d connections, want %d", tt.headers, got, tt.wantConns)
+		}
+	}
+}
+
+// TestUnsendableRequestsRefused checks that a job carrying a request that
+// cannot be sent as written (one that skipped the request sources'
+// checks) sends nothing and says why.
+func TestUnsendableRequestsRefused(t *testing.T) {
+	srv := wiretest.Start(t)
+	tests := []struct {
+		name string
+		req  engine.Request
+		want string
+	}{
+		{"CR LF in path", engine.Request{Path: "/x\r\nX-Evil: 1"}, "control character 0x0d"},
+		{"space in path", engine.Request{Path: "/a b"}, "holds a space"},
+		{"CR LF in header", engine.Request{Path: "/", Headers: []engine.Header{{Name: "X-A", Value: "1\r\nX-Evil: 1"}}}, "CR or LF"},
+		{"lower-case method with a space", engine.Request{Method: "get x", Path: "/"}, "not a valid HTTP method token"},
+		{"fragment", engine.Request{Path: "/x#top"}, "fragment is never sent"},
+		{"two Host headers", engine.Request{Path: "/", Headers: []engine.Header{{Name: "Host", Value: "a"}, {Name: "HOST", Value: "b"}}}, "Host is given 2 times"},
+		{"Content-Length", engine.Request{Path: "/", Headers: []engine.Header{{Name: "Content-Length", Value: "9"}}}, "set from the body"},
+	}
+	runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2})
+	for _, tt := range tests {
+		rep := runner.Run(context.Background(), engine.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Millisecond, Count: 1,
+			Requests: []engine.Request{tt.req}})
+		if rep.Lost != 1 || !strings.Contains(rep.Err, tt.want) {
+			t.Errorf("%s: lost %d, err %q; want 1 lost and an error containing %q", tt.name, rep.Lost, rep.Err, tt.want)
+		}
+		if _, err := engine.Render(srv.URL, tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Render error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
