@@ -178,6 +178,10 @@ func NewClient(cfg ClientConfig) *Client {
 		DisablePathNormalizing:        true,
 		DialTimeout:                   c.dial,
 		TLSConfig:                     cfg.TLSConfig,
+		// Last in, first out: after a burst, the connections it opened
+		// go idle and close after MaxIdleConnDuration, instead of being
+		// kept alive forever by a steady rate that takes turns on them.
+		ConnPoolStrategy: fasthttp.LIFO,
 	}
 	return c
 }

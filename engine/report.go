@@ -189,12 +189,15 @@ func EncodeHistogram(h *hdrhistogram.Histogram) ([]byte, error) {
 }
 
 // DecodeHistogram is the inverse of EncodeHistogram; empty input yields an
-// empty histogram.
+// empty histogram. The input may come from anyone: a histogram declaring
+// more than 3 significant digits is refused before its counts are
+// allocated, and one of another range is returned in imager's own
+// (1µs to 1 hour, values outside clamped), so that it merges exactly.
 func DecodeHistogram(b []byte) (*hdrhistogram.Histogram, error) {
 	if len(b) == 0 {
 		return NewHistogram(), nil
 	}
-	h, err := hdrhistogram.Decode(b)
+	h, err := decodeBounded(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)
 	}

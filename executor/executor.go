@@ -9,6 +9,14 @@
 // orchestrator already counts them as lost), and reconnects with jittered
 // exponential backoff until its context ends.
 //
+// When the executor's context ends (SIGTERM), its jobs stop sending at
+// once, requests in flight are cut off, and what they measured is still
+// reported while the stream stays up, for at most ShutdownGrace.
+//
+// An orchestrator that refuses the executor for good (its id is taken by
+// another live executor, its token is wrong, or it was disconnected for
+// forged reports) ends Run with a *RefusedError: retrying cannot help.
+//
 // When the orchestrator says the test is over (a Done message), the
 // executor reports the jobs it has in flight, closes the stream, and then
 // either returns (Config.ExitWhenDone) or waits for the next orchestrator.
@@ -19,17 +27,19 @@ package executor
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
@@ -44,7 +54,7 @@ const (
 	// DefaultMinBackoff is the first reconnect delay.
 	DefaultMinBackoff = 200 * time.Millisecond
 	// DefaultMaxBackoff caps the reconnect delay; it is also the delay
-	// after the orchestrator rejects the auth token. It is short so that
+	// after a failed TLS handshake. It is short so that
 	// a restarted orchestrator has every executor back within 2s of
 	// listening: a reconnect is due at most DefaultMaxBackoff after the
 	// last one failed.
@@ -59,6 +69,9 @@ const (
 	// this often, even without active streams.
 	keepaliveTime    = 10 * time.Second
 	keepaliveTimeout = 5 * time.Second
+	// ShutdownGrace bounds how long the control stream outlives the
+	// executor's context, for the reports of the jobs it cut short.
+	ShutdownGrace = time.Second
 )
 
 // Config describes an Executor.
@@ -75,6 +88,14 @@ type Config struct {
 	MaxInFlight int
 	// AuthToken is the shared control-plane token; empty means none.
 	AuthToken string
+	// TLS, when set, secures the control-plane connection (server
+	// verification and an optional client certificate); nil means
+	// plaintext.
+	TLS *tls.Config
+	// Instance is sent in every Hello so that the orchestrator tells this
+	// process reconnecting from another executor with the same ID; empty
+	// means a random value chosen by New.
+	Instance string
 	// Version is the executor's build version, sent in Hello.
 	Version string
 	// Metrics, when set, receives the executor's metrics and observes every
@@ -97,8 +118,10 @@ type Executor struct {
 	cfg    Config
 	log    *slog.Logger
 	runner *engine.Runner
-	// welcomeTimeout is welcomeTimeout except in tests.
+	// welcomeTimeout and shutdownGrace are welcomeTimeout and
+	// ShutdownGrace except in tests.
 	welcomeTimeout time.Duration
+	shutdownGrace  time.Duration
 
 	connected atomic.Bool
 	running   atomic.Bool
@@ -138,23 +161,29 @@ func New(cfg Config) (*Executor, error) {
 	// NewClient does not connect.
 	probe, err := grpc.NewClient(cfg.Orchestrator, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return nil, fmt.Errorf("executor config: orchestrator address (-orchestrator) %q: %w", cfg.Orchestrator, err)
+		return nil, fmt.Errorf("executor config: orchestrator address (-orchestrator) %q: %s",
+			RedactAddress(cfg.Orchestrator), redactIn(err.Error(), cfg.Orchestrator))
 	}
 	_ = probe.Close()
+	if cfg.Instance == "" {
+		cfg.Instance = rand.Text()
+	}
 
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
+	logger = withRedaction(logger, cfg.Orchestrator)
 	rc := engine.RunnerConfig{MaxInFlight: cfg.MaxInFlight}
 	if cfg.Metrics != nil {
 		rc.Observer = cfg.Metrics
 	}
 	return &Executor{
 		cfg:            cfg,
-		log:            logger.With("orchestrator", cfg.Orchestrator, "executor_id", cfg.ID),
+		log:            logger.With("orchestrator", RedactAddress(cfg.Orchestrator), "executor_id", cfg.ID),
 		runner:         engine.NewRunner(rc),
 		welcomeTimeout: welcomeTimeout,
+		shutdownGrace:  ShutdownGrace,
 	}, nil
 }
 
@@ -174,7 +203,8 @@ func (e *Executor) setConnected(ok bool) {
 // backoff whenever the stream ends, until ctx ends or, with ExitWhenDone,
 // the orchestrator says the test is over. It then aborts the requests in
 // flight (when ctx ended), waits for every goroutine it started and
-// returns nil. It returns an error only when the gRPC client cannot be
+// returns nil. It returns a *RefusedError when the orchestrator refuses
+// the executor for good, and another error when the gRPC client cannot be
 // created or Run is already running.
 //
 // Every attempt dials a fresh gRPC client, so that the retry timing is
@@ -191,6 +221,9 @@ func (e *Executor) Run(ctx context.Context) error {
 	// reconnects are logged at debug level until a session is welcomed.
 	quiet := false
 	for {
+		if ctx.Err() != nil {
+			return nil
+		}
 		welcomed, err := e.attempt(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -210,10 +243,15 @@ func (e *Executor) Run(ctx context.Context) error {
 			e.log.Info("test finished; waiting for the next orchestrator", "passed", done.passed, "reason", done.reason)
 		case errors.As(err, new(*clientError)):
 			return err
-		case status.Code(err) == codes.Unauthenticated:
+		case refusal(err) != "":
+			r := &RefusedError{ID: e.cfg.ID, Code: status.Code(err), Detail: statusMessage(err)}
+			e.log.Error(refusal(err), "id", e.cfg.ID, "detail", r.Detail)
+			return r
+		case isHandshakeFailure(err) && !quiet:
 			wait = jitter(e.cfg.MaxBackoff)
-			e.log.Error("orchestrator rejected this executor's auth token; check -auth-token-file",
-				"detail", statusMessage(err), "retry_in", wait)
+			e.log.Error("TLS handshake with orchestrator failed; check -tls-ca, -tls-server-name and -tls-cert/-tls-key "+
+				"(retrying; further failures are logged at debug level)", "err", err, "retry_in", wait)
+			quiet = true
 		default:
 			if welcomed {
 				delay, quiet = e.cfg.MinBackoff, false
@@ -244,8 +282,12 @@ func (c *clientError) Unwrap() error { return c.err }
 // attempt dials the orchestrator with a new gRPC client and runs one
 // session on it. The client is closed when it returns.
 func (e *Executor) attempt(ctx context.Context) (welcomed bool, err error) {
+	creds := insecure.NewCredentials()
+	if e.cfg.TLS != nil {
+		creds = credentials.NewTLS(e.cfg.TLS)
+	}
 	conn, err := grpc.NewClient(e.cfg.Orchestrator,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(imagerv1.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(imagerv1.MaxMessageBytes),
@@ -269,7 +311,8 @@ func (e *Executor) attempt(ctx context.Context) (welcomed bool, err error) {
 		}),
 	)
 	if err != nil {
-		return false, &clientError{fmt.Errorf("executor: gRPC client for %q: %w", e.cfg.Orchestrator, err)}
+		return false, &clientError{fmt.Errorf("executor: gRPC client for %q: %s",
+			RedactAddress(e.cfg.Orchestrator), redactIn(err.Error(), e.cfg.Orchestrator))}
 	}
 	defer func() { _ = conn.Close() }()
 	return e.session(ctx, imagerv1.NewControlPlaneClient(conn))
@@ -291,7 +334,7 @@ func jitter(d time.Duration) time.Duration {
 		return 0
 	}
 	half := d / 2
-	return half + rand.N(d-half+1)
+	return half + mrand.N(d-half+1)
 }
 
 // sleep waits for d and reports whether ctx is still live.

@@ -218,42 +218,6 @@ func TestJobReport(t *testing.T) {
 	}
 }
 
-func TestAuthRejectionRetriesAtMaxBackoff(t *testing.T) {
-	f := startFake(t, func(int, serverStream) error {
-		return status.Error(codes.Unauthenticated, "token mismatch for exec-1")
-	})
-	logs := &proc.Buffer{}
-	cfg := testConfig(f.addr, logs)
-	reg := withMetrics(t, &cfg)
-	cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 60*time.Millisecond
-	e := startExecutor(t, newExecutor(t, cfg), logs)
-
-	prev := f.nextHello(t).at
-	for range 3 {
-		h := f.nextHello(t)
-		// Jitter keeps the delay within [MaxBackoff/2, MaxBackoff]; the
-		// doubling backoff from 1ms would retry far sooner.
-		if gap := h.at.Sub(prev); gap < cfg.MaxBackoff/2 {
-			t.Errorf("retry after rejection came %v after the previous try, want at least %v", gap, cfg.MaxBackoff/2)
-		}
-		prev = h.at
-	}
-	if e.Connected() {
-		t.Errorf("Connected() = true after rejection, want false")
-	}
-	e.stop()
-
-	out := logs.String()
-	for _, want := range []string{"level=ERROR", "orchestrator rejected this executor's auth token; check -auth-token-file", "token mismatch for exec-1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q; log:\n%s", want, out)
-		}
-	}
-	if got := gatherValue(t, reg, "imager_executor_jobs_picked_up_total"); got != 0 {
-		t.Errorf("jobs picked up = %v after rejection, want 0", got)
-	}
-}
-
 func TestReconnectsAfterStreamEnds(t *testing.T) {
 	tests := []struct {
 		name string

@@ -47,15 +47,22 @@ type fakeOrchestrator struct {
 // startFake starts a fake orchestrator; it is stopped when the test ends.
 func startFake(t *testing.T, serve func(conn int, st serverStream) error) *fakeOrchestrator {
 	t.Helper()
+	return startFakeWith(t, serve)
+}
+
+// startFakeWith is startFake with extra server options (TLS credentials,
+// say).
+func startFakeWith(t *testing.T, serve func(conn int, st serverStream) error, opts ...grpc.ServerOption) *fakeOrchestrator {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
 	f := &fakeOrchestrator{addr: ln.Addr().String(), hellos: make(chan helloAt, 100), serve: serve}
-	srv := grpc.NewServer(grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 		MinTime:             5 * time.Second,
 		PermitWithoutStream: true,
-	}))
+	})}, opts...)...)
 	imagerv1.RegisterControlPlaneServer(srv, f)
 	done := make(chan struct{})
 	go func() {

@@ -21,8 +21,9 @@ type stream = grpc.BidiStreamingClient[imagerv1.ExecutorMessage, imagerv1.Orches
 
 // Errors that end a session.
 var (
-	errNoWelcome    = errors.New("orchestrator sent no Welcome in time")
-	errStreamClosed = errors.New("orchestrator closed the control stream")
+	errNoWelcome     = errors.New("orchestrator sent no Welcome in time")
+	errStreamClosed  = errors.New("orchestrator closed the control stream")
+	errShutdownGrace = errors.New("executor stopping: shutdown grace over")
 )
 
 // doneError ends a session in which the orchestrator said the test is over.
@@ -42,21 +43,35 @@ const connectionSweep = 50 * time.Millisecond
 
 // session is one control stream's lifetime.
 type session struct {
-	e      *Executor
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	stream stream
+	e *Executor
+	// ctx is the stream's context; it outlives the executor's context by
+	// at most the shutdown grace. jobCtx, a child, ends with the
+	// executor's context.
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	jobCtx    context.Context
+	jobCancel context.CancelFunc
+	stream    stream
 	// out carries reports to the sender, which owns stream.Send.
 	out  chan *imagerv1.ExecutorMessage
 	jobs sync.WaitGroup
 	// done is the orchestrator's end-of-test notice, nil before it came;
 	// only the receiver touches it. closeSend is closed once the jobs in
-	// flight at the notice have handed over their reports: the sender
-	// then sends them and half-closes the stream.
+	// flight at the notice (or at shutdown) have handed over their
+	// reports: the sender then sends them and half-closes the stream.
 	done      *imagerv1.Done
 	closeSend chan struct{}
+	// parts puts jobs sent in parts back together; only the receiver
+	// touches it.
+	parts imagerv1.JobAssembler
 	// closer is the goroutine that closes closeSend.
 	closer sync.WaitGroup
+	// mu guards stopping, which is set once no job may start any more
+	// (after a Done, at shutdown, or when the stream ended).
+	mu       sync.Mutex
+	stopping bool
+	// shutdownDone is closed when shutdown has returned.
+	shutdownDone chan struct{}
 }
 
 // session opens one control stream and serves it until it breaks or ctx
@@ -64,8 +79,12 @@ type session struct {
 // why the stream ended. Every goroutine it starts has ended when it
 // returns.
 func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClient) (welcomed bool, err error) {
-	sctx, cancel := context.WithCancelCause(ctx)
+	// The stream outlives ctx, by ShutdownGrace at most, so that the jobs
+	// the end of ctx cut short can still be reported; until the Welcome,
+	// the end of ctx ends it at once.
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	early := context.AfterFunc(ctx, func() { cancel(ctx.Err()) })
 
 	st, err := client.Connect(sctx)
 	if err != nil {
@@ -77,6 +96,7 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 		MaxInflight: int32(e.cfg.MaxInFlight),
 		Version:     e.cfg.Version,
 		AuthToken:   e.cfg.AuthToken,
+		Instance:    e.cfg.Instance,
 	}}}
 	// io.EOF means the stream is already gone; Recv below tells why.
 	if err := st.Send(hello); err != nil && !errors.Is(err, io.EOF) {
@@ -84,6 +104,9 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	}
 
 	welcome, err := e.awaitWelcome(sctx, cancel, st)
+	if !early() {
+		return false, ctx.Err()
+	}
 	if err != nil {
 		return false, err
 	}
@@ -94,10 +117,13 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	e.log.Info("connected to orchestrator",
 		"orchestrator_version", welcome.GetVersion(), "heartbeat_interval", interval)
 
-	s := &session{e: e, ctx: sctx, cancel: cancel, stream: st,
-		out: make(chan *imagerv1.ExecutorMessage), closeSend: make(chan struct{})}
+	jctx, jcancel := context.WithCancel(sctx)
+	defer jcancel()
+	s := &session{e: e, ctx: sctx, cancel: cancel, jobCtx: jctx, jobCancel: jcancel, stream: st,
+		out: make(chan *imagerv1.ExecutorMessage), closeSend: make(chan struct{}), shutdownDone: make(chan struct{})}
 	e.setConnected(true)
 	defer e.setConnected(false)
+	late := context.AfterFunc(ctx, s.shutdown)
 
 	// The sender and, after a Done, the goroutine waiting for the jobs in
 	// flight both end once sctx is cancelled, which happens right after
@@ -106,6 +132,12 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	sender.Go(func() { s.send(interval) })
 	err = s.receive()
 	cancel(err)
+	if !late() {
+		<-s.shutdownDone
+	}
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
 	s.drain()
 	sender.Wait()
 	s.closer.Wait()
@@ -163,11 +195,10 @@ func (s *session) receive() error {
 		}
 		switch k := msg.GetKind().(type) {
 		case *imagerv1.OrchestratorMessage_Job:
-			if s.done != nil {
-				s.e.log.Debug("ignoring job sent after the end of the test", "job_id", k.Job.GetJobId())
-				continue
-			}
-			s.start(k.Job)
+			s.assemble(s.parts.Job(k.Job))
+		case *imagerv1.OrchestratorMessage_JobPart:
+			job, err := s.parts.Part(k.JobPart)
+			s.assemble(job, nil, err)
 		case *imagerv1.OrchestratorMessage_Done:
 			if s.done != nil {
 				continue
@@ -178,11 +209,7 @@ func (s *session) receive() error {
 			}
 			s.e.log.Debug("orchestrator says the test is over; reporting the jobs in flight",
 				"passed", s.done.GetPassed(), "reason", s.done.GetReason())
-			// No job starts after this, so Wait cannot race a new one.
-			s.closer.Go(func() {
-				s.jobs.Wait()
-				close(s.closeSend)
-			})
+			s.finish()
 		case *imagerv1.OrchestratorMessage_Welcome:
 			s.e.log.Debug("ignoring repeated Welcome from orchestrator")
 		default:
@@ -191,17 +218,57 @@ func (s *session) receive() error {
 	}
 }
 
-// start runs job in its own goroutine and hands its report to the sender.
-// Jobs of consecutive rounds overlap, sharing the runner's in-flight cap.
+// assemble starts a job that is complete and refuses one abandoned
+// incomplete: its requests count as lost. A part out of place is logged
+// and dropped; the job it belongs to is abandoned when the next one comes.
+func (s *session) assemble(complete, abandoned *imagerv1.Job, err error) {
+	if err != nil {
+		s.e.log.Warn("malformed job from orchestrator", "err", err)
+	}
+	if abandoned != nil {
+		s.run(abandoned.GetJobId(), func(context.Context) *engine.Report { return rejectedReport(abandoned, err) })
+	}
+	if complete != nil {
+		s.start(complete)
+	}
+}
+
+// start is where a complete Job received from the orchestrator enters the
+// executor: it validates the job, converts it for the engine and runs it
+// in its own goroutine, whose report goes to the sender. A job out of
+// bounds is not run: its report counts its requests as lost. Jobs of
+// consecutive rounds overlap, sharing the runner's in-flight cap.
 func (s *session) start(job *imagerv1.Job) {
 	e := s.e
-	if m := e.cfg.Metrics; m != nil {
-		m.JobPickedUp()
-		m.JobRequests(int(job.GetCount()))
+	if err := validateJob(job, time.Now()); err != nil {
+		e.log.Warn("job refused: out of bounds; its requests count as lost",
+			"job_id", job.GetJobId(), "round", job.GetRound(), "target", RedactAddress(job.GetTargetUrl()), "err", err)
+		s.run(job.GetJobId(), func(context.Context) *engine.Report { return rejectedReport(job, err) })
+		return
 	}
-	e.log.Debug("job received", "job_id", job.GetJobId(), "round", job.GetRound(), "count", job.GetCount())
+	ej := job.ToEngine()
+	if s.run(job.GetJobId(), func(ctx context.Context) *engine.Report { return e.runner.Run(ctx, ej) }) {
+		if m := e.cfg.Metrics; m != nil {
+			m.JobPickedUp()
+			m.JobRequests(ej.Count)
+		}
+		e.log.Debug("job received", "job_id", ej.ID, "round", ej.Round, "count", ej.Count)
+	}
+}
+
+// run runs a job in its own goroutine, unless the session takes no more
+// jobs, and hands the report to the sender. It reports whether the job
+// was started.
+func (s *session) run(jobID string, job func(context.Context) *engine.Report) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		s.e.log.Debug("ignoring job sent after the end of the test", "job_id", jobID)
+		return false
+	}
+	e := s.e
 	s.jobs.Go(func() {
-		rep := e.runner.Run(s.ctx, job.ToEngine())
+		rep := job(s.jobCtx)
 		wire, err := imagerv1.ReportFromEngine(rep)
 		if err != nil {
 			e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
@@ -214,6 +281,7 @@ func (s *session) start(job *imagerv1.Job) {
 			// The orchestrator has written this executor's jobs off.
 		}
 	})
+	return true
 }
 
 // failedReport stands in for a report that could not be encoded: the
@@ -260,31 +328,6 @@ func (s *session) send(interval time.Duration) {
 				s.cancel(fmt.Errorf("send to orchestrator: %w", err))
 			}
 			return
-		}
-	}
-}
-
-// drain waits for the session's jobs after it was cancelled. Their pacers
-// stop at once; requests in flight are cut off by closing the connections
-// to the target, repeatedly, in case a request was dispatched just as the
-// session ended.
-func (s *session) drain() {
-	done := make(chan struct{})
-	go func() {
-		s.jobs.Wait()
-		close(done)
-	}()
-	sweep := time.NewTicker(connectionSweep)
-	defer sweep.Stop()
-	for {
-		s.e.runner.CloseConnections()
-		select {
-		case <-done:
-			if m := s.e.cfg.Metrics; m != nil {
-				m.SetInFlight(s.e.runner.InFlight())
-			}
-			return
-		case <-sweep.C:
 		}
 	}
 }

@@ -16,17 +16,44 @@ import (
 // context ends, before their connections are cut.
 const ShutdownGrace = 10 * time.Second
 
-// ReadHeaderTimeout is set on servers that do not set one, so that a
-// client trickling headers cannot hold a connection forever.
-const ReadHeaderTimeout = 5 * time.Second
+// Timeouts set on servers that leave them zero (see Harden), so that no
+// client can hold a connection forever.
+const (
+	// ReadHeaderTimeout bounds reading a request's headers: a client
+	// trickling them is cut off.
+	ReadHeaderTimeout = 5 * time.Second
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout = 30 * time.Second
+	// WriteTimeout bounds writing a response (from the end of the
+	// request's headers); generous for a results file served at /results.
+	WriteTimeout = 2 * time.Minute
+	// IdleTimeout closes a keep-alive connection that carries no request
+	// for this long.
+	IdleTimeout = 90 * time.Second
+)
+
+// Harden sets the timeouts srv leaves zero to ReadHeaderTimeout,
+// ReadTimeout, WriteTimeout and IdleTimeout. Serve calls it.
+func Harden(srv *http.Server) {
+	for _, f := range []struct {
+		p *time.Duration
+		v time.Duration
+	}{
+		{&srv.ReadHeaderTimeout, ReadHeaderTimeout}, {&srv.ReadTimeout, ReadTimeout},
+		{&srv.WriteTimeout, WriteTimeout}, {&srv.IdleTimeout, IdleTimeout},
+	} {
+		if *f.p == 0 {
+			*f.p = f.v
+		}
+	}
+}
 
 // Serve serves srv on lis until ctx ends, then shuts it down gracefully
 // (ShutdownGrace at most) and returns nil. It returns an error when serving
-// fails or the shutdown does not complete in time. Serve owns lis.
+// fails or the shutdown does not complete in time. Serve owns lis. Timeouts
+// srv leaves zero are set first (see Harden).
 func Serve(ctx context.Context, lis net.Listener, srv *http.Server) error {
-	if srv.ReadHeaderTimeout == 0 {
-		srv.ReadHeaderTimeout = ReadHeaderTimeout
-	}
+	Harden(srv)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	select {

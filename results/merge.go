@@ -39,7 +39,7 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 	reasons := map[string]int64{}
 	var seconds float64
 	var first, last time.Time
-	for _, r := range rounds {
+	for i, r := range rounds {
 		if err := all.add(&r.Counts); err != nil {
 			return nil, fmt.Errorf("round %d: %w", r.Round, err)
 		}
@@ -60,11 +60,14 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 		s.ResponseBytes += r.ResponseBytes
 		s.ServiceTime = maxQuantiles(s.ServiceTime, r.ServiceTime)
 		seconds += r.IntervalSeconds
+		// The first round sets both bounds: a round without a start
+		// (the zero time) must not be mistaken for "no bound yet", or the
+		// bounds would depend on the order of the rounds.
 		end := r.Start.Add(time.Duration(r.IntervalSeconds * float64(time.Second)))
-		if first.IsZero() || r.Start.Before(first) {
+		if i == 0 || r.Start.Before(first) {
 			first = r.Start
 		}
-		if end.After(last) {
+		if i == 0 || end.After(last) {
 			last = end
 		}
 	}

@@ -2,18 +2,26 @@
 // orchestrator's gRPC control plane, fires the HTTP load of the jobs it is
 // sent and reports back, and serves /metrics, /healthz and /readyz. It
 // stops on SIGINT or SIGTERM, and with -exit-when-done also when the
-// orchestrator says the test is over (exit status 0).
+// orchestrator says the test is over (exit status 0). It exits with
+// status 1 when the orchestrator refuses it for good (its id is taken, its
+// token is wrong, or it was disconnected for forged reports).
+//
+// Without -id the executor is $POD_NAME, else the hostname with a random
+// suffix; its first log line names the id it uses (id=...).
 //
 // Usage:
 //
 //	executor [-orchestrator host:port] [-id name] [-workers n] [-max-inflight n]
 //	         [-metrics-port port] [-auth-token-file path] [-log-format text|json]
+//	         [-tls-ca file] [-tls-cert file -tls-key file] [-tls-server-name name]
 //	         [-exit-when-done]
 //	executor -version
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,7 +52,7 @@ var errUsage = errors.New("invalid command line")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, environment{getenv: os.Getenv, hostname: os.Hostname})
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, environment{getenv: os.Getenv, hostname: os.Hostname, suffix: randomSuffix})
 	stop()
 	if err == nil {
 		return
@@ -60,6 +68,15 @@ func main() {
 type environment struct {
 	getenv   func(string) string
 	hostname func() (string, error)
+	// suffix returns the random part of a default id outside a pod.
+	suffix func() string
+}
+
+// randomSuffix returns 6 random hex digits.
+func randomSuffix() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // options are the parsed command line.
@@ -73,6 +90,7 @@ type options struct {
 	logFormat     string
 	exitWhenDone  bool
 	showVersion   bool
+	tls           tlsOptions
 }
 
 // parseFlags parses and checks args. It returns flag.ErrHelp after
@@ -84,12 +102,20 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	fs.StringVar(&o.orchestrator, "orchestrator", "imager-orchestrator:8100",
 		"gRPC address (host:port) of the orchestrator's control plane; while it is unreachable the executor retries after "+
 			fmt.Sprintf("%v-%v, backing off to at most %v", executor.DefaultMinBackoff/2, executor.DefaultMinBackoff, executor.DefaultMaxBackoff)+" between tries (one warning, then debug-level lines)")
-	fs.StringVar(&o.id, "id", "", "executor id sent to the orchestrator (default: $POD_NAME, else the hostname)")
+	fs.StringVar(&o.id, "id", "", "executor id sent to the orchestrator, unique among its executors "+
+		"(default: $POD_NAME, else the hostname plus a random suffix, e.g. host-3f9a2c)")
 	fs.IntVar(&o.workers, "workers", 4, "capacity of this executor: its relative share of the load (at least 1)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests in flight at once; requests due beyond it are dropped")
 	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
 	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.tls.ca, "tls-ca", "", "PEM file of the certificate authorities that sign the orchestrator's certificate; "+
+		"setting it turns on TLS for the control plane")
+	fs.StringVar(&o.tls.cert, "tls-cert", "", "PEM client certificate presented to the orchestrator (with -tls-key; "+
+		"turns on TLS, verified with the system roots unless -tls-ca is given)")
+	fs.StringVar(&o.tls.key, "tls-key", "", "PEM key of -tls-cert")
+	fs.StringVar(&o.tls.serverName, "tls-server-name", "", "name to verify in the orchestrator's certificate "+
+		"(default: the host of -orchestrator)")
 	fs.BoolVar(&o.exitWhenDone, "exit-when-done", false,
 		"exit with status 0 when the orchestrator says the test is over, after reporting the jobs in flight "+
 			"(for a Kubernetes Job); without it the executor waits for the next orchestrator")
@@ -118,17 +144,65 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	case o.logFormat != "text" && o.logFormat != "json":
 		return o, fmt.Errorf("%w: -log-format is %q, want text or json", errUsage, o.logFormat)
 	}
-	if o.id == "" {
-		o.id = env.getenv("POD_NAME")
+	if err := o.tls.check(); err != nil {
+		return o, err
 	}
 	if o.id == "" {
-		host, err := env.hostname()
-		if err != nil || host == "" {
-			return o, fmt.Errorf("%w: no -id given, $POD_NAME is unset and the hostname is unknown (%v)", errUsage, err)
+		id, err := defaultID(env)
+		if err != nil {
+			return o, err
 		}
-		o.id = host
+		o.id = id
 	}
 	return o, nil
+}
+
+// defaultID is the executor id without -id: the pod name inside a pod,
+// which Kubernetes keeps unique, else the hostname plus a random suffix,
+// so that executors started on one machine do not collide.
+func defaultID(env environment) (string, error) {
+	if pod := env.getenv("POD_NAME"); pod != "" {
+		return pod, nil
+	}
+	host, err := env.hostname()
+	if err != nil || host == "" {
+		return "", fmt.Errorf("%w: no -id given, $POD_NAME is unset and the hostname is unknown (%v)", errUsage, err)
+	}
+	return host + "-" + env.suffix(), nil
+}
+
+// newMetrics returns a registry with the runtime collectors and the
+// executor's metrics registered on it.
+func newMetrics() (*prometheus.Registry, *metrics.Executor, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, nil, fmt.Errorf("register runtime metrics: %w", err)
+		}
+	}
+	m, err := metrics.NewExecutor(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, m, nil
+}
+
+// logStart writes the executor's first log line, which names the id it
+// uses, and warns when the auth token would cross the network in
+// plaintext.
+func logStart(logger *slog.Logger, o options, token, tls bool) {
+	addr := executor.RedactAddress(o.orchestrator)
+	logger.Info("executor starting", "id", o.id, "version", version, "orchestrator", addr,
+		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token, "tls", tls,
+		"exit_when_done", o.exitWhenDone)
+	if token && !tls && !isLoopbackTarget(o.orchestrator) {
+		logger.Warn("the auth token is sent to the orchestrator in plaintext: anyone on the network path can read it; "+
+			"use -tls-ca (TLS on the orchestrator: -tls-cert/-tls-key) or keep the control plane on a trusted network",
+			"orchestrator", addr)
+	}
 }
 
 // run parses args and runs the executor and its metrics server until ctx
@@ -158,16 +232,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 			return fmt.Errorf("-auth-token-file: %w", err)
 		}
 	}
-	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("register runtime metrics: %w", err)
-		}
+	tlsConfig, err := o.tls.config()
+	if err != nil {
+		return err
 	}
-	m, err := metrics.NewExecutor(reg)
+	reg, m, err := newMetrics()
 	if err != nil {
 		return err
 	}
@@ -177,6 +246,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		Workers:      o.workers,
 		MaxInFlight:  o.maxInFlight,
 		AuthToken:    token,
+		TLS:          tlsConfig,
 		Version:      version,
 		Metrics:      m,
 		Logger:       logger,
@@ -185,8 +255,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	if err != nil {
 		return err
 	}
-	logger.Info("executor starting", "version", version, "id", o.id, "orchestrator", o.orchestrator,
-		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token != "", "exit_when_done", o.exitWhenDone)
+	logStart(logger, o, token != "", tlsConfig != nil)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// env returns an environment with the given $POD_NAME and hostname.
+// env returns an environment with the given $POD_NAME and hostname, whose
+// random id suffix is always "abc123".
 func env(pod, host string) environment {
 	return environment{
 		getenv: func(k string) string {
@@ -30,6 +31,7 @@ func env(pod, host string) environment {
 			}
 			return host, nil
 		},
+		suffix: func() string { return "abc123" },
 	}
 }
 
@@ -49,7 +51,14 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "hostname when no POD_NAME",
 			env:  env("", "host-1"),
-			want: options{orchestrator: "imager-orchestrator:8100", id: "host-1", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+			want: options{orchestrator: "imager-orchestrator:8100", id: "host-1-abc123", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+		},
+		{
+			name: "TLS flags",
+			args: []string{"-tls-ca", "/ca.pem", "-tls-cert", "/c.pem", "-tls-key", "/k.pem", "-tls-server-name", "orch"},
+			env:  env("p", ""),
+			want: options{orchestrator: "imager-orchestrator:8100", id: "p", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text",
+				tls: tlsOptions{ca: "/ca.pem", cert: "/c.pem", key: "/k.pem", serverName: "orch"}},
 		},
 		{
 			name: "explicit flags",
@@ -65,6 +74,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "empty orchestrator", args: []string{"-orchestrator", ""}, env: env("p", ""), wantErr: "-orchestrator"},
 		{name: "unknown flag", args: []string{"-nope"}, env: env("p", ""), wantErr: "-nope"},
 		{name: "stray argument", args: []string{"extra"}, env: env("p", ""), wantErr: "unexpected arguments"},
+		{name: "client cert without key", args: []string{"-tls-cert", "/c.pem"}, env: env("p", ""), wantErr: "-tls-key"},
+		{name: "client key without cert", args: []string{"-tls-key", "/k.pem"}, env: env("p", ""), wantErr: "-tls-cert"},
+		{name: "server name without TLS", args: []string{"-tls-server-name", "orch"}, env: env("p", ""), wantErr: "-tls-server-name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +109,8 @@ func TestRunVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut, env("p", "")); err != nil {
 		t.Fatalf("run(-h) = %v, want nil", err)
 	}
-	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format", "-exit-when-done", "-version"} {
+	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format",
+		"-tls-ca", "-tls-cert", "-tls-key", "-tls-server-name", "-exit-when-done", "-version"} {
 		if !strings.Contains(errOut.String(), flagName) {
 			t.Errorf("usage lacks %s; usage:\n%s", flagName, errOut.String())
 		}

@@ -93,7 +93,7 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 	// the same log, as the orchestrator does.
 	klog.SetSlogLogger(log)
 	fmt.Fprintf(stdout, "imager: %s from %d executor(s) against %s, rounds of %v, duration %s\n",
-		describe(cfg), lf.executors, redact(cfg.TargetURL), cfg.RoundInterval, durationText(cfg.Duration))
+		describe(cfg), lf.executors, app.RedactURL(cfg.TargetURL), cfg.RoundInterval, durationText(cfg.Duration))
 	err = app.Run(ctx, cfg, app.RunOptions{
 		Logger:           log,
 		LocalExecutors:   lf.executors,
@@ -156,15 +156,6 @@ func describe(cfg app.Config) string {
 		return fmt.Sprintf("%s load of %s %s", calc, cfg.Method, u.RequestURI())
 	}
 	return fmt.Sprintf("%s load of %s requests", calc, src)
-}
-
-// redact hides the password of a URL for printing.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 func durationText(d time.Duration) string {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,21 +21,24 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run is main without the exit: it runs the orchestrator with args,
+// printing the summary on stdout and logging to stderr, and returns the
+// exit code.
+func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := app.ParseConfig(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "orchestrator: %v\n", err)
+		fmt.Fprintf(stderr, "orchestrator: %v\n", err)
 		return 2
 	}
-	log, err := app.NewLogger(cfg, os.Stderr)
+	log, err := app.NewLogger(cfg, stderr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "orchestrator: %v\n", err)
+		fmt.Fprintf(stderr, "orchestrator: %v\n", err)
 		return 2
 	}
 	// client-go logs through klog; route it into the same structured log.
@@ -42,11 +46,11 @@ func run(args []string) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
-		"load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
+		"target_url", app.RedactURL(cfg.TargetURL), "load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
 	// Rounds go to the log at info level; below it, the summary's printer
 	// shows them, so each round is shown once at any level.
 	printRounds := !log.Enabled(ctx, slog.LevelInfo)
-	err = app.Run(ctx, cfg, app.RunOptions{Logger: log, Results: &results.Printer{W: os.Stdout, Rounds: printRounds}, QuietRounds: printRounds})
+	err = app.Run(ctx, cfg, app.RunOptions{Logger: log, Results: &results.Printer{W: stdout, Rounds: printRounds}, QuietRounds: printRounds})
 	var verdict *app.VerdictError
 	var usage *app.UsageError
 	switch {

@@ -2,9 +2,11 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -163,9 +165,9 @@ func newAdHocSource(cfg Config) (*requests.AdHocSource, error) {
 		if cfg.Body != "" {
 			return nil, fmt.Errorf("-body and -body-file both give the body: give one")
 		}
-		b, err := os.ReadFile(cfg.BodyFile)
+		b, err := readBodyFile(cfg.BodyFile)
 		if err != nil {
-			return nil, fmt.Errorf("-body-file: %w", err)
+			return nil, err
 		}
 		body = string(b)
 	}
@@ -174,6 +176,24 @@ func newAdHocSource(cfg Config) (*requests.AdHocSource, error) {
 		return nil, fmt.Errorf("-target-url, -method, -H: %w", err)
 	}
 	return src, nil
+}
+
+// readBodyFile reads -body-file, refusing one larger than a request may
+// be before reading it.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("-body-file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, engine.MaxRequestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("-body-file: %w", err)
+	}
+	if len(b) > engine.MaxRequestBytes {
+		return nil, fmt.Errorf("-body-file %s: larger than the limit of %d bytes for one request", path, engine.MaxRequestBytes)
+	}
+	return b, nil
 }
 
 // sourceTarget returns the base URL function for the jobs of src. The ad

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 )
@@ -185,5 +186,23 @@ func TestDryRunShowsAdHocRequests(t *testing.T) {
 	}
 	if r.URL != "http://127.0.0.1:8080/health?x=1" {
 		t.Errorf("URL %q, want the target URL itself", r.URL)
+	}
+}
+
+func TestAdHocBodyFileTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.bin")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sparse file: its size is what counts.
+	if err := f.Truncate(engine.MaxRequestBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cfg := mustParse(t, append([]string{"-request-source-type=url", "-method=PUT", "-body-file=" + path}, adHocURL...)...)
+	_, err = newAdHocSource(cfg)
+	if err == nil || !strings.Contains(err.Error(), "-body-file "+path+": larger than the limit of 33554432 bytes") {
+		t.Errorf("newAdHocSource with a body over the limit = %v, want it refused naming -body-file", err)
 	}
 }

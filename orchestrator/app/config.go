@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/script"
 )
 
 // Target modes.
@@ -72,9 +73,24 @@ type Config struct {
 	RequestTimeout time.Duration
 
 	// Serving and control plane.
-	ListenPort      int
-	GRPCPort        int
-	AuthTokenFile   string
+	ListenPort    int
+	GRPCPort      int
+	AuthTokenFile string
+	// HTTPBind and GRPCBind are the hosts (IP or name, no port) the HTTP
+	// and gRPC servers listen on; "" means all interfaces for HTTP, and for
+	// gRPC all interfaces when executors are authenticated (a token or
+	// client certificates) or InsecureControlPlane is set, else 127.0.0.1.
+	HTTPBind string
+	GRPCBind string
+	// InsecureControlPlane allows a control plane beyond loopback without
+	// any authentication of executors (a warning at every start).
+	InsecureControlPlane bool
+	// TLSCert and TLSKey serve the control plane over TLS; TLSClientCA
+	// makes executors present a client certificate signed by it.
+	TLSCert     string
+	TLSKey      string
+	TLSClientCA string
+
 	ExecutorTimeout time.Duration
 	// ExpectExecutors is how many executors round 0 waits for (0: start
 	// when the first joins), for at most ExecutorWait; ExecutorWaitFail
@@ -177,7 +193,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 
 	fs.IntVar(&c.ListenPort, "listen-port", 8099, "HTTP port for /metrics, /healthz and /readyz; 0 disables it")
 	fs.IntVar(&c.GRPCPort, "grpc-port", 8100, "gRPC port executors connect to; 0 disables it")
-	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the shared control-plane token executors must present")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", "", "file holding the shared control-plane token executors must present; without it (or -tls-client-ca) the control plane listens on 127.0.0.1 only")
+	c.bindControlPlaneFlags(fs)
 	fs.DurationVar(&c.ExecutorTimeout, "executor-timeout", 10*time.Second, "remove an executor that has sent nothing for this long")
 	fs.IntVar(&c.ExpectExecutors, "expect-executors", 0, "executors round 0 waits for (at most -executor-wait); 0 starts the test when the first executor joins")
 	fs.DurationVar(&c.ExecutorWait, "executor-wait", 2*time.Minute, "how long round 0 waits for -expect-executors executors; then the test starts with those present, or fails with -executor-wait-fail")
@@ -310,28 +327,14 @@ func (c Config) Validate() error {
 	errs = append(errs, c.rateProblems()...)
 	errs = append(errs, c.adHocProblems()...)
 	errs = append(errs, c.tlsProblems()...)
+	errs = append(errs, c.controlPlaneProblems()...)
 	return errors.Join(errs...)
 }
 
 // ScenarioOptionMap parses -scenario-options: comma-separated key=value
-// pairs; keys must be unique and not empty.
+// pairs (see script.ParseOptions).
 func (c Config) ScenarioOptionMap() (map[string]string, error) {
-	out := map[string]string{}
-	if strings.TrimSpace(c.ScenarioOptions) == "" {
-		return out, nil
-	}
-	for _, pair := range strings.Split(c.ScenarioOptions, ",") {
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not key=value", pair)
-		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("key %q given twice", k)
-		}
-		out[k] = strings.TrimSpace(v)
-	}
-	return out, nil
+	return script.ParseOptions(c.ScenarioOptions)
 }
 
 // checkTargetURL accepts an absolute http or https URL without a
@@ -342,16 +345,21 @@ func checkTargetURL(raw string, adHoc bool) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		// A url.Error quotes the URL whole, password included.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("not a valid URL: %w", err)
 	}
+	shown := RedactURL(raw)
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http or https URL", raw)
+		return fmt.Errorf("%q is not an absolute http or https URL", shown)
 	}
 	if strings.Contains(raw, "#") {
-		return fmt.Errorf("%q: a fragment is never sent; drop it", raw)
+		return fmt.Errorf("%q: a fragment is never sent; drop it", shown)
 	}
 	if !adHoc && (u.RawQuery != "" || u.ForceQuery) {
-		return fmt.Errorf("%q: a base URL takes no query (requests carry their own; only ad hoc requests take the query of -target-url)", raw)
+		return fmt.Errorf("%q: a base URL takes no query (requests carry their own; only ad hoc requests take the query of -target-url)", shown)
 	}
 	return nil
 }

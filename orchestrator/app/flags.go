@@ -30,7 +30,7 @@ func (c Config) FlagValues() map[string]string {
 		}
 		switch f.Name {
 		case "target-url":
-			v = redactURL(v)
+			v = RedactURL(v)
 		case "H":
 			v = redactHeaders(c.Headers)
 		}
@@ -39,8 +39,9 @@ func (c Config) FlagValues() map[string]string {
 	return out
 }
 
-// redactURL hides the password of a URL.
-func redactURL(raw string) string {
+// RedactURL hides the password of a URL, for logs and printing; anything
+// that does not parse as a URL is returned as it is.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

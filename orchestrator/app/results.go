@@ -181,7 +181,7 @@ func describeTarget(cfg Config) string {
 	case TargetModeService:
 		return "service " + cfg.TargetNamespace + "/" + cfg.TargetService
 	default:
-		return redactURL(cfg.TargetURL)
+		return RedactURL(cfg.TargetURL)
 	}
 }
 

@@ -40,7 +40,9 @@ type RunOptions struct {
 	// Registry receives every metric; nil means a new registry.
 	Registry *prometheus.Registry
 	// HTTPListener and GRPCListener, when set, are used instead of
-	// listening on -listen-port and -grpc-port.
+	// listening on -listen-port and -grpc-port. A GRPCListener beyond
+	// loopback needs -auth-token-file, -tls-client-ca or
+	// -insecure-control-plane, as -grpc-bind does.
 	HTTPListener net.Listener
 	GRPCListener net.Listener
 	// LocalExecutors runs that many executors inside this process, with
@@ -76,6 +78,10 @@ type RunOptions struct {
 func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	ctrlTLS, err := prepareControlPlane(cfg, opts)
+	if err != nil {
+		return err
 	}
 	jobTLS, err := loadTLS(cfg)
 	if err != nil {
@@ -181,7 +187,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 		return err
 	}
 
-	httpLis, grpcLis, err := listeners(cfg, opts)
+	httpLis, grpcLis, err := listeners(cfg, opts, ctrlTLS != nil, log)
 	if err != nil {
 		return err
 	}
@@ -205,11 +211,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if grpcLis != nil {
 		srv := control.NewServer(control.Config{
 			Fleet: sched, Metrics: om, AuthToken: token, ExecutorTimeout: cfg.ExecutorTimeout,
-			HeartbeatInterval: cfg.ExecutorTimeout / 5, Version: Version, Logger: log,
+			HeartbeatInterval: cfg.ExecutorTimeout / 5, Version: Version, Logger: log, TLS: ctrlTLS,
 		})
 		ctrl = srv
 		wg.Go(func() { errc <- srv.Serve(svcCtx, grpcLis) })
-		log.Info("control plane listening", "addr", grpcLis.Addr().String(), "auth", token != "")
 	}
 	// Local executors stop with the caller's ctx, so a stopped run still
 	// reports what they measured while the scheduler drains, or when the
@@ -338,20 +343,31 @@ func waitKubeTarget(ctx context.Context, kube *k8s.Target, cfg Config) error {
 	return nil
 }
 
-// listeners opens the HTTP and gRPC listeners the config asks for.
-func listeners(cfg Config, opts RunOptions) (httpLis, grpcLis net.Listener, err error) {
+// listeners opens the HTTP and gRPC listeners the config asks for, on
+// -http-bind and -grpc-bind (see Config.grpcHost), and checks and logs
+// the control plane's exposure (see checkExposure).
+func listeners(cfg Config, opts RunOptions, tlsOn bool, log *slog.Logger) (httpLis, grpcLis net.Listener, err error) {
 	httpLis, grpcLis = opts.HTTPListener, opts.GRPCListener
 	if httpLis == nil && cfg.ListenPort != 0 {
-		if httpLis, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.ListenPort)); err != nil {
-			return nil, nil, fmt.Errorf("-listen-port: %w", err)
+		if httpLis, err = net.Listen("tcp", net.JoinHostPort(cfg.httpHost(), strconv.Itoa(cfg.ListenPort))); err != nil {
+			return nil, nil, fmt.Errorf("-http-bind, -listen-port: %w", err)
 		}
 	}
 	if grpcLis == nil && cfg.GRPCPort != 0 {
-		if grpcLis, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.GRPCPort)); err != nil {
+		if grpcLis, err = net.Listen("tcp", net.JoinHostPort(cfg.grpcHost(), strconv.Itoa(cfg.GRPCPort))); err != nil {
 			if httpLis != nil {
 				httpLis.Close()
 			}
-			return nil, nil, fmt.Errorf("-grpc-port: %w", err)
+			return nil, nil, fmt.Errorf("-grpc-bind, -grpc-port: %w", err)
+		}
+	}
+	if grpcLis != nil {
+		if err := checkExposure(cfg, grpcLis, tlsOn, log); err != nil {
+			grpcLis.Close()
+			if httpLis != nil {
+				httpLis.Close()
+			}
+			return nil, nil, &UsageError{err}
 		}
 	}
 	return httpLis, grpcLis, nil

@@ -22,7 +22,7 @@ func runWithRemoteExecutor(t *testing.T, maxInFlight int, args ...string) ([]man
 	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer target.Close()
 	cfg, err := app.ParseConfig(append([]string{
-		"-target-mode=url", "-target-url=" + target.URL, "-request-source-type=random-sum", "-seed=3",
+		"-target-mode=url", "-target-url=" + target.URL, "-request-source-type=random-sum", "-seed=3", "-listen-port=0",
 	}, args...))
 	if err != nil {
 		t.Fatal(err)

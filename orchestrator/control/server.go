@@ -1,13 +1,18 @@
 // Package control is the orchestrator's side of the gRPC control plane: it
 // accepts executor streams, checks their token, hands them to the round
 // scheduler as executors, forwards jobs to them and their reports back.
+//
+// What an executor claims is not taken on trust: its capacity and in-flight
+// cap are clamped to MaxCapacity and MaxInFlight, an executor id already
+// held by a live stream is refused, and an executor whose reports are
+// refused as inconsistent (see manager.RefusalListener) MaxRefusedReports
+// times is disconnected.
 package control
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -15,6 +20,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -47,7 +53,43 @@ type Config struct {
 	ExecutorTimeout time.Duration
 	Version         string
 	Logger          *slog.Logger
+	// TLS, when set, serves the control plane over TLS with it (asking for
+	// client certificates as it says); nil serves plaintext gRPC.
+	TLS *tls.Config
+	// HandshakeTimeout drops a connection that has not finished its
+	// TLS and HTTP/2 handshake in this long; default
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxRefusedReports ends the stream of an executor after this many of
+	// its reports were refused as inconsistent; default
+	// DefaultMaxRefusedReports.
+	MaxRefusedReports int
 }
+
+// Bounds on what an executor may claim or send, and defaults of Config.
+const (
+	// MaxCapacity is the largest share of a round (Hello.capacity) an
+	// executor may claim; a larger claim is clamped to it, a claim below
+	// 1 raised to 1.
+	MaxCapacity = 1024
+	// MaxInFlight is the largest Hello.max_inflight believed; larger
+	// claims are clamped to it.
+	MaxInFlight = 1_000_000
+	// MaxReportBytes bounds one message from an executor. Reports carry
+	// counts and histograms (at most engine.MaxNames names), a few MiB at
+	// worst.
+	MaxReportBytes = 16 << 20
+	// DefaultHandshakeTimeout is Config.HandshakeTimeout's default.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultMaxRefusedReports is Config.MaxRefusedReports's default.
+	DefaultMaxRefusedReports = 3
+	// maxStreamsPerConn bounds the streams of one connection; an executor
+	// uses one.
+	maxStreamsPerConn = 4
+	// idleConnection closes a connection that has carried no stream for
+	// this long.
+	idleConnection = 2 * time.Minute
+)
 
 // FinishTimeout bounds how long Finish waits for executors to acknowledge
 // the end of the test.
@@ -61,8 +103,8 @@ type Server struct {
 	stop chan struct{}
 
 	mu sync.Mutex
-	// sessions are the welcomed executors whose streams are open.
-	sessions map[*session]struct{}
+	// sessions are the welcomed executors whose streams are open, by id.
+	sessions map[string]*session
 	// done is the notice Finish sent; once set, no executor is welcomed.
 	done *imagerv1.Done
 }
@@ -75,11 +117,17 @@ func NewServer(cfg Config) *Server {
 	if cfg.ExecutorTimeout <= 0 {
 		cfg.ExecutorTimeout = 5 * cfg.HeartbeatInterval
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxRefusedReports <= 0 {
+		cfg.MaxRefusedReports = DefaultMaxRefusedReports
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{cfg: cfg, log: log, stop: make(chan struct{}), sessions: make(map[*session]struct{})}
+	return &Server{cfg: cfg, log: log, stop: make(chan struct{}), sessions: make(map[string]*session)}
 }
 
 // Finish tells every connected executor that the test is over: each
@@ -99,7 +147,7 @@ func (s *Server) Finish(passed bool, reason string) {
 	}
 	s.done = &imagerv1.Done{Passed: passed, Reason: reason}
 	open := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
+	for _, sess := range s.sessions {
 		open = append(open, sess)
 		close(sess.finish)
 	}
@@ -128,34 +176,10 @@ func (s *Server) finished() *imagerv1.Done {
 	return s.done
 }
 
-// register adds sess to the open sessions unless the test is over, which
-// it reports.
-func (s *Server) register(sess *session) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done != nil {
-		return false
-	}
-	s.sessions[sess] = struct{}{}
-	return true
-}
-
-// unregister removes sess from the open sessions.
-func (s *Server) unregister(sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, sess)
-}
-
 // Serve serves the control plane on lis until ctx ends, then ends every
 // executor stream and returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	gs := grpc.NewServer(
-		grpc.MaxRecvMsgSize(imagerv1.MaxMessageBytes),
-		grpc.MaxSendMsgSize(imagerv1.MaxMessageBytes),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
-	)
+	gs := grpc.NewServer(s.serverOptions()...)
 	imagerv1.RegisterControlPlaneServer(gs, s)
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()
@@ -177,6 +201,25 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	return nil
 }
 
+// serverOptions bound what a connection may cost: its handshake, its
+// streams, its messages, its idleness, and keepalive pings both ways (a
+// peer pinging more often than every 5s is cut off; a peer that does not
+// answer a ping within 5s is dropped).
+func (s *Server) serverOptions() []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxReportBytes),
+		grpc.MaxSendMsgSize(imagerv1.MaxMessageBytes),
+		grpc.ConnectionTimeout(s.cfg.HandshakeTimeout),
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, MaxConnectionIdle: idleConnection}),
+	}
+	if s.cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.cfg.TLS)))
+	}
+	return opts
+}
+
 // Connect handles one executor's stream for its whole life.
 func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 	remote := "unknown"
@@ -187,21 +230,20 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 	if err != nil {
 		return err
 	}
-	hello := first.GetHello()
-	if hello == nil || hello.GetExecutorId() == "" {
-		s.log.Warn("executor rejected: first message is not a hello with an id", "remote", remote)
-		return status.Error(codes.InvalidArgument, "first message must be a Hello with an executor_id")
+	if err := checkHello(first); err != nil {
+		s.log.Warn("executor rejected: first message is not an acceptable hello", "remote", remote, "reason", err)
+		return status.Error(codes.InvalidArgument, err.Error())
 	}
+	hello := first.GetHello()
 	id := hello.GetExecutorId()
 	if !imagerv1.TokensMatch(s.cfg.AuthToken, hello.GetAuthToken()) {
 		s.cfg.Metrics.AuthFailed()
 		s.log.Warn("executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", "executor", id, "remote", remote)
 		return status.Error(codes.Unauthenticated, "auth token rejected: the executor's -auth-token-file does not match the orchestrator's")
 	}
-	sess := newSession(id, int(hello.GetCapacity()))
-	if !s.register(sess) {
-		s.log.Debug("executor turned away: the test is over", "executor", id, "remote", remote)
-		return status.Error(codes.Unavailable, "the test is over; the orchestrator is shutting down")
+	sess := newSession(id, hello.GetInstance(), remote, s.claims(hello, remote))
+	if err := s.admit(sess); err != nil {
+		return err
 	}
 	defer s.unregister(sess)
 	welcome := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Welcome{Welcome: &imagerv1.Welcome{
@@ -212,7 +254,7 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 		return err
 	}
 	s.log.Info("executor connected", "executor", id, "remote", remote, "capacity", sess.capacity,
-		"max_inflight", hello.GetMaxInflight(), "version", hello.GetVersion())
+		"max_inflight", sess.maxInFlight, "version", hello.GetVersion())
 	s.cfg.Fleet.Join(sess)
 	reason, err := s.serve(stream, sess)
 	close(sess.closed)
@@ -244,109 +286,5 @@ func (s *Server) recvHello(stream imagerv1.ControlPlane_ConnectServer) (*imagerv
 		return nil, status.Errorf(codes.DeadlineExceeded, "no Hello within %v", s.cfg.ExecutorTimeout)
 	case <-s.stop:
 		return nil, status.Error(codes.Unavailable, "orchestrator stopping")
-	}
-}
-
-// serve pumps jobs out and reports in until the stream ends, the executor
-// goes silent or the server stops. Once Finish is called it sends Done
-// instead of any further job and goes on receiving until the executor
-// closes the stream. It returns why the session ended.
-func (s *Server) serve(stream imagerv1.ControlPlane_ConnectServer, sess *session) (string, error) {
-	ctx := stream.Context()
-	msgs := make(chan *imagerv1.ExecutorMessage)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	silence := time.NewTimer(s.cfg.ExecutorTimeout)
-	defer silence.Stop()
-	finish, jobs := sess.finish, sess.jobs
-	for {
-		select {
-		case <-s.stop:
-			return "orchestrator stopping", nil
-		case err := <-recvErr:
-			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
-				return "stream closed by the executor", nil
-			}
-			return fmt.Sprintf("stream broken: %v", err), nil
-		case <-silence.C:
-			return fmt.Sprintf("silent for %v", s.cfg.ExecutorTimeout), status.Error(codes.DeadlineExceeded, "no heartbeat")
-		case <-finish:
-			// The test is over: jobs still queued are not sent (the
-			// scheduler has settled them), and nil channels turn these
-			// cases off.
-			finish, jobs = nil, nil
-			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Done{Done: s.finished()}}
-			if err := stream.Send(msg); err != nil {
-				return fmt.Sprintf("send failed: %v", err), err
-			}
-		case job := <-jobs:
-			msg := &imagerv1.OrchestratorMessage{Kind: &imagerv1.OrchestratorMessage_Job{Job: job}}
-			if err := stream.Send(msg); err != nil {
-				return fmt.Sprintf("send failed: %v", err), err
-			}
-		case m := <-msgs:
-			silence.Reset(s.cfg.ExecutorTimeout)
-			if r := m.GetReport(); r != nil {
-				rep, err := r.ToEngine()
-				if err != nil {
-					s.log.Warn("unreadable report; its requests will count as lost", "executor", sess.id, "job", r.GetJobId(), "error", err)
-					continue
-				}
-				s.cfg.Fleet.Report(sess.id, rep)
-			}
-		}
-	}
-}
-
-// session is one connected executor as the scheduler sees it.
-type session struct {
-	id       string
-	capacity int
-	jobs     chan *imagerv1.Job
-	// finish is closed by Finish; closed, when the stream's handler ends.
-	finish chan struct{}
-	closed chan struct{}
-}
-
-var _ manager.Executor = (*session)(nil)
-
-func newSession(id string, capacity int) *session {
-	return &session{id: id, capacity: max(capacity, 1), jobs: make(chan *imagerv1.Job, 64),
-		finish: make(chan struct{}), closed: make(chan struct{})}
-}
-
-// ID implements manager.Executor.
-func (s *session) ID() string { return s.id }
-
-// Capacity implements manager.Executor.
-func (s *session) Capacity() int { return s.capacity }
-
-// Dispatch implements manager.Executor: it queues the job for the stream.
-func (s *session) Dispatch(job engine.Job) error {
-	select {
-	case <-s.closed:
-		return errors.New("executor disconnected")
-	default:
-	}
-	select {
-	case s.jobs <- imagerv1.JobFromEngine(job):
-		return nil
-	case <-s.closed:
-		return errors.New("executor disconnected")
-	default:
-		return errors.New("executor's job queue is full")
 	}
 }

@@ -32,6 +32,9 @@ func checkReport(rep *engine.Report, planned int64) error {
 	if got := c.Accounted(); got != c.Planned {
 		return fmt.Errorf("its outcomes add up to %d, not its %d planned requests", got, c.Planned)
 	}
+	if err := checkOutcomeBounds(&c); err != nil {
+		return err
+	}
 	if ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors; ended > c.Sent {
 		return fmt.Errorf("%d requests ended but only %d were sent", ended, c.Sent)
 	}
@@ -45,5 +48,13 @@ func checkReport(rep *engine.Report, planned int64) error {
 			return fmt.Errorf("its latency histogram holds %d requests, its counts %d", n, want)
 		}
 	}
-	return nil
+	return checkBreakdown(rep)
+}
+
+// RefusalListener is an Executor that wants to hear of its refused
+// reports, for example to disconnect a repeat offender. The scheduler calls
+// ReportRefused from its own goroutine, once per refused report (whose
+// requests count as lost): it must not block.
+type RefusalListener interface {
+	ReportRefused(jobID string, reason error)
 }

@@ -55,6 +55,8 @@ var builtinStack = []string{
 	"Deployment/imager/imager-orchestrator",
 	"Deployment/imager/imager-executor",
 	"Deployment/imager/imager-test-service",
+	"NetworkPolicy/imager/imager-orchestrator",
+	"NetworkPolicy/imager/imager-executor",
 }
 
 // runStack is what deploy/run renders to: deploy/k8s with the Jobs in
@@ -95,11 +97,15 @@ func TestManifestKustomizeBuild(t *testing.T) {
 			"Deployment/imager/imager-orchestrator",
 			"Deployment/imager/imager-executor",
 			"Deployment/imagerdemo/sumservice",
+			"NetworkPolicy/imager/imager-orchestrator",
+			"NetworkPolicy/imager/imager-executor",
 		}, [2]string{"imagerdemo", "sumservice"}, []string{"/var/run/secrets/imager"}},
 		{"deploy/scenario", append(slices.Clone(builtinStack), "ConfigMap/imager/imager-scenario"),
 			[2]string{"imager", "imager-test-service"}, []string{"/scenario", "/var/run/secrets/imager"}},
 		{"deploy/run", runStack, [2]string{"imager", "imager-test-service"}, []string{"/config", "/var/run/secrets/imager", "/results"}},
+		{"deploy/tls", builtinStack, [2]string{"imager", "imager-test-service"}, []string{"/config", "/var/run/secrets/imager", "/var/run/secrets/imager-tls"}},
 	}
+	help := binaryHelp(t)
 	for _, tree := range trees {
 		t.Run(filepath.Base(tree.dir), func(t *testing.T) {
 			objs := kustomizeBuild(t, kubectl, filepath.Join(root, tree.dir))
@@ -119,9 +125,11 @@ func TestManifestKustomizeBuild(t *testing.T) {
 				case *appsv1.Deployment:
 					checkDeployment(t, o.where, obj)
 					checkVolumesUsed(t, o.where, obj.Name, obj.Spec.Template.Spec)
+					checkImagerArgs(t, o.where, obj.Spec.Template.Spec, help, tree.dir == "deploy/tls")
 				case *batchv1.Job:
 					checkJob(t, o.where, obj)
 					checkVolumesUsed(t, o.where, obj.Name, obj.Spec.Template.Spec)
+					checkImagerArgs(t, o.where, obj.Spec.Template.Spec, help, tree.dir == "deploy/tls")
 				case *rbacv1.Role:
 					checkRole(t, o.where, obj)
 				}

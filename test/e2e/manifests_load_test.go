@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -35,11 +36,13 @@ type object struct {
 // id names an object as kind/namespace/name.
 func (o object) id() string { return o.kind + "/" + o.namespace + "/" + o.name }
 
-// kustomization is the part of a kustomization.yaml these tests read.
+// kustomization is the part of a kustomization.yaml these tests read (a
+// Kustomization, or a Component under deploy/components).
 type kustomization struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
 	Resources  []string `json:"resources"`
+	Components []string `json:"components"`
 	Patches    []struct {
 		Path   string         `json:"path"`
 		Patch  string         `json:"patch"`
@@ -77,6 +80,8 @@ func newObject(kind string) (any, bool) {
 		return &rbacv1.Role{}, true
 	case "RoleBinding":
 		return &rbacv1.RoleBinding{}, true
+	case "NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}, true
 	}
 	return nil, false
 }

@@ -21,7 +21,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 )
 
@@ -41,11 +40,16 @@ func TestManifestStructure(t *testing.T) {
 		}
 	}
 	for dir, k := range tree.kusts {
-		if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
-			t.Errorf("%s/kustomization.yaml: %s %s, want kustomize.config.k8s.io/v1beta1 Kustomization", dir, k.APIVersion, k.Kind)
+		want := [2]string{"kustomize.config.k8s.io/v1beta1", "Kustomization"}
+		if filepath.Dir(dir) == filepath.Join("deploy", "components") {
+			want = [2]string{"kustomize.config.k8s.io/v1alpha1", "Component"}
+		}
+		if [2]string{k.APIVersion, k.Kind} != want {
+			t.Errorf("%s/kustomization.yaml: %s %s, want %s %s", dir, k.APIVersion, k.Kind, want[0], want[1])
 		}
 		var files []string
 		files = append(files, k.Resources...)
+		files = append(files, k.Components...)
 		for _, p := range k.Patches {
 			if p.Path != "" {
 				files = append(files, p.Path)
@@ -288,10 +292,7 @@ func helpFlag(name string) *regexp.Regexp {
 
 func TestManifestFlags(t *testing.T) {
 	tree := loadDeploy(t)
-	help := map[string]string{}
-	for _, name := range []string{"orchestrator", "executor", "sumservice"} {
-		help[name] = runHelp(t, bin[name])
-	}
+	help := binaryHelp(t)
 	var deps []object
 	deps = append(deps, tree.objects...)
 	// Patches are partial; decode them leniently ($patch keys) for their args.
@@ -318,29 +319,7 @@ func TestManifestFlags(t *testing.T) {
 		}
 		checked++
 		for _, c := range tmpl.Spec.Containers {
-			binary := map[string]string{"orchestrator": "orchestrator", "executor": "executor", "sumservice": "sumservice"}[c.Name]
-			if binary == "" {
-				t.Errorf("%s: container %q: want one named orchestrator, executor or sumservice", o.where, c.Name)
-				continue
-			}
-			for _, a := range c.Args {
-				name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
-				if !strings.HasPrefix(a, "-") || !helpFlag(name).MatchString(help[binary]) {
-					t.Errorf("%s: %s arg %q is not a flag `%s -h` lists", o.where, binary, a, binary)
-				}
-			}
-			if binary == "orchestrator" && len(c.Args) > 0 {
-				if _, err := app.ParseConfig(c.Args); err != nil {
-					t.Errorf("%s: orchestrator rejects its args: %v", o.where, err)
-				}
-			}
-			if binary == "executor" {
-				for _, want := range []string{"-orchestrator=imager-orchestrator:8100", "-metrics-port=9100"} {
-					if !slices.Contains(c.Args, want) {
-						t.Errorf("%s: executor args %q lack %s", o.where, c.Args, want)
-					}
-				}
-			}
+			checkContainerArgs(t, o.where, c, help)
 		}
 	}
 	// deploy/k8s (5 Deployments with the mode variants), deploy/demo (2),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -227,10 +228,15 @@ func TestAuthToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startOrchestrator(t, target, "-auth-token-file="+good, "-load-calculator=step", "-min-rps=10", "-max-rps=10", "-duration=2s")
-	intruder := s.addExecutor(t, "intruder", "-auth-token-file="+bad)
+	// A rejected executor exits at once with status 1, so it is started
+	// without waiting for its /healthz.
+	intruder := proc.Start(t, bin["executor"], "-orchestrator="+s.grpcAddr, "-id=intruder", "-auth-token-file="+bad,
+		fmt.Sprintf("-metrics-port=%d", proc.FreePort(t)), "-log-format=json")
 	s.orch.WaitFor(t, "executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", 20*time.Second,
 		func(ls []map[string]any) bool { return len(ls) >= 1 && ls[0]["executor"] == "intruder" })
-	intruder.WaitRaw(t, "auth token", 20*time.Second)
+	if err := intruder.Wait(t, 20*time.Second); err == nil || !strings.Contains(intruder.RawLog(), "auth token") {
+		t.Errorf("rejected executor exited with %v, want status 1 and an error about its auth token", err)
+	}
 
 	s.addExecutor(t, "friend", "-auth-token-file="+good)
 	s.waitExecutors(t, 1)

@@ -54,10 +54,15 @@ func namesFromEngine(m map[string]*engine.NameResult) ([]*NameReport, error) {
 	return out, nil
 }
 
-// namesToEngine decodes the per-name results of a wire report.
+// namesToEngine decodes the per-name results of a wire report. A sender
+// keeps at most engine.MaxNames names, so a report with more is refused
+// before their histograms are decoded; a name given twice adds up.
 func (r *Report) namesToEngine() (map[string]*engine.NameResult, error) {
 	if len(r.GetNames()) == 0 {
 		return nil, nil
+	}
+	if n := len(r.GetNames()); n > engine.MaxNames {
+		return nil, fmt.Errorf("report %s has %d names, more than the %d allowed", r.GetJobId(), n, engine.MaxNames)
 	}
 	out := make(map[string]*engine.NameResult, len(r.GetNames()))
 	for _, n := range r.GetNames() {
@@ -65,11 +70,17 @@ func (r *Report) namesToEngine() (map[string]*engine.NameResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("report %s name %q latency: %w", r.GetJobId(), n.GetName(), err)
 		}
-		out[n.GetName()] = &engine.NameResult{Latency: lat, Counts: engine.Counts{
+		c := engine.Counts{
 			Planned: n.GetPlanned(), Sent: n.GetSent(), Success: n.GetSuccess(),
 			ClientErrors: n.GetClientErrors(), ServerErrors: n.GetServerErrors(), Timeouts: n.GetTimeouts(),
 			ConnErrors: n.GetConnectionErrors(), Dropped: n.GetDropped(), Lost: n.GetLost(),
-		}}
+		}
+		if nr, dup := out[n.GetName()]; dup {
+			nr.Counts.Add(c)
+			nr.Latency.Merge(lat)
+			continue
+		}
+		out[n.GetName()] = &engine.NameResult{Latency: lat, Counts: c}
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/PeladoCollado/imager/engine"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
@@ -237,7 +238,16 @@ func TestReportBreakdownIsBounded(t *testing.T) {
 	wire := &imagerv1.Report{JobId: "j", Planned: 1000, Success: 1000, StatusCodes: map[int32]int64{200: 1000, 999: 5, -1: 5}}
 	for i := range 500 {
 		wire.Errors = append(wire.Errors, &imagerv1.ErrorCount{Message: fmt.Sprintf("reason %d", i), Count: 2})
-		wire.Names = append(wire.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 2, Success: 2})
+	}
+	// A sender keeps at most MaxNames names, its last one "other": a
+	// report with more is refused before their histograms are decoded.
+	for i := range engine.MaxNames {
+		wire.Names = append(wire.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 10, Success: 10})
+	}
+	tooMany := proto.Clone(wire).(*imagerv1.Report)
+	tooMany.Names = append(tooMany.Names, &imagerv1.NameReport{Name: "one more", Planned: 1, Success: 1})
+	if _, err := tooMany.ToEngine(); err == nil || !strings.Contains(err.Error(), "101 names") {
+		t.Errorf("ToEngine of %d names: %v, want a refusal naming the count", len(tooMany.Names), err)
 	}
 	got, err := wire.ToEngine()
 	if err != nil {

@@ -47,6 +47,7 @@ type helmCase struct {
 	fullname   string
 	tokenName  string
 	sourceType string // the ConfigMap volume mounted: "requests", "scenario" or ""
+	tls        bool   // control-plane TLS with client certificates
 }
 
 // helmCases are the default values and one values file per target mode
@@ -62,6 +63,9 @@ var helmCases = []helmCase{
 		executors: 4, fullname: "web-imager", tokenName: "web-imager-control-token", sourceType: "requests"},
 	{name: "url-job", release: "webjob", namespace: "helm-urljob", values: "url.yaml", set: []string{"form=job"}, job: true, mode: "url",
 		executors: 4, fullname: "webjob-imager", tokenName: "webjob-imager-control-token", sourceType: "requests"},
+	// TLS with client certificates, and the token Secret by its old value name.
+	{name: "tls", release: "sec", namespace: "helm-tls", set: tlsSet, job: true, mode: "pod", targetNS: "helm-tls",
+		executors: 3, scrape: true, fullname: "sec-imager", tokenName: "old-token", sourceType: "requests", tls: true},
 }
 
 // chartDir is deploy/helm/imager.
@@ -203,7 +207,7 @@ func parseRender(t *testing.T, c helmCase, objs []*unstructured.Unstructured) re
 }
 
 // builtinKinds are the kinds the chart may render without an opt-in.
-var builtinKinds = []string{"ConfigMap", "Deployment", "Job", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}
+var builtinKinds = []string{"ConfigMap", "Deployment", "Job", "NetworkPolicy", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"}
 
 // TestHelmLint runs helm lint --strict on the chart with its defaults and
 // with each values file: no error and no warning.
@@ -219,7 +223,7 @@ func TestHelmLint(t *testing.T) {
 		})
 	}
 	// A bad value fails the render with a message, not a broken manifest.
-	for _, set := range []string{"target.mode=node", "form=cronjob", "requests.source=lua", "target.mode=url"} {
+	for _, set := range []string{"target.mode=node", "form=cronjob", "requests.source=lua", "target.mode=url", "controlPlane.tls.clientAuth=true", "networkPolicy.apiServerPorts=null"} {
 		out, err := helmOutput(helm, "template", "x", chartDir(t), "--set", set)
 		if err == nil || !strings.Contains(out, "must be") && !strings.Contains(out, "required") {
 			t.Errorf("helm template --set %s: err %v, output %q; want a failure that says what is wrong", set, err, out)
@@ -238,7 +242,10 @@ func TestHelmChartFlags(t *testing.T) {
 	helm := cluster.Helm(t)
 	for _, c := range helmCases {
 		t.Run(c.name, func(t *testing.T) {
-			r := parseRender(t, c, decodeObjects(t, c.render(t, helm)))
+			objs := decodeObjects(t, c.render(t, helm))
+			r := parseRender(t, c, objs)
+			checkChartTLS(t, c, r)
+			checkChartPolicies(t, c, objs, r)
 			for _, k := range r.kinds {
 				if kind, _, _ := strings.Cut(k, "/"); !slices.Contains(builtinKinds, kind) {
 					t.Errorf("render holds %s; want only built-in kinds %q", k, builtinKinds)
@@ -437,7 +444,7 @@ var helmRules = map[string][]string{
 func TestHelmChartApply(t *testing.T) {
 	helm := cluster.Helm(t)
 	e := startEnv(t)
-	for _, ns := range []string{"imager", "helm-pod", "helm-target", "helm-service", "helm-url", "helm-urljob", "other"} {
+	for _, ns := range []string{"imager", "helm-pod", "helm-target", "helm-service", "helm-url", "helm-urljob", "helm-tls", "other"} {
 		if _, err := e.c.Kubectl("create", "namespace", ns); err != nil {
 			t.Fatal(err)
 		}

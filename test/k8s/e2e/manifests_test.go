@@ -61,9 +61,11 @@ func applyTree(t *testing.T, e *env, dir string, want []string) {
 	}
 }
 
-// TestManifestsApply renders deploy/k8s, deploy/demo and deploy/scenario
-// with kubectl kustomize and applies them server-side to a real API
-// server, which validates and defaults every object; the orchestrator
+// TestManifestsApply renders deploy/k8s, deploy/demo, deploy/tls and
+// deploy/scenario with kubectl kustomize and applies them server-side to a
+// real API server, which validates and defaults every object (the
+// NetworkPolicies included, whose selectors must pick the stored pods'
+// labels); the orchestrator
 // Deployment's mode variants pass a server-side dry run. The control-token
 // Secret the pods mount is not in any tree (it must be created by hand),
 // which does not stop the apply.
@@ -71,7 +73,7 @@ func TestManifestsApply(t *testing.T) {
 	e := startEnv(t)
 	root := repoRoot(t)
 	trees := map[string][]string{}
-	for _, tree := range []string{"deploy/demo", "deploy/k8s", "deploy/scenario"} {
+	for _, tree := range []string{"deploy/demo", "deploy/k8s", "deploy/tls", "deploy/scenario"} {
 		trees[tree] = kustomizeIDs(t, e, filepath.Join(root, tree))
 		if len(trees[tree]) < 10 {
 			t.Fatalf("kustomize %s rendered only %q", tree, trees[tree])
@@ -100,6 +102,10 @@ func TestManifestsApply(t *testing.T) {
 	}
 
 	applyTree(t, e, filepath.Join(root, "deploy/k8s"), trees["deploy/k8s"])
+	checkStoredPolicies(t, e)
+	// deploy/tls over deploy/k8s: the same objects, TLS on the control plane.
+	applyTree(t, e, filepath.Join(root, "deploy/tls"), trees["deploy/tls"])
+	checkStoredTLS(t, e)
 	applyTree(t, e, filepath.Join(root, "deploy/scenario"), trees["deploy/scenario"])
 	for _, variant := range []string{"orchestrator-pod-mode.yaml", "orchestrator-service-mode.yaml", "orchestrator-url-mode.yaml"} {
 		out, err := e.c.Kubectl("apply", "--server-side", "--dry-run=server", "-f", filepath.Join(root, "deploy/k8s", variant))

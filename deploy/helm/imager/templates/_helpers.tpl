@@ -31,8 +31,24 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "imager.targetNamespace" -}}{{ .Values.target.namespace | default .Release.Namespace }}{{- end -}}
 
+{{/* The existing token Secret named by the values, or "" (the chart
+makes one). auth.existingSecret is the value's old name. */}}
+{{- define "imager.tokenExistingSecret" -}}
+{{- .Values.controlPlane.token.existingSecret | default (dig "auth" "existingSecret" "" .Values.AsMap) -}}
+{{- end -}}
+
 {{- define "imager.tokenSecret" -}}
-{{- .Values.auth.existingSecret | default (printf "%s-control-token" (include "imager.fullname" .)) -}}
+{{- include "imager.tokenExistingSecret" . | default (printf "%s-control-token" (include "imager.fullname" .)) -}}
+{{- end -}}
+
+{{/* The Secrets of control-plane TLS: the orchestrator's certificate
+(tls.crt, tls.key) with the CA (ca.crt), and the executors' client
+certificate. */}}
+{{- define "imager.tlsSecret" -}}
+{{- .Values.controlPlane.tls.existingSecret | default (printf "%s-control-tls" (include "imager.fullname" .)) -}}
+{{- end -}}
+{{- define "imager.clientTLSSecret" -}}
+{{- .Values.controlPlane.tls.clientSecret | default (printf "%s-executor-tls" (include "imager.fullname" .)) -}}
 {{- end -}}
 
 {{- define "imager.isJob" -}}
@@ -51,6 +67,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (eq $src "file") (not .Values.requests.file) }}{{ fail "requests.file is empty" }}{{ end -}}
 {{- if and (eq $src "scenario") (not (hasKey .Values.requests.scenario.files .Values.requests.scenario.main)) }}{{ fail (printf "requests.scenario.files has no %q (requests.scenario.main)" .Values.requests.scenario.main) }}{{ end -}}
 {{- if lt (int .Values.executors.count) 1 }}{{ fail "executors.count must be at least 1" }}{{ end -}}
+{{- if and .Values.networkPolicy.enabled (ne .Values.target.mode "url") (not .Values.networkPolicy.apiServerPorts) }}{{ fail "networkPolicy.apiServerPorts must be the ports of the Kubernetes API (usually 443 and 6443), not empty: the orchestrator could not reach the API" }}{{ end -}}
+{{- if and .Values.controlPlane.tls.clientAuth (not .Values.controlPlane.tls.enabled) }}{{ fail "controlPlane.tls.enabled must be true when controlPlane.tls.clientAuth is: client certificates need TLS" }}{{ end -}}
 {{- end -}}
 
 {{/* The orchestrator's command-line flags, one list item each. */}}
@@ -115,6 +133,38 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - -listen-port=8099
 - -grpc-port=8100
 - -auth-token-file=/var/run/secrets/imager/token
+{{- if $v.controlPlane.tls.enabled }}
+- -tls-cert=/var/run/secrets/imager-tls/tls.crt
+- -tls-key=/var/run/secrets/imager-tls/tls.key
+{{- if $v.controlPlane.tls.clientAuth }}
+- -tls-client-ca=/var/run/secrets/imager-tls/ca.crt
+{{- end }}
+{{- end }}
+- -log-format={{ $v.orchestrator.logFormat }}
+{{- end -}}
+
+{{/* The executor's command-line flags, one list item each. */}}
+{{- define "imager.executorArgs" -}}
+{{- $v := .Values -}}
+- -orchestrator={{ include "imager.orchestrator" . }}:8100
+- -metrics-port=9100
+- -workers={{ int64 $v.executors.workers }}
+{{- if include "imager.isJob" . }}
+- -exit-when-done
+{{- end }}
+- -auth-token-file=/var/run/secrets/imager/token
+{{- with $v.controlPlane.tls }}
+{{- if .enabled }}
+- -tls-ca=/var/run/secrets/imager-tls/ca.crt
+{{- with .serverName }}
+- {{ printf "-tls-server-name=%s" . | quote }}
+{{- end }}
+{{- if .clientAuth }}
+- -tls-cert=/var/run/secrets/imager-client-tls/tls.crt
+- -tls-key=/var/run/secrets/imager-client-tls/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
 - -log-format={{ $v.orchestrator.logFormat }}
 {{- end -}}
 
@@ -146,6 +196,59 @@ capabilities:
     items:
       - key: token
         path: token
+{{- end -}}
+
+{{/* The control-plane TLS volumes of the orchestrator (its certificate,
+key and the CA) or, with "executor" as .role, of an executor (the CA only,
+never the orchestrator's key, and its client certificate with clientAuth).
+Call with (dict "root" $ "role" "orchestrator"). */}}
+{{- define "imager.tlsVolumes" -}}
+{{- $tls := .root.Values.controlPlane.tls -}}
+{{- if $tls.enabled }}
+- name: control-tls
+  secret:
+    secretName: {{ include "imager.tlsSecret" .root }}
+    optional: false # no certificate, no start: never a silent fall back to plaintext
+    defaultMode: 0440
+    items:
+      {{- if eq .role "orchestrator" }}
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+      {{- end }}
+      {{- if or (eq .role "executor") $tls.clientAuth }}
+      - key: ca.crt
+        path: ca.crt
+      {{- end }}
+{{- if and (eq .role "executor") $tls.clientAuth }}
+- name: executor-tls
+  secret:
+    secretName: {{ include "imager.clientTLSSecret" .root }}
+    optional: false
+    defaultMode: 0440
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The mounts of imager.tlsVolumes; same argument. */}}
+{{- define "imager.tlsMounts" -}}
+{{- $tls := .root.Values.controlPlane.tls -}}
+{{- if $tls.enabled }}
+- name: control-tls
+  mountPath: /var/run/secrets/imager-tls
+  readOnly: true
+{{- if and (eq .role "executor") $tls.clientAuth }}
+- name: executor-tls
+  mountPath: /var/run/secrets/imager-client-tls
+  readOnly: true
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "imager.scheduling" -}}
