@@ -13,9 +13,11 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/orchestrator ./cmd/executor ./cmd/sumservice ./cmd/imager
 
 ## test: format check, vet, then every test with the race detector (this
-## includes the end-to-end tests in test/e2e, which build and run the binaries).
+## includes the end-to-end tests in test/e2e, which build and run the binaries),
+## then every fuzz target for a few seconds (fuzz-short).
 test: fmt-check vet k8s-tools
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 ## demo: run the one-machine demo (a sumservice on loopback and a short step profile).
 demo:
@@ -65,6 +67,50 @@ bench:
 	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
 	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/
 	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
+
+## bench-peers: imager side by side with wrk (and vegeta) on one core each
+## against one nginx worker pinned to another core, all on 127.0.0.1;
+## installs wrk and nginx-light from Debian when missing. Prints one table;
+## about 6 minutes (BENCH_PEERS_DURATION=3s for a quick try; the other
+## BENCH_PEERS_* variables are in test/bench/peers/config.go). See
+## docs/BENCHMARKS.md, section "Side by side with wrk".
+bench-peers:
+	GO=$(GO) $(GO) run ./test/bench/peers
+
+.PHONY: bench-peers
+
+## soak: run a sumservice, an orchestrator and two executors on loopback at
+## a fixed rate for SOAK_DURATION (default 10m, SOAK_RATE default 500 rps),
+## sample RSS, open fds and goroutines of each every SOAK_INTERVAL (10s),
+## print the samples and fail if any grows without bound. Not part of
+## `make test`; see docs/BENCHMARKS.md, section Soak.
+soak:
+	$(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout 60m ./test/soak/
+
+.PHONY: soak
+
+## fuzz: run every Go fuzz target in the repository for FUZZTIME each
+## (default 2m), one after another. The targets are those `go test -list`
+## finds in the packages whose tests declare a FuzzXxx function; each keeps
+## its seed corpus in testdata/fuzz/<FuzzXxx>/ of its package, where go test
+## also saves an input that fails.
+FUZZTIME ?= 2m
+fuzz:
+	@pkgs="$$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r p d; do \
+		grep -qsE '^func Fuzz[A-Z0-9_]' "$$d"/*_test.go && echo "$$p"; done)"; \
+	[ -n "$$pkgs" ] || { echo "make fuzz: no fuzz targets found" >&2; exit 1; }; \
+	list="$$($(GO) test -vet=off -list '^Fuzz' $$pkgs)" || { echo "$$list" >&2; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { n[++k] = $$1; next } /^ok/ { for (i = 1; i <= k; i++) print $$2, n[i]; k = 0 }' | \
+	while read -r pkg name; do \
+		echo "make fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -vet=off -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+## fuzz-short: every fuzz target for 3 seconds; part of make test.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+.PHONY: fuzz fuzz-short
 
 ## k8s-tools: build (or find in the cache) the kube-apiserver, etcd and
 ## kubectl that the Kubernetes tests run, and the helm that renders and
