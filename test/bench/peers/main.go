@@ -1,0 +1,151 @@
+// Command peers is `make bench-peers`: imager side by side with wrk (and
+// vegeta, when it can be installed) on one core each, against one nginx
+// worker pinned to another core, all on 127.0.0.1.
+//
+// It installs wrk and nginx-light from Debian when they are missing, builds
+// ./cmd/imager, starts nginx from a generated configuration in a temporary
+// directory, and then measures, every generator pinned with taskset:
+//
+//   - wrk's closed-loop rate (wrk -t1 -c50);
+//   - imager's highest open-loop rate held for the whole duration with 0
+//     dropped, no failed request and a rate error under 0.5%, found by a
+//     geometric bisection where each attempt is a full `imager run`;
+//   - the same for vegeta (open loop, 64 workers and connections);
+//   - the CPU time per request of each generator at one fixed rate (wrk is
+//     paced there by a Lua delay() hook, as it has no rate option).
+//
+// It prints one table. Everything is tuned by environment variables (see
+// loadConfig); BENCH_PEERS_DURATION=3s makes a quick try. docs/BENCHMARKS.md,
+// section "Side by side with wrk", records a run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-peers:", err)
+		os.Exit(1)
+	}
+}
+
+// run sets everything up, measures and prints the table on out; progress
+// goes to progress.
+func run(ctx context.Context, out, progress io.Writer) error {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkCPUs(cfg); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "bench-peers-")
+	if err != nil {
+		return fmt.Errorf("temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	b := &bench{cfg: cfg, dir: dir, log: progress}
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
+	target, err := startNginx(ctx, b.nginx, dir, cfg.TargetCPU)
+	if err != nil {
+		return err
+	}
+	defer target.stop()
+	b.url = target.url
+	fmt.Fprintf(progress, "target: nginx, 1 worker, 3-byte body, at %s on CPU %d; generators on CPU %d; %s per run\n",
+		b.url, cfg.TargetCPU, cfg.GeneratorCPU, cfg.Duration)
+	m := machineInfo()
+	res, err := b.measure(ctx)
+	if err != nil {
+		return err
+	}
+	m.LoadAfter = loadAverage()
+	printReport(out, cfg, m, res)
+	return nil
+}
+
+// measure runs every generator and returns their rows, wrk first.
+func (b *bench) measure(ctx context.Context) ([]row, error) {
+	wrk, err := b.measureWrk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := []row{wrk}
+	imager, err := b.measureOpenLoop(ctx, "imager", b.runImager, wrk.Highest.Rate)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, imager)
+	if b.vegeta == "" {
+		rows = append(rows, row{Name: "vegeta", Skipped: b.vegetaNote})
+		return rows, nil
+	}
+	vegeta, err := b.measureOpenLoop(ctx, "vegeta", b.runVegeta, wrk.Highest.Rate)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, vegeta), nil
+}
+
+// measureWrk runs wrk closed-loop and then paced to the fixed rate. The
+// pacing's rate also depends on latency: when it misses the fixed rate by
+// more than 3%, a second paced run scales the connections to correct it,
+// and the closer of the two counts.
+func (b *bench) measureWrk(ctx context.Context) (row, error) {
+	r := row{Name: "wrk", Found: true}
+	var err error
+	if r.Highest, err = b.runWrk(ctx, b.cfg.Connections, 0); err != nil {
+		return r, err
+	}
+	fmt.Fprintf(b.log, "wrk closed loop: %s\n", r.Highest)
+	want := float64(b.cfg.FixedRPS)
+	miss := func(o outcome) float64 { return math.Abs(o.Rate/want - 1) }
+	conns := b.cfg.Connections
+	for attempt := 0; attempt < 2; attempt++ {
+		o, err := b.runWrk(ctx, conns, b.cfg.FixedRPS)
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(b.log, "wrk paced to about %d/s by %d connections: %s\n", b.cfg.FixedRPS, conns, o)
+		if attempt == 0 || miss(o) < miss(r.Fixed) {
+			r.Fixed, r.PacedConns = o, conns
+		}
+		if miss(o) <= 0.03 || o.Rate == 0 {
+			break
+		}
+		conns = min(10000, max(1, int(math.Round(float64(conns)*want/o.Rate))))
+	}
+	return r, nil
+}
+
+// measureOpenLoop searches an open-loop generator's highest held rate,
+// with wrk's closed-loop rate setting the search's upper end, then runs it
+// once at the fixed rate.
+func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFunc, wrkRate float64) (row, error) {
+	r := row{Name: name}
+	hi := max(int(wrkRate*1.1), 2*b.cfg.MinRPS)
+	s := &search{Name: name, Try: try, Lo: b.cfg.MinRPS, Hi: hi,
+		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log}
+	var err error
+	if r.Highest, r.Found, err = s.run(ctx); err != nil {
+		return r, err
+	}
+	r.AtTop = r.Found && s.Capped
+	if r.Fixed, err = try(ctx, b.cfg.FixedRPS); err != nil {
+		return r, err
+	}
+	fmt.Fprintf(b.log, "%s at %d/s: %s\n", name, b.cfg.FixedRPS, r.Fixed)
+	return r, nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/results"
+)
+
+const wrkOutput = `Running 10s test @ http://127.0.0.1:40883/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   480.12us  120.00us   9.87ms   90.53%
+    Req/Sec   101.23k     3.23k  112.86k    66.67%
+  Latency Distribution
+     50%  450.00us
+     75%  500.00us
+     90%  600.00us
+     99%    1.25ms
+  1012345 requests in 10.00s, 144.82MB read
+  Socket errors: connect 0, read 2, write 1, timeout 0
+  Non-2xx or 3xx responses: 4
+Requests/sec: 101234.50
+Transfer/sec:     14.48MB
+`
+
+func TestParseWrk(t *testing.T) {
+	o, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := outcome{Rate: 101234.5, Requests: 1012345, Failed: 7, P99: 1250 * time.Microsecond}
+	if o != want {
+		t.Fatalf("parseWrk = %+v, want %+v", o, want)
+	}
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused\n"); err == nil {
+		t.Fatal("parseWrk accepted output without a report")
+	}
+}
+
+// imagerRun renders what `imager run` leaves: its printed summary (by
+// results.PrintSummary, so a change of that format shows here) and its
+// results file.
+func imagerRun(t *testing.T, planned, sent, success, dropped int64, p99 float64) (string, []byte) {
+	t.Helper()
+	s := &results.Summary{Type: results.TypeSummary, Rounds: 10, ElapsedSeconds: 10.2, Stopped: "completed", Passed: true}
+	s.Planned, s.Sent = planned, sent
+	s.Outcomes = map[string]int64{"success": success, "dropped": dropped, "connection_error": planned - success - dropped}
+	s.AchievedRPS = float64(sent) / 10.2
+	s.Latency = results.Quantiles{P50: 0.2, P99: p99, P999: p99 * 2, Max: p99 * 3}
+	var text strings.Builder
+	results.PrintSummary(&text, s)
+	var file []byte
+	for _, line := range []any{&results.Run{Type: results.TypeRun, SchemaVersion: results.SchemaVersion}, s} {
+		b, err := json.Marshal(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file = append(append(file, b...), '\n')
+	}
+	return "seed 1\n" + text.String(), file
+}
+
+func TestParseImager(t *testing.T) {
+	text, file := imagerRun(t, 50000, 49900, 49800, 50, 1.5)
+	o, err := parseImager(text, file, 5000, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := outcome{Planned: 5000, Rate: 4990, Requests: 49900, Dropped: 50, Failed: 200, P99: 1500 * time.Microsecond}
+	if o != want {
+		t.Fatalf("parseImager = %+v, want %+v", o, want)
+	}
+	if ok, why := o.held(); ok || why != "50 dropped, 150 failed" {
+		t.Fatalf("held() = %v, %q", ok, why)
+	}
+	text, file = imagerRun(t, 25000, 25000, 25000, 0, 1.5)
+	if o, err = parseImager(text, file, 5000, 10*time.Second); err != nil || o.Rate != 2500 || !strings.Contains(o.Note, "25000 of the 50000") {
+		t.Fatalf("half the rounds: %+v, %v", o, err)
+	}
+	if ok, why := o.held(); ok || why != "rate error -50.00%" {
+		t.Fatalf("half the rounds: held() = %v, %q", ok, why)
+	}
+	if _, err := parseImager("imager: bad flag\n", file, 5000, 10*time.Second); err == nil {
+		t.Fatal("parseImager accepted output without a summary")
+	}
+	_, noSummary := imagerRun(t, 1, 1, 1, 0, 1)
+	noSummary = noSummary[:strings.Index(string(noSummary), "\n")+1]
+	if _, err := parseImager(text, noSummary, 5000, 10*time.Second); err == nil || !strings.Contains(err.Error(), "no summary") {
+		t.Fatalf("parseImager without a summary line: err = %v", err)
+	}
+}
+
+func TestParseVegeta(t *testing.T) {
+	report := `{"latencies":{"total":1,"mean":2,"50th":300000,"90th":1,"95th":1,"99th":2500000,"max":1,"min":1},
+		"requests":29850,"rate":2985.1,"throughput":2980.0,"success":0.999,"status_codes":{"200":29820}}`
+	o, err := parseVegeta([]byte(report), 3000, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := outcome{Planned: 3000, Rate: 2985, Requests: 29850, Failed: 30, P99: 2500 * time.Microsecond}
+	if o != want {
+		t.Fatalf("parseVegeta = %+v, want %+v", o, want)
+	}
+	if _, err := parseVegeta([]byte("not json"), 3000, time.Second); err == nil {
+		t.Fatal("parseVegeta accepted a broken report")
+	}
+}
+
+func TestHeld(t *testing.T) {
+	cases := []struct {
+		o    outcome
+		ok   bool
+		why  string
+		name string
+	}{
+		{outcome{Planned: 1000, Rate: 996}, true, "", "rate error -0.4%"},
+		{outcome{Planned: 1000, Rate: 995}, false, "rate error -0.50%", "rate error -0.5%"},
+		{outcome{Planned: 1000, Rate: 1000, Dropped: 3, Failed: 5}, false, "3 dropped, 2 failed", "drops and failures"},
+	}
+	for _, c := range cases {
+		if ok, why := c.o.held(); ok != c.ok || why != c.why {
+			t.Errorf("%s: held() = %v, %q; want %v, %q", c.name, ok, why, c.ok, c.why)
+		}
+	}
+}
+
+// capacity is a fake generator that holds every rate up to its limit.
+func capacity(limit int, tried *[]int) attemptFunc {
+	return func(_ context.Context, rate int) (outcome, error) {
+		*tried = append(*tried, rate)
+		o := outcome{Planned: float64(rate), Rate: float64(min(rate, limit)), Requests: int64(rate)}
+		return o, nil
+	}
+}
+
+func TestSearchFindsLimit(t *testing.T) {
+	for _, limit := range []int{1000, 7777, 31000, 99000} {
+		var tried []int
+		s := search{Name: "fake", Try: capacity(limit, &tried), Lo: 1000, Hi: 110000, Precision: 0.02, MaxAttempts: 12, Log: io.Discard}
+		best, found, err := s.run(context.Background())
+		if err != nil || !found {
+			t.Fatalf("limit %d: found %v, err %v", limit, found, err)
+		}
+		if best.Planned > float64(limit) || best.Planned < float64(limit)/1.03 {
+			t.Errorf("limit %d: found %.0f after %v", limit, best.Planned, tried)
+		}
+		if len(tried) > 12 {
+			t.Errorf("limit %d: %d attempts, more than the 12 allowed", limit, len(tried))
+		}
+	}
+}
+
+func TestSearchEnds(t *testing.T) {
+	var tried []int
+	s := search{Name: "fake", Try: capacity(500, &tried), Lo: 1000, Hi: 110000, Precision: 0.02, MaxAttempts: 10, Log: io.Discard}
+	if _, found, err := s.run(context.Background()); found || err != nil || len(tried) != 2 {
+		t.Fatalf("below Lo: found %v, err %v, tried %v", found, err, tried)
+	}
+	tried = nil
+	s = search{Name: "fake", Try: capacity(1e6, &tried), Lo: 1000, Hi: 110000, Precision: 0.02, MaxAttempts: 20, Log: io.Discard}
+	best, found, err := s.run(context.Background())
+	if !found || err != nil || best.Planned <= 110000 || !s.Capped {
+		t.Fatalf("far above Hi: best %.0f, found %v, err %v, capped %v, tried %v", best.Planned, found, err, s.Capped, tried)
+	}
+	tried = nil
+	s = search{Name: "fake", Try: capacity(5000, &tried), Lo: 1000, Hi: 3000, Precision: 0.02, MaxAttempts: 20, Log: io.Discard}
+	best, found, err = s.run(context.Background())
+	if !found || err != nil || best.Planned > 5000 || best.Planned < 5000/1.03 || s.Capped {
+		t.Fatalf("limit above a low Hi: best %.0f, found %v, err %v, capped %v, tried %v", best.Planned, found, err, s.Capped, tried)
+	}
+	tried = nil
+	s = search{Name: "fake", Try: capacity(50000, &tried), Lo: 1000, Hi: 110000, Precision: 0.001, MaxAttempts: 4, Log: io.Discard}
+	if _, _, err := s.run(context.Background()); err != nil || len(tried) != 4 {
+		t.Fatalf("MaxAttempts 4: err %v, tried %v", err, tried)
+	}
+}
+
+func TestSearchRetriesLo(t *testing.T) {
+	calls := 0
+	try := func(_ context.Context, rate int) (outcome, error) {
+		calls++
+		if calls == 1 {
+			return outcome{Planned: float64(rate), Rate: float64(rate) * 0.98}, nil
+		}
+		return outcome{Planned: float64(rate), Rate: float64(min(rate, 3000))}, nil
+	}
+	s := search{Name: "fake", Try: try, Lo: 1000, Hi: 6000, Precision: 0.02, MaxAttempts: 12, Log: io.Discard}
+	best, found, err := s.run(context.Background())
+	if err != nil || !found || best.Planned > 3000 || best.Planned < 2900 {
+		t.Fatalf("after a first miss at Lo: best %.0f, found %v, err %v", best.Planned, found, err)
+	}
+}
+
+func TestSearchTimeoutIsNotHeld(t *testing.T) {
+	try := func(_ context.Context, rate int) (outcome, error) {
+		if rate > 2000 {
+			return outcome{}, fmt.Errorf("imager run: %w", errTimedOut)
+		}
+		return outcome{Planned: float64(rate), Rate: float64(rate)}, nil
+	}
+	s := search{Name: "fake", Try: try, Lo: 1000, Hi: 4000, Precision: 0.02, MaxAttempts: 10, Log: io.Discard}
+	best, found, err := s.run(context.Background())
+	if err != nil || !found || best.Planned > 2000 || best.Planned < 1950 {
+		t.Fatalf("best %.0f, found %v, err %v", best.Planned, found, err)
+	}
+	s.Try = func(context.Context, int) (outcome, error) { return outcome{}, fmt.Errorf("exec: no such file") }
+	if _, _, err := s.run(context.Background()); err == nil {
+		t.Fatal("a failing generator did not fail the search")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := loadConfig(env(nil))
+	if err != nil || c.Duration != 10*time.Second || c.FixedRPS != 5000 || c.TargetCPU != 1 || c.GeneratorCPU != 0 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = loadConfig(env(map[string]string{"BENCH_PEERS_DURATION": "3s", "BENCH_PEERS_IMAGER_ARGS": "-max-inflight=100  -log-level=info"}))
+	if err != nil || c.Duration != 3*time.Second || len(c.ImagerArgs) != 2 || c.ImagerArgs[1] != "-log-level=info" {
+		t.Fatalf("overrides: %+v, %v", c, err)
+	}
+	for name, value := range map[string]string{"BENCH_PEERS_DURATION": "1500ms", "BENCH_PEERS_FIXED_RPS": "x",
+		"BENCH_PEERS_PRECISION": "0", "BENCH_PEERS_GENERATOR_CPU": "1", "BENCH_PEERS_MAX_ATTEMPTS": "1"} {
+		if _, err := loadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: err = %v, want one naming the variable", name, value, err)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999.6: "1,000", 4015: "4,015", 101234.5: "101,235", 1234567: "1,234,567"} {
+		if got := thousands(v); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

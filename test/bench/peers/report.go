@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// row is one generator's line of the table.
+type row struct {
+	Name string
+	// Highest is wrk's closed-loop run, or the open-loop run at the
+	// highest held rate.
+	Highest outcome
+	// Found is false when no rate held; AtTop is true when the search's
+	// ceiling itself held, so the real limit may be higher.
+	Found, AtTop bool
+	// Fixed is the run at the fixed rate.
+	Fixed outcome
+	// Skipped, when set, says why the generator did not run.
+	Skipped string
+	// PacedConns is how many connections paced wrk to the fixed rate.
+	PacedConns int
+}
+
+// label describes how each generator ran.
+func label(name string, c config) string {
+	switch name {
+	case "wrk":
+		return fmt.Sprintf("wrk -t1 -c%d, closed loop", c.Connections)
+	case "imager":
+		return "imager run -executors=1, open loop"
+	case "vegeta":
+		return fmt.Sprintf("vegeta attack -max-workers=%d -connections=%d, open loop", vegetaConns, vegetaConns)
+	}
+	return name
+}
+
+// printReport prints the machine, the table and how imager fares against
+// the issue's goals.
+func printReport(w io.Writer, c config, m machine, rows []row) {
+	fmt.Fprintf(w, "\n%s; %d CPUs, %s, kernel %s; load average %s before, %s after\n",
+		m.Date, m.CPUs, m.Model, m.Kernel, m.LoadBefore, m.LoadAfter)
+	fmt.Fprintf(w, "target nginx (1 worker, 3-byte body) on CPU %d; each generator alone on CPU %d; %s per run\n\n",
+		c.TargetCPU, c.GeneratorCPU, c.Duration)
+	fixed := thousands(float64(c.FixedRPS))
+	fmt.Fprintf(w, "| generator on one core | highest rate, req/s | × wrk | p99 there | CPU µs/request there | at %s/s: achieved req/s | CPU µs/request | × wrk |\n", fixed)
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	wrk := rows[0]
+	for _, r := range rows {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "| %s | %s | | | | | | |\n", label(r.Name, c), r.Skipped)
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.1f | %s | %.1f | %s |\n", label(r.Name, c), highest(r, c),
+			ratio(r.Highest.Rate, wrk.Highest.Rate, r.Found), latency(r.Highest.P99), r.Highest.cpuPerRequest(),
+			thousands(r.Fixed.Rate), r.Fixed.cpuPerRequest(), ratio(r.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest(), true))
+	}
+	fmt.Fprintf(w, "\nOpen-loop rates are held for %s with 0 dropped, no failed request and |rate error| < %.1f%%"+
+		" (rate error = sent ÷ scheduled duration ÷ planned − 1). wrk has no rate option: at %s/s it is paced by a"+
+		" Lua delay() over %d connections. CPU is the generator process's user+system time ÷ requests sent, start-up included."+
+		" imager's p99 is from the intended send time; wrk's and vegeta's from the actual send.\n",
+		c.Duration, maxRateError*100, fixed, wrk.PacedConns)
+	if len(rows) > 1 && rows[1].Skipped == "" {
+		im := rows[1]
+		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8); at %s/s it uses %s× the CPU per request of wrk paced there"+
+			" and %s× that of wrk's closed loop (goal ≤ 1.5)\n",
+			ratio(im.Highest.Rate, wrk.Highest.Rate, im.Found), fixed, ratio(im.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest(), true),
+			ratio(im.Fixed.cpuPerRequest(), wrk.Highest.cpuPerRequest(), true))
+	}
+}
+
+// highest formats a row's highest rate, noting a search that found none
+// or stopped at its ceiling.
+func highest(r row, c config) string {
+	switch {
+	case !r.Found:
+		return "none held from " + thousands(float64(c.MinRPS))
+	case r.AtTop:
+		return "≥ " + thousands(r.Highest.Rate)
+	}
+	return thousands(r.Highest.Rate)
+}
+
+// ratio formats a ÷ b with two decimals, or "-" when undefined.
+func ratio(a, b float64, ok bool) string {
+	if !ok || b == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(a/b, 'f', 2, 64)
+}
+
+// latency formats a duration in milliseconds.
+func latency(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// thousands formats v rounded to a whole number with commas between
+// groups of three digits.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
