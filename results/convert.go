@@ -38,7 +38,7 @@ func FromSummary(s *manager.Summary) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
-	sum := &Summary{Type: TypeSummary, Rounds: s.Rounds, ElapsedSeconds: s.Elapsed.Seconds(), Stats: st, Passed: true}
+	sum := &Summary{Type: TypeSummary, Rounds: s.Rounds, ElapsedSeconds: s.Elapsed.Seconds(), SkippedRounds: s.Skipped, Stats: st, Passed: true}
 	if s.Elapsed > 0 {
 		sum.PlannedRPS = float64(s.Planned) / s.Elapsed.Seconds()
 	}

@@ -150,6 +150,9 @@ type Summary struct {
 	// the first round's start to the end of the last.
 	Rounds         int     `json:"rounds"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// SkippedRounds counts the rounds not run (planned too late, no
+	// executor, no target); their load is missing from the totals.
+	SkippedRounds int `json:"skipped_rounds,omitempty"`
 	Stats
 	// Thresholds holds the verdict of every threshold.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`

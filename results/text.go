@@ -45,6 +45,9 @@ func PrintSummary(w io.Writer, s *Summary) {
 	o := s.Outcomes
 	fmt.Fprintf(w, "\nsummary (%s)\n", s.Stopped)
 	fmt.Fprintf(w, "  rounds         %d over %.3fs\n", s.Rounds, s.ElapsedSeconds)
+	if s.SkippedRounds > 0 {
+		fmt.Fprintf(w, "  skipped        %d rounds not run (planned too late, no executor or no target): their load is not in these totals\n", s.SkippedRounds)
+	}
 	fmt.Fprintf(w, "  requests       planned %d, sent %d\n", s.Planned, s.Sent)
 	printRateAndOutcomes(w, s)
 	fmt.Fprintf(w, "  failed         %d (error rate %s: every outcome but success)\n", s.Planned-o["success"], percent(s.ErrorRate))

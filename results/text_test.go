@@ -16,6 +16,10 @@ func TestPrintSummaryKeepsParsedLines(t *testing.T) {
 		Errors: []ErrorCount{{Message: "dial tcp: connection refused", Count: 2}},
 		Names:  []NameStats{{Name: "home", Counts: Counts{Planned: 40, Outcomes: map[string]int64{"success": 38}, ErrorRate: 0.05}}},
 	}}
+	if out := summaryText(s); strings.Contains(out, "skipped") {
+		t.Errorf("a run with no skipped round mentions skipped rounds:\n%s", out)
+	}
+	s.SkippedRounds = 3
 	j := NewJudge(mustParse(t, "p99 < 10ms", "round: error_rate <= 0.1"))
 	j.Round(&Round{Round: 0, Stats: Stats{Counts: Counts{Planned: 20, Outcomes: map[string]int64{"success": 20}}}})
 	j.Summary(s)
@@ -24,6 +28,7 @@ func TestPrintSummaryKeepsParsedLines(t *testing.T) {
 	out := b.String()
 	for _, re := range []string{
 		`(?m)^  achieved rate  20\.0 rps`,
+		`(?m)^  skipped        3 rounds not run \(planned too late, no executor or no target\)`,
 		`(?m)^  outcomes .*connection errors 2, dropped 0, lost 0$`,
 		`(?m)^  latency        p50 1\.50ms  p90 2\.00ms  p95 3\.00ms  p99 12\.25ms  p99\.9 40\.00ms  max 41\.00ms`,
 		`(?m)^  failed         2 \(error rate 5\.00%`,
@@ -49,6 +54,13 @@ func TestPrintRoundShowsTopReason(t *testing.T) {
 		strings.TrimSpace(lines[1]) != "10× timeout: no response headers within 1s" {
 		t.Errorf("round lines:\n%s", b.String())
 	}
+}
+
+// summaryText is PrintSummary's output for s.
+func summaryText(s *Summary) string {
+	var b bytes.Buffer
+	PrintSummary(&b, s)
+	return b.String()
 }
 
 func mustParse(t *testing.T, exprs ...string) []Threshold {

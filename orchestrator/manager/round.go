@@ -115,6 +115,9 @@ func achievedRPS(rep *engine.Report, start time.Time, window time.Duration, plan
 // Summary totals a whole run.
 type Summary struct {
 	Rounds int
+	// Skipped counts the rounds not run: planned after their interval
+	// had passed, with no executor connected, or with no target.
+	Skipped int
 	// Elapsed runs from the first round's start to the end of the last.
 	Elapsed time.Duration
 	engine.Counts

@@ -191,22 +191,25 @@ func (e *ExecutorWaitError) Error() string {
 // plan asks the calculator for round index's rate, splits it into jobs and
 // dispatches them. ended reports that the calculator ended the test.
 func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
-	if time.Now().After(start) {
-		s.log.Warn("round skipped: planned after its start time", "round", index)
-		s.cfg.Metrics.RoundSkipped()
+	// A round planned late (the process was starved of CPU) still runs:
+	// its requests already due go out at once, their latency counted from
+	// their planned times. Only a round whose whole interval has passed is
+	// skipped, and counted as such in the summary.
+	if late := time.Since(start); late >= s.cfg.Interval {
+		s.skip(index, "round skipped: planned after its interval had passed", "late", late)
 		return false, nil
+	} else if late > 0 {
+		s.log.Warn("round planned late: its first requests go out late", "round", index, "late", late)
 	}
 	if len(s.executors) == 0 {
-		s.log.Warn("round skipped: no executors connected", "round", index)
-		s.cfg.Metrics.RoundSkipped()
+		s.skip(index, "round skipped: no executors connected")
 		return false, nil
 	}
 	// A paused target skips the round before the calculator is asked, so
 	// the load profile resumes where it stopped when the target returns.
 	target, err := s.cfg.Target()
 	if err != nil {
-		s.log.Warn("round skipped: no target to send to; dispatch paused", "round", index, "error", err)
-		s.cfg.Metrics.RoundSkipped()
+		s.skip(index, "round skipped: no target to send to; dispatch paused", "error", err)
 		return false, nil
 	}
 	for _, v := range []any{s.cfg.Calculator, s.cfg.Source} {
@@ -269,6 +272,15 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		s.cfg.Metrics.JobDispatched(job.Count)
 	}
 	return false, nil
+}
+
+// skip logs and counts a round that was not run.
+func (s *Scheduler) skip(index int64, msg string, attrs ...any) {
+	s.log.Warn(msg, append([]any{"round", index}, attrs...)...)
+	s.cfg.Metrics.RoundSkipped()
+	s.mu.Lock()
+	s.summary.Skipped++
+	s.mu.Unlock()
 }
 
 // expire gives up on reports past their round's deadline, or on all of
