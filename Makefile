@@ -59,7 +59,8 @@ proto:
 
 ## bench: benchmark the load engine against an in-process loopback target
 ## (open-loop sustained-rate search, closed-loop maximum, per-request cost)
-## plus the micro benchmarks of other packages. Takes about a minute;
+## plus the micro benchmarks of other packages and the planning of a
+## round of 1,000,000 requests for 50 executors. Takes about two minutes;
 ## docs/BENCHMARKS.md explains the method and records measured figures.
 BENCH_FLAGS ?=
 bench:
@@ -67,6 +68,7 @@ bench:
 	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
 	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/
 	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
+	go test -run '^$$' -bench '^BenchmarkPlanRound50x1M$$' -benchtime 5x -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/manager/
 
 ## bench-peers: imager side by side with wrk (and vegeta) on one core each
 ## against one nginx worker pinned to another core, all on 127.0.0.1;

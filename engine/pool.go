@@ -15,7 +15,8 @@ const smallBody = 256
 // and the order in which it uses them: seq[i] equals pool[order[i]]. When
 // every request is distinct, or the sequence is the pool cycled, order is
 // nil and the pool is used in order and cycled, as Job.Requests always
-// was. Pool does not copy bodies; the pool shares them with seq.
+// was. Pool does not copy bodies; the pool shares them with seq, and may
+// be seq itself (or a prefix of it) when seq is its own pool cycled.
 //
 // Requests are the same when method, path, query, name and headers are
 // equal and their bodies are equal: by content up to smallBody bytes,
@@ -26,27 +27,76 @@ func Pool(seq []Request) (pool []Request, order []uint32) {
 	if len(seq) == 0 {
 		return nil, nil
 	}
+	// A sequence that repeats its first p requests, p of them distinct,
+	// is that pool cycled: checking this first spares hashing every
+	// request of a source that cycles its lines.
+	if p := period(seq); p < len(seq) {
+		if pool, order := poolOf(seq[:p]); order == nil {
+			return pool, nil
+		}
+	}
+	pool, order = poolOf(seq)
+	if order == nil || isCycle(order, len(pool)) {
+		return pool, nil
+	}
+	return pool, order
+}
+
+// period returns the smallest p such that seq[i] is the same request as
+// seq[i-p] for every i >= p, or len(seq) when there is none short of it.
+// Only the first request's next occurrence is tried as p.
+func period(seq []Request) int {
+	p := 1
+	for p < len(seq) && !sameRequest(&seq[p], &seq[0]) {
+		p++
+	}
+	for i := p; i < len(seq); i++ {
+		if !sameRequest(&seq[i], &seq[i-p]) {
+			return len(seq)
+		}
+	}
+	return p
+}
+
+// poolOf is Pool without the cycle check: order is nil only when every
+// request of seq is distinct, and the pool is then seq itself.
+func poolOf(seq []Request) (pool []Request, order []uint32) {
 	seed := maphash.MakeSeed()
-	index := make(map[uint64][]uint32, min(len(seq), 1024))
+	// table is an open-addressed hash table of pool indices plus one;
+	// hashes holds each pool entry's hash.
+	size := 1
+	for size < 2*len(seq) {
+		size <<= 1
+	}
+	table := make([]uint32, size)
+	hashes := make([]uint64, 0, len(seq))
 	order = make([]uint32, len(seq))
+	pool = seq[:0]
+	shared := true // pool is still seq[:len(pool)]
 	for i := range seq {
 		r := &seq[i]
 		h := requestHash(seed, r)
+		slot := int(h) & (size - 1)
 		found := -1
-		for _, k := range index[h] {
-			if sameRequest(&pool[k], r) {
-				found = int(k)
+		for ; table[slot] != 0; slot = (slot + 1) & (size - 1) {
+			if k := int(table[slot] - 1); hashes[k] == h && sameRequest(&pool[k], r) {
+				found = k
 				break
 			}
 		}
 		if found < 0 {
 			found = len(pool)
+			if shared && found != i {
+				pool = append(make([]Request, 0, len(seq)-i+found), pool...)
+				shared = false
+			}
 			pool = append(pool, *r)
-			index[h] = append(index[h], uint32(found))
+			hashes = append(hashes, h)
+			table[slot] = uint32(found + 1)
 		}
 		order[i] = uint32(found)
 	}
-	if len(pool) == len(seq) || isCycle(order, len(pool)) {
+	if len(pool) == len(seq) {
 		return pool, nil
 	}
 	return pool, order
@@ -64,30 +114,24 @@ func isCycle(order []uint32, n int) bool {
 
 // requestHash hashes what sameRequest compares.
 func requestHash(seed maphash.Seed, r *Request) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	for _, s := range [...]string{r.Method, r.Path, r.Query, r.Name} {
-		h.WriteString(s)
-		h.WriteByte(0)
-	}
+	h := mix(maphash.String(seed, r.Method), maphash.String(seed, r.Path))
+	h = mix(h, maphash.String(seed, r.Query))
+	h = mix(h, maphash.String(seed, r.Name))
 	for _, hd := range r.Headers {
-		h.WriteString(hd.Name)
-		h.WriteByte(0)
-		h.WriteString(hd.Value)
-		h.WriteByte(0)
+		h = mix(h, maphash.String(seed, hd.Name))
+		h = mix(h, maphash.String(seed, hd.Value))
 	}
 	if len(r.Body) <= smallBody {
-		h.Write(r.Body)
-	} else {
-		p := uintptr(unsafe.Pointer(unsafe.SliceData(r.Body)))
-		var b [16]byte
-		for i := range 8 {
-			b[i] = byte(p >> (8 * i))
-			b[8+i] = byte(len(r.Body) >> (8 * i))
-		}
-		h.Write(b[:])
+		return mix(h, maphash.Bytes(seed, r.Body))
 	}
-	return h.Sum64()
+	p := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Body))))
+	return mix(mix(h, p), uint64(len(r.Body)))
+}
+
+// mix folds v into the hash h.
+func mix(h, v uint64) uint64 {
+	h ^= v + 0x9e3779b97f4a7c15 + h<<6 + h>>2
+	return h * 0xff51afd7ed558ccd
 }
 
 // sameRequest reports whether a and b are the same request in the sense

@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,5 +94,58 @@ func TestRunRefusesBadOrder(t *testing.T) {
 	rep := r.Run(context.Background(), job)
 	if !strings.Contains(rep.Err, "order entry 1 names request 1 of 1") || rep.Lost != 3 {
 		t.Errorf("err %q lost %d, want the bad order entry named and 3 lost", rep.Err, rep.Lost)
+	}
+}
+
+// naivePool is Pool by definition: each request's first equal, by
+// sameRequest, in a quadratic scan.
+func naivePool(seq []Request) (pool []Request, order []uint32) {
+	for _, r := range seq {
+		k := slices.IndexFunc(pool, func(p Request) bool { return sameRequest(&p, &r) })
+		if k < 0 {
+			k = len(pool)
+			pool = append(pool, r)
+		}
+		order = append(order, uint32(k))
+	}
+	if len(pool) == len(seq) || isCycle(order, len(pool)) {
+		return pool, nil
+	}
+	return pool, order
+}
+
+func TestPoolMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hdr := []Header{{Name: "Accept", Value: "*/*"}}
+	for trial := range 500 {
+		n := 1 + rng.IntN(40)
+		distinct := 1 + rng.IntN(8)
+		seq := make([]Request, n)
+		for i := range seq {
+			k := rng.IntN(distinct)
+			switch trial % 3 {
+			case 0: // cycled, as a file source gives
+				k = i % distinct
+			case 1: // cycled but for one request
+				k = i % distinct
+				if i == n-1 && n > distinct {
+					k = distinct
+				}
+			}
+			seq[i] = Request{Method: "GET", Path: "/p" + strconv.Itoa(k), Headers: hdr}
+			if k%2 == 1 {
+				seq[i].Body = []byte("b" + strconv.Itoa(k))
+			}
+		}
+		pool, order := Pool(seq)
+		wantPool, wantOrder := naivePool(seq)
+		if len(pool) != len(wantPool) || !slices.Equal(order, wantOrder) {
+			t.Fatalf("trial %d: Pool gave %d requests, order %v; want %d, %v", trial, len(pool), order, len(wantPool), wantOrder)
+		}
+		for i := range pool {
+			if !sameRequest(&pool[i], &wantPool[i]) {
+				t.Fatalf("trial %d: pool[%d] = %+v, want %+v", trial, i, pool[i], wantPool[i])
+			}
+		}
 	}
 }

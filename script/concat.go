@@ -1,7 +1,9 @@
 package script
 
 import (
+	"strconv"
 	"strings"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
@@ -206,21 +208,44 @@ func stringy(v lua.LValue) bool {
 }
 
 // joinRun joins the stack values from..to and then rhs, all strings or
-// numbers, charging the result first.
+// numbers, charging the result first. Integers are formatted into the
+// VM's scratch space rather than into a string each.
 func (v *VM) joinRun(L *lua.LState, from, to int, rhs lua.LValue) lua.LValue {
 	var small [8]string
 	parts := small[:0]
 	total := 0
-	for k := from; k <= to; k++ {
-		s := lua.LVAsString(L.Get(k))
+	digits := v.conv.digits[:0]
+	for k := from; k <= to+1; k++ {
+		val := rhs
+		if k <= to {
+			val = L.Get(k)
+		}
+		var s string
+		s, digits = concatOperand(val, digits)
 		parts = append(parts, s)
 		total += len(s)
 	}
-	last := lua.LVAsString(rhs)
-	parts = append(parts, last)
-	total += len(last)
+	v.conv.digits = digits
 	v.env.Budget.Charge(L, concatName, int64(total))
 	return lua.LString(strings.Join(parts, ""))
+}
+
+// concatOperand returns val as `..` shows it: as lua.LVAsString does,
+// except that an integer is appended to digits and returned from there.
+// The returned string stays valid while digits is not overwritten: when
+// appending moves digits, the earlier strings keep the old array.
+func concatOperand(val lua.LValue, digits []byte) (string, []byte) {
+	x, ok := val.(lua.LNumber)
+	if !ok {
+		return lua.LVAsString(val), digits
+	}
+	// lua.LNumber.String's test for an integer, and its format.
+	if f := float64(x); f == float64(int64(f)) {
+		n := len(digits)
+		digits = strconv.AppendInt(digits, int64(f), 10)
+		return unsafe.String(&digits[n], len(digits)-n), digits
+	}
+	return lua.LVAsString(val), digits
 }
 
 // concatMeta applies the __concat metamethod to lhs .. rhs, raising the

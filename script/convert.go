@@ -20,6 +20,7 @@ type converter struct {
 	keys   []string
 	buf    []byte
 	values []string
+	digits []byte // integers formatted by concat
 }
 
 // convError is a conversion error: "file:line: what returned ...".

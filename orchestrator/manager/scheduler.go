@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -307,7 +305,7 @@ type RoundBeginner interface {
 // request; engine.Pool then sends it once per job.
 func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 	out := make([]engine.Request, n)
-	bodies := make(bodyCache)
+	conv := newSpecConverter()
 	if bs, ok := s.cfg.Source.(BatchSource); ok {
 		specs, err := bs.NextBatch(n)
 		if err != nil {
@@ -317,7 +315,7 @@ func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 			return nil, fmt.Errorf("request source: asked for %d requests, got %d", n, len(specs))
 		}
 		for i := range specs {
-			out[i] = bodies.fromSpec(specs[i])
+			out[i] = conv.fromSpec(&specs[i])
 		}
 		return out, checkSizes(out)
 	}
@@ -326,7 +324,7 @@ func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
 		}
-		out[i] = bodies.fromSpec(spec)
+		out[i] = conv.fromSpec(&spec)
 	}
 	return out, checkSizes(out)
 }
@@ -354,49 +352,4 @@ func sortedExecutors(m map[string]Executor) []Executor {
 	}
 	slices.SortFunc(out, func(a, b Executor) int { return strings.Compare(a.ID(), b.ID()) })
 	return out
-}
-
-// FromSpec converts a seed RequestSpec into an engine request. Headers go
-// out sorted by name, so that runs repeat exactly; a name's values keep
-// their order, each on its own line.
-func FromSpec(spec types.RequestSpec) engine.Request {
-	return bodyCache(nil).fromSpec(spec)
-}
-
-// bodyCache maps the bytes of a body string to the one copy made of them.
-// A nil cache copies every body.
-type bodyCache map[bodyKey][]byte
-
-// bodyKey identifies a string by its bytes in memory, not its content.
-type bodyKey struct {
-	data *byte
-	n    int
-}
-
-// minSharedBody is the body length from which bodies are shared; shorter
-// ones are cheaper to copy than to look up.
-const minSharedBody = 512
-
-// fromSpec is FromSpec with body bytes shared through c.
-func (c bodyCache) fromSpec(spec types.RequestSpec) engine.Request {
-	r := engine.Request{Method: spec.Method, Path: spec.Path, Query: spec.QueryString, Name: spec.Name}
-	switch {
-	case spec.Body == "":
-	case c == nil || len(spec.Body) < minSharedBody:
-		r.Body = []byte(spec.Body)
-	default:
-		k := bodyKey{unsafe.StringData(spec.Body), len(spec.Body)}
-		b, ok := c[k]
-		if !ok {
-			b = []byte(spec.Body)
-			c[k] = b
-		}
-		r.Body = b
-	}
-	for _, name := range slices.Sorted(maps.Keys(spec.Headers)) {
-		for _, v := range spec.Headers[name] {
-			r.Headers = append(r.Headers, engine.Header{Name: name, Value: v})
-		}
-	}
-	return r
 }

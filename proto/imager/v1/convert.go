@@ -25,14 +25,7 @@ func fromUnixNanos(n int64) time.Time {
 
 // JobFromEngine converts an engine job into its wire form.
 func JobFromEngine(j engine.Job) *Job {
-	reqs := make([]*Request, len(j.Requests))
-	for i, r := range j.Requests {
-		hs := make([]*Header, len(r.Headers))
-		for k, h := range r.Headers {
-			hs[k] = &Header{Name: h.Name, Value: h.Value}
-		}
-		reqs[i] = &Request{Method: r.Method, Path: r.Path, Query: r.Query, Headers: hs, Body: r.Body, Name: r.Name}
-	}
+	reqs := requestsFromEngine(j.Requests)
 	var tls *TLS
 	if t := j.TLS; t != nil {
 		tls = &TLS{InsecureSkipVerify: t.InsecureSkipVerify, CaPem: t.CAPEM, ClientCertPem: t.ClientCertPEM, ClientKeyPem: t.ClientKeyPEM}
@@ -49,6 +42,38 @@ func JobFromEngine(j engine.Job) *Job {
 		Order:            j.Order,
 		Tls:              tls,
 	}
+}
+
+// requestsFromEngine converts requests into their wire form. The messages
+// and their headers are carved out of a few large allocations rather than
+// one per message, which a job of a million distinct requests needs.
+func requestsFromEngine(rs []engine.Request) []*Request {
+	n := 0
+	for i := range rs {
+		n += len(rs[i].Headers)
+	}
+	reqs := make([]*Request, len(rs))
+	msgs := make([]Request, len(rs))
+	headers := make([]Header, n)
+	headerPtrs := make([]*Header, n)
+	for i := range rs {
+		r, m := &rs[i], &msgs[i]
+		m.Method, m.Path, m.Query, m.Body, m.Name = r.Method, r.Path, r.Query, r.Body, r.Name
+		if len(r.Headers) > 0 {
+			hs := headerPtrs[:len(r.Headers):len(r.Headers)]
+			headerPtrs = headerPtrs[len(r.Headers):]
+			for k, h := range r.Headers {
+				headers[k].Name, headers[k].Value = h.Name, h.Value
+				hs[k] = &headers[k]
+			}
+			headers = headers[len(r.Headers):]
+			m.Headers = hs
+		} else {
+			m.Headers = []*Header{}
+		}
+		reqs[i] = m
+	}
+	return reqs
 }
 
 // ToEngine converts a wire job into an engine job.
