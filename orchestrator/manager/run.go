@@ -274,13 +274,14 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 	return false, nil
 }
 
-// skip logs and counts a round that was not run.
+// skip counts and logs a round that was not run. It counts first, so
+// that whoever reads the log line finds the round in the metric.
 func (s *Scheduler) skip(index int64, msg string, attrs ...any) {
-	s.log.Warn(msg, append([]any{"round", index}, attrs...)...)
 	s.cfg.Metrics.RoundSkipped()
 	s.mu.Lock()
 	s.summary.Skipped++
 	s.mu.Unlock()
+	s.log.Warn(msg, append([]any{"round", index}, attrs...)...)
 }
 
 // expire gives up on reports past their round's deadline, or on all of
