@@ -7,18 +7,6 @@ import (
 	"time"
 )
 
-// preciseWindow is the last stretch before a due time that a worker of a
-// low-rate job (see preciseStep) sleeps with sleepPrecise rather than a
-// runtime timer, whose wake-ups run up to a millisecond late when the
-// process is idle.
-const preciseWindow = 2 * time.Millisecond
-
-// preciseStep is the least spacing between a job's requests for which its
-// workers sleep precisely: at higher rates the process is busy, runtime
-// timers fire on time, and a thread parked in nanosleep would only hold
-// back the goroutines reading responses.
-const preciseStep = 200 * time.Microsecond
-
 // maxNap bounds one sleep of an idle worker, so that it notices a
 // cancelled job within maxNap without a channel operation per request.
 const maxNap = 20 * time.Millisecond

@@ -95,7 +95,10 @@ func (w *worker) loop(s *slot) {
 
 // sleepUntil sleeps until due; it reports false when the job stopped
 // first. Naps are bounded by maxNap so that a stop is seen without a
-// channel operation; low-rate jobs sleep the last stretch precisely.
+// channel operation. Runtime timers wake up to a millisecond late when
+// the process is idle (never when it is busy), which shows in latency at
+// low rates; a precise sleep (nanosleep) is not used because its thread
+// holds a P, which stalled response handling by tens of milliseconds.
 func (w *worker) sleepUntil(due time.Time) bool {
 	j := w.j
 	for {
@@ -106,14 +109,7 @@ func (w *worker) sleepUntil(due time.Time) bool {
 		if j.stopped.Load() {
 			return false
 		}
-		switch {
-		case j.precise && wait <= preciseWindow:
-			sleepPrecise(wait)
-		case j.precise:
-			time.Sleep(min(wait-preciseWindow, maxNap))
-		default:
-			time.Sleep(min(wait, maxNap))
-		}
+		time.Sleep(min(wait, maxNap))
 	}
 }
 
