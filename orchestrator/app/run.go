@@ -50,6 +50,9 @@ type RunOptions struct {
 	// default). This is how `imager run` works without a cluster.
 	LocalExecutors   int
 	LocalMaxInFlight int
+	// LocalConnections is each local executor's connection budget (0:
+	// sized per job by its rate, see engine.AutoConnections).
+	LocalConnections int
 	// OnRound is called for every finished round, in order.
 	OnRound func(*manager.RoundResult)
 	// OnSummary is called once when Run ends, with the totals of every
@@ -234,7 +237,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			return abandon(fmt.Errorf("executor metrics: %w", err))
 		}
 		for i := range opts.LocalExecutors {
-			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Observer: em})
+			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Connections: opts.LocalConnections, Observer: em})
 			l := executor.NewLocal("local-"+strconv.Itoa(i), 1, runner, sched.Report, em)
 			sched.Join(l)
 			wg.Go(func() { errc <- l.Run(execCtx) })
