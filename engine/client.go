@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -221,13 +222,18 @@ func (c *Client) OpenConnections() int {
 	return len(c.conns)
 }
 
+// trackedConn is a connection its Client knows of until it is closed.
 type trackedConn struct {
 	net.Conn
-	owner *Client
-	once  sync.Once
+	owner  *Client
+	once   sync.Once
+	closed atomic.Bool
 }
 
+// Close closes the connection and forgets it; it is safe to call more
+// than once, from any goroutine.
 func (t *trackedConn) Close() error {
+	t.closed.Store(true)
 	t.once.Do(func() {
 		t.owner.mu.Lock()
 		delete(t.owner.conns, t)

@@ -58,6 +58,12 @@ func (s *slot) bind(j *jobRun) {
 		s.client, s.addr, s.isTLS = j.client, j.addr, j.isTLS
 		s.hc = s.newHostClient()
 	}
+	if c := s.conn.Load(); c != nil && c.closed.Load() {
+		// Closed while idle (Runner.CloseConnections): forget it rather
+		// than fail the job's first request on it.
+		s.hc.CloseIdleConnections()
+		s.conn.Store(nil)
+	}
 	if s.req == nil {
 		s.req, s.resp = new(fasthttp.Request), new(fasthttp.Response)
 		s.buf = make([]entry, 0, flushEvery)
