@@ -90,7 +90,7 @@ func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, 
 	if w == 0 {
 		w = AutoConnections(job.Count, job.Duration)
 	}
-	w = min(w, r.maxInFlight, cap(r.slots), job.Count)
+	w = min(w, r.maxInFlight, cap(r.tokens), job.Count)
 	j := &jobRun{
 		r: r, ctx: ctx, client: client, addr: fasthttp.AddMissingPort(u.Host, isTLS), isTLS: isTLS,
 		reqs: reqs, order: job.Order, timeout: timeout, start: job.StartAt,

@@ -89,8 +89,9 @@ type Runner struct {
 	tls         tlsClients
 	observer    Observer
 	maxInFlight int
-	connections int // configured; 0 means sized per job
-	slots       chan *slot
+	connections int           // configured; 0 means sized per job
+	tokens      chan struct{} // one per idle slot
+	idle        slotStack
 
 	mu     sync.Mutex
 	active map[*jobRun]struct{}
@@ -111,10 +112,11 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	r := &Runner{
 		client: cfg.Client, tls: tlsClients{}, observer: cfg.Observer,
 		maxInFlight: cfg.MaxInFlight, connections: max(cfg.Connections, 0),
-		slots: make(chan *slot, budget), active: make(map[*jobRun]struct{}),
+		tokens: make(chan struct{}, budget), active: make(map[*jobRun]struct{}),
 	}
 	for range budget {
-		r.slots <- &slot{}
+		r.idle.idle = append(r.idle.idle, &slot{})
+		r.tokens <- struct{}{}
 	}
 	return r
 }
@@ -125,7 +127,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 func (r *Runner) Client() *Client { return r.client }
 
 // ConnectionBudget returns the most connections the Runner holds at once.
-func (r *Runner) ConnectionBudget() int { return cap(r.slots) }
+func (r *Runner) ConnectionBudget() int { return cap(r.tokens) }
 
 // InFlight returns the number of requests in flight now, over all jobs.
 func (r *Runner) InFlight() int64 {

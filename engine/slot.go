@@ -12,8 +12,7 @@ import (
 // slot is one connection of a Runner's budget, with what a worker needs to
 // send over it without allocating: a fasthttp.HostClient limited to one
 // connection, a request and a response to reuse, and a sample buffer.
-// A slot is held by at most one worker at a time (it travels through
-// Runner.slots); only its conn, dial counters and owner are touched by
+// A slot is held by at most one worker at a time (see acquire); only its conn, dial counters and owner are touched by
 // others (Runner.CloseConnections, jobRun.stop), atomically or under mu.
 type slot struct {
 	client *Client
@@ -31,19 +30,51 @@ type slot struct {
 	owner *jobRun
 }
 
+// slotStack holds the idle slots, last released first, so that a job
+// reuses the connections the previous one kept warm and the others go
+// idle (and are closed after idleConn) rather than stale.
+type slotStack struct {
+	mu   sync.Mutex
+	idle []*slot
+}
+
+func (st *slotStack) pop() *slot {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.idle[len(st.idle)-1]
+	st.idle = st.idle[:len(st.idle)-1]
+	return s
+}
+
+func (st *slotStack) push(s *slot) {
+	st.mu.Lock()
+	st.idle = append(st.idle, s)
+	st.mu.Unlock()
+}
+
 // acquire takes a slot of the budget for j, waiting for one until j is
-// done; it reports false when j ended first.
+// done; it reports false when j ended first. A token of r.tokens is held
+// with every slot taken, so that the stack has a slot for each token.
 func (r *Runner) acquire(j *jobRun) (*slot, bool) {
 	select {
-	case s := <-r.slots:
-		return s, true
+	case <-r.tokens:
+		return r.idle.pop(), true
 	case <-j.done:
 		return nil, false
 	}
 }
 
 // release returns s to the budget.
-func (r *Runner) release(s *slot) { r.slots <- s }
+func (r *Runner) release(s *slot) {
+	r.idle.push(s)
+	r.tokens <- struct{}{}
+}
+
+// idleConn is how long a slot's connection may stay idle before the
+// client closes it: shorter than the keep-alive timeouts servers commonly
+// use (5 s and up), so that a request never goes out on a connection the
+// server has just closed, which would fail it.
+const idleConn = 2 * time.Second
 
 // bind makes s send for j: to j's target with j's Client, reusing its
 // connection when it already points there.
@@ -107,7 +138,7 @@ func (s *slot) newHostClient() *fasthttp.HostClient {
 		StreamResponseBody:            true,
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
-		MaxIdleConnDuration:           time.Minute,
+		MaxIdleConnDuration:           idleConn,
 	}
 }
 
