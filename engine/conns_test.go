@@ -31,8 +31,9 @@ func TestConnectionsStayBounded(t *testing.T) {
 	if n := r.OpenConnections(); n > 4 {
 		t.Errorf("%d connections open, want at most 4", n)
 	}
-	// The queue makes latency grow well beyond the 10ms service time.
-	if p99, svc := Percentile(rep.Latency, 99), Percentile(rep.Service, 99); p99 < 5*svc {
+	// The queue (up to 47 requests for 4 connections serving 400/s, so
+	// about 100 ms) shows in latency, not in service time.
+	if p99, svc := Percentile(rep.Latency, 99), Percentile(rep.Service, 99); p99 < svc+30*time.Millisecond {
 		t.Errorf("p99 latency %v, service %v: want queueing to show in latency", p99, svc)
 	}
 
