@@ -53,6 +53,7 @@ type jobRun struct {
 	// bound is the most requests due but not started that a worker
 	// leaves queued: MaxInFlight less the job's other workers' requests.
 	bound   int
+	precise bool // workers sleep the last stretch precisely
 	workers []*worker
 
 	next    atomic.Int64 // the next request index to take
@@ -97,6 +98,7 @@ func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, 
 		step: float64(job.Duration) / float64(job.Count), n: job.Count,
 		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), report: rep,
 	}
+	j.precise = j.step >= float64(preciseStep)
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
 		j.workers[i] = &worker{j: j}

@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// preciseWindow is the last stretch before a due time that a worker of a
+// low-rate job sleeps on a preciseTimer rather than a runtime timer.
+const preciseWindow = 2 * time.Millisecond
+
+// preciseStep is the least spacing between a job's requests for which its
+// workers sleep precisely: at higher rates the process is busy, runtime
+// timers fire on time, and the timer's system calls would only add cost.
+const preciseStep = 200 * time.Microsecond
+
 // maxNap bounds one sleep of an idle worker, so that it notices a
 // cancelled job within maxNap without a channel operation per request.
 const maxNap = 20 * time.Millisecond

@@ -38,6 +38,8 @@ type worker struct {
 	dials     int64
 	dialErrs  int64
 	dropped   Sample
+	timer     *preciseTimer
+	noTimer   bool
 }
 
 // run takes a connection of the budget and sends requests over it until
@@ -55,6 +57,9 @@ func (w *worker) run() {
 		w.flush(s)
 		w.dials, w.dialErrs = s.dials.Load()-d0, s.dialErrs.Load()-e0
 		w.slot.Store(nil)
+		if w.timer != nil {
+			w.timer.close()
+		}
 		s.unbind()
 		j.r.release(s)
 	}()
@@ -96,9 +101,11 @@ func (w *worker) loop(s *slot) {
 // sleepUntil sleeps until due; it reports false when the job stopped
 // first. Naps are bounded by maxNap so that a stop is seen without a
 // channel operation. Runtime timers wake up to a millisecond late when
-// the process is idle (never when it is busy), which shows in latency at
-// low rates; a precise sleep (nanosleep) is not used because its thread
-// holds a P, which stalled response handling by tens of milliseconds.
+// the process is idle (never when it is busy), which would show in latency
+// at low rates, so a worker of a low-rate job (see preciseStep) sleeps the
+// last stretch on its preciseTimer. (nanosleep(2) is not used: its thread
+// holds a P, and a worker per connection in it stalled response handling
+// by tens of milliseconds.)
 func (w *worker) sleepUntil(due time.Time) bool {
 	j := w.j
 	for {
@@ -109,8 +116,25 @@ func (w *worker) sleepUntil(due time.Time) bool {
 		if j.stopped.Load() {
 			return false
 		}
-		time.Sleep(min(wait, maxNap))
+		switch {
+		case j.precise && wait <= preciseWindow && w.preciseTimer() != nil:
+			w.timer.sleep(wait)
+		case j.precise && wait > preciseWindow:
+			time.Sleep(min(wait-preciseWindow, maxNap))
+		default:
+			time.Sleep(min(wait, maxNap))
+		}
 	}
+}
+
+// preciseTimer returns the worker's precise timer, created on first use;
+// nil when the system has none.
+func (w *worker) preciseTimer() *preciseTimer {
+	if w.timer == nil && !w.noTimer {
+		w.timer = newPreciseTimer()
+		w.noTimer = w.timer == nil
+	}
+	return w.timer
 }
 
 // send sends request i, due at due, now, and records its outcome.
