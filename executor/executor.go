@@ -83,8 +83,9 @@ type Config struct {
 	// Workers is the executor's capacity: its relative share of the load.
 	// It must be at least 1.
 	Workers int
-	// MaxInFlight caps the requests in flight across all running jobs;
-	// zero means engine.DefaultMaxInFlight.
+	// MaxInFlight bounds each job's queued-plus-in-flight requests (see
+	// engine.RunnerConfig.MaxInFlight); zero means
+	// engine.DefaultMaxInFlight.
 	MaxInFlight int
 	// Connections is the executor's connection budget to targets (see
 	// engine.RunnerConfig.Connections); zero sizes each job by its rate.

@@ -46,7 +46,8 @@ type RunOptions struct {
 	HTTPListener net.Listener
 	GRPCListener net.Listener
 	// LocalExecutors runs that many executors inside this process, with
-	// LocalMaxInFlight as each one's in-flight cap (0: the engine's
+	// LocalMaxInFlight as each one's bound on a job's queued-plus-in-flight
+	// requests (0: the engine's
 	// default). This is how `imager run` works without a cluster.
 	LocalExecutors   int
 	LocalMaxInFlight int
