@@ -47,8 +47,8 @@ type RunOptions struct {
 	GRPCListener net.Listener
 	// LocalExecutors runs that many executors inside this process, with
 	// LocalMaxInFlight as each one's bound on a job's queued-plus-in-flight
-	// requests (0: the engine's
-	// default). This is how `imager run` works without a cluster.
+	// requests (0: the engine's default). This is how `imager run` works
+	// without a cluster.
 	LocalExecutors   int
 	LocalMaxInFlight int
 	// LocalConnections is each local executor's connection budget (0:
