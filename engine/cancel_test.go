@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,5 +34,45 @@ func TestRunCancelsAmidBacklog(t *testing.T) {
 		checkAccounted(t, rep)
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Run still running 10s after cancellation of a %d-request backlog", count)
+	}
+}
+
+// The engine owns shutdown: cancelling a job's context closes the job's
+// connections, so requests in flight fail at once and count as lost,
+// without anyone calling CloseConnections.
+func TestCancelCutsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var arrived atomic.Int64
+	url := target(t, func(http.ResponseWriter, *http.Request) {
+		arrived.Add(1)
+		<-release
+	})
+	r := NewRunner(RunnerConfig{Connections: 3})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *Report, 1)
+	go func() {
+		done <- r.Run(ctx, Job{ID: "cut", TargetURL: url, StartAt: time.Now(), Duration: time.Second, Count: 100,
+			Timeout: time.Minute, Requests: []Request{{Path: "/"}}})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for (arrived.Load() < 3 || r.InFlight() < 3) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := r.InFlight(); n != 3 {
+		t.Fatalf("%d requests in flight, want 3 (one per connection)", n)
+	}
+	cancel()
+	select {
+	case rep := <-done:
+		checkAccounted(t, rep)
+		if rep.Lost != 3 || rep.Sent != 3 {
+			t.Errorf("%+v, want the 3 requests in flight sent and lost, the rest out of the plan", rep.Counts)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of the cancellation with requests held by the target")
+	}
+	if n := r.InFlight(); n != 0 {
+		t.Errorf("%d requests in flight after Run returned, want 0", n)
 	}
 }

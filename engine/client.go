@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -154,7 +155,8 @@ type ClientConfig struct {
 // It tracks the connections it opens so that CloseConnections can cut off
 // requests still in flight at shutdown.
 type Client struct {
-	http *fasthttp.Client
+	http      *fasthttp.Client
+	tlsConfig *tls.Config
 
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
@@ -166,7 +168,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.MaxConnsPerHost <= 0 {
 		cfg.MaxConnsPerHost = 10000
 	}
-	c := &Client{conns: make(map[*trackedConn]struct{})}
+	c := &Client{conns: make(map[*trackedConn]struct{}), tlsConfig: cfg.TLSConfig}
 	c.http = &fasthttp.Client{
 		Name:                          userAgent,
 		MaxConnsPerHost:               cfg.MaxConnsPerHost,
@@ -220,13 +222,18 @@ func (c *Client) OpenConnections() int {
 	return len(c.conns)
 }
 
+// trackedConn is a connection its Client knows of until it is closed.
 type trackedConn struct {
 	net.Conn
-	owner *Client
-	once  sync.Once
+	owner  *Client
+	once   sync.Once
+	closed atomic.Bool
 }
 
+// Close closes the connection and forgets it; it is safe to call more
+// than once, from any goroutine.
 func (t *trackedConn) Close() error {
+	t.closed.Store(true)
 	t.once.Do(func() {
 		t.owner.mu.Lock()
 		delete(t.owner.conns, t)
@@ -243,11 +250,22 @@ func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
+	sendWith(c.http, req, resp, p, deadline, s)
+}
 
+// doer is what sends a request: a fasthttp.Client or HostClient. Its
+// concurrency contract is theirs: safe for concurrent use.
+type doer interface {
+	DoDeadline(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error
+}
+
+// sendWith performs p through d using req and resp, which must be reset,
+// and fills s as send does.
+func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepared, deadline time.Time, s *Sample) {
 	p.fill(req)
 
 	start := time.Now()
-	err := c.http.DoDeadline(req, resp, deadline)
+	err := d.DoDeadline(req, resp, deadline)
 	headers := time.Now()
 	s.FirstByte = headers.Sub(start)
 	s.Err = err

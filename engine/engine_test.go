@@ -142,6 +142,10 @@ func TestRunPacesOpenLoop(t *testing.T) {
 	}
 }
 
+// A job whose connections are all busy queues the requests that fall due;
+// when a connection frees, the backlog beyond the bound of MaxInFlight
+// queued-plus-in-flight requests (counting the job's other connections as
+// in flight) is dropped, oldest first, and the rest is sent.
 func TestRunDropsAtInFlightCap(t *testing.T) {
 	release := make(chan struct{})
 	var arrived atomic.Int64
@@ -150,11 +154,12 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 		<-release
 	})
 	obs := &countingObserver{}
-	r := NewRunner(RunnerConfig{MaxInFlight: 5, Observer: obs})
+	r := NewRunner(RunnerConfig{MaxInFlight: 5, Connections: 5, Observer: obs})
 	done := make(chan *Report)
+	start := time.Now()
 	go func() {
 		done <- r.Run(context.Background(), Job{
-			TargetURL: url, StartAt: time.Now(), Duration: 100 * time.Millisecond, Count: 50,
+			TargetURL: url, StartAt: start, Duration: 100 * time.Millisecond, Count: 50,
 			Timeout: 10 * time.Second, Requests: []Request{{Path: "/"}},
 		})
 	}()
@@ -162,19 +167,30 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 	for arrived.Load() < 5 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	// The pacer must finish its schedule without waiting for the target:
-	// wait until the other 45 are dropped, then release.
-	for obs.n[Dropped].Load() != 45 && time.Now().Before(deadline) {
+	// Every connection is busy and the schedule has ended: 45 requests
+	// wait. No more may arrive while the connections are held.
+	for time.Since(start) < 150*time.Millisecond {
 		time.Sleep(5 * time.Millisecond)
+	}
+	if n := arrived.Load(); n != 5 {
+		t.Errorf("%d requests arrived over 5 connections, want 5", n)
 	}
 	close(release)
 	rep := <-done
 	checkAccounted(t, rep)
-	if rep.Sent != 5 || rep.Dropped != 45 || rep.Success != 5 {
-		t.Errorf("sent %d dropped %d success %d, want 5, 45, 5", rep.Sent, rep.Dropped, rep.Success)
+	// At the release the backlog of 45 is cut to the bound: 5 less the
+	// 4 other connections leaves 1 queued request, sent; 44 are dropped.
+	if rep.Sent != 6 || rep.Dropped != 44 || rep.Success != 6 {
+		t.Errorf("sent %d dropped %d success %d, want 6, 44, 6", rep.Sent, rep.Dropped, rep.Success)
 	}
-	if n := rep.Errors["dropped: in-flight cap of 5 reached"]; n != 45 || len(rep.Errors) != 1 {
-		t.Errorf("reasons %v, want the in-flight cap for the 45 dropped", rep.Errors)
+	if n := obs.n[Dropped].Load(); n != 44 {
+		t.Errorf("observer saw %d dropped, want 44", n)
+	}
+	if n := rep.Errors["dropped: in-flight cap of 5 reached"]; n != 44 || len(rep.Errors) != 1 {
+		t.Errorf("reasons %v, want the in-flight cap for the 44 dropped", rep.Errors)
+	}
+	if rep.Dials != 5 {
+		t.Errorf("dials %d, want 5 (one per connection)", rep.Dials)
 	}
 }
 

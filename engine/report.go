@@ -140,6 +140,11 @@ type Report struct {
 	LastSend  time.Time
 	// Err is set when the job could not be run at all.
 	Err string
+	// Dials counts the connections the job opened (a first connect or a
+	// reconnect after the target or a failure closed one) and DialErrors
+	// the connects that failed. They stay in the process: the control
+	// plane does not carry them.
+	Dials, DialErrors int64
 	Breakdown
 }
 
@@ -151,6 +156,8 @@ func NewReport(jobID string, round int64) *Report {
 // Merge folds o into r: counts add, histograms merge, send bounds widen.
 func (r *Report) Merge(o *Report) {
 	r.Counts.Add(o.Counts)
+	r.Dials += o.Dials
+	r.DialErrors += o.DialErrors
 	if o.Latency != nil {
 		if r.Latency == nil {
 			r.Latency = NewHistogram()

@@ -4,22 +4,25 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// preciseWindow is the last stretch before a due time that the pacer
-// sleeps with sleepPrecise rather than a runtime timer, whose wake-ups run
-// up to a millisecond late.
+// preciseWindow is the last stretch before a due time that a worker of a
+// low-rate job sleeps on a preciseTimer rather than a runtime timer.
 const preciseWindow = 2 * time.Millisecond
 
-// DefaultMaxInFlight is the in-flight cap used when a Runner is given none.
-const DefaultMaxInFlight = 10000
+// preciseStep is the least spacing between a job's requests for which its
+// workers sleep precisely: at higher rates the process is busy, runtime
+// timers fire on time, and the timer's system calls would only add cost.
+const preciseStep = 200 * time.Microsecond
 
-// cancelCheck is how many requests the pacer dispatches (or drops) in one
-// burst between checks of its context, so that a job cancelled amid a
-// large backlog stops within microseconds rather than after the backlog.
-const cancelCheck = 1024
+// maxNap bounds one sleep of an idle worker, so that it notices a
+// cancelled job within maxNap without a channel operation per request.
+const maxNap = 20 * time.Millisecond
+
+// DefaultMaxInFlight is the bound on a job's queued-plus-in-flight
+// requests used when a Runner is given none.
+const DefaultMaxInFlight = 10000
 
 // Job is one executor's share of one round: Count requests spread evenly
 // over [StartAt, StartAt+Duration).
@@ -63,31 +66,44 @@ type TLSConfig struct {
 
 // RunnerConfig tunes a Runner.
 type RunnerConfig struct {
-	// MaxInFlight caps the requests in flight across all jobs the Runner
-	// runs at once. A request due while the cap is reached is dropped and
-	// counted, never delayed. Zero means DefaultMaxInFlight.
+	// MaxInFlight bounds each job's queued-plus-in-flight requests: the
+	// requests that fell due and are not finished. A request that falls
+	// due while a job has that many is dropped and counted, never sent
+	// later. Zero means DefaultMaxInFlight.
 	MaxInFlight int
+	// Connections is the Runner's connection budget: the most connections
+	// it holds open to targets at once, across every job it runs, and the
+	// number each job sends over. Zero sizes each job by its rate (see
+	// AutoConnections) within a budget of min(MaxInFlight,
+	// MaxAutoConnections).
+	Connections int
 	// Observer, if set, sees every finished, dropped or aborted request.
 	Observer Observer
-	// Client sends the requests of jobs without a TLS configuration; nil
-	// means a new Client sized for MaxInFlight. Jobs that carry one are
-	// sent with a Client the Runner builds for it (see Job.TLS).
+	// Client tracks the connections of jobs without a TLS configuration
+	// (CloseConnections closes them); nil means a new Client. Jobs that
+	// carry one use a Client the Runner builds for it (see Job.TLS).
 	Client *Client
 }
 
-// Runner executes jobs open-loop. One Runner may run several jobs at once
-// (consecutive rounds overlap while the previous round's last responses
-// are still arriving); they share its in-flight cap and connections.
+// Runner executes jobs open-loop over a bounded set of connections. One
+// Runner may run several jobs at once (consecutive rounds overlap while
+// the previous round's last responses are still arriving); they share its
+// connection budget, each connection serving one job at a time.
 //
 // Jobs with the same TLS configuration (by content) share one Client,
-// created the first time such a job runs; all Clients share the in-flight
-// cap.
+// created the first time such a job runs. A Runner is safe for
+// concurrent use.
 type Runner struct {
 	client      *Client
 	tls         tlsClients
 	observer    Observer
-	maxInFlight int64
-	inflight    atomic.Int64
+	maxInFlight int
+	connections int           // configured; 0 means sized per job
+	tokens      chan struct{} // one per idle slot
+	idle        slotStack
+
+	mu     sync.Mutex
+	active map[*jobRun]struct{}
 }
 
 // NewRunner returns a Runner.
@@ -96,38 +112,43 @@ func NewRunner(cfg RunnerConfig) *Runner {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
 	if cfg.Client == nil {
-		cfg.Client = NewClient(ClientConfig{MaxConnsPerHost: cfg.MaxInFlight})
+		cfg.Client = NewClient(ClientConfig{})
 	}
-	return &Runner{client: cfg.Client, tls: tlsClients{maxConn: cfg.MaxInFlight}, observer: cfg.Observer, maxInFlight: int64(cfg.MaxInFlight)}
+	budget := cfg.Connections
+	if budget <= 0 {
+		budget = min(cfg.MaxInFlight, MaxAutoConnections)
+	}
+	r := &Runner{
+		client: cfg.Client, tls: tlsClients{}, observer: cfg.Observer,
+		maxInFlight: cfg.MaxInFlight, connections: max(cfg.Connections, 0),
+		tokens: make(chan struct{}, budget), active: make(map[*jobRun]struct{}),
+	}
+	for range budget {
+		r.idle.idle = append(r.idle.idle, &slot{})
+		r.tokens <- struct{}{}
+	}
+	return r
 }
 
-// Client returns the Client the Runner sends jobs without a TLS
-// configuration with. Runner.CloseConnections covers it and every Client
+// Client returns the Client that tracks the connections of jobs without a
+// TLS configuration. Runner.CloseConnections covers it and every Client
 // built for a TLS configuration.
 func (r *Runner) Client() *Client { return r.client }
 
-// InFlight returns the number of requests in flight now.
-func (r *Runner) InFlight() int64 { return r.inflight.Load() }
+// ConnectionBudget returns the most connections the Runner holds at once.
+func (r *Runner) ConnectionBudget() int { return cap(r.tokens) }
 
-// work is one request handed from the pacer to a worker.
-type work struct {
-	idx int
-	due time.Time
-}
-
-// jobRun is the state of one job while it runs.
-type jobRun struct {
-	r       *Runner
-	client  *Client
-	ctx     context.Context
-	reqs    []prepared
-	order   []uint32
-	timeout time.Duration
-	work    chan work
-	wg      sync.WaitGroup
-
-	mu     sync.Mutex
-	report *Report
+// InFlight returns the number of requests in flight now, over all jobs.
+func (r *Runner) InFlight() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for j := range r.active {
+		for _, w := range j.workers {
+			n += int64(w.busy.Load())
+		}
+	}
+	return n
 }
 
 // Run sends the job's requests at their planned times and returns its
@@ -135,10 +156,17 @@ type jobRun struct {
 // StartAt + i*Duration/Count; latency is measured from that due time, so a
 // slow target cannot hide its delay by slowing the schedule.
 //
+// The job is sent by connection workers (see jobConnections), each owning
+// one connection of the Runner's budget and taking the next request in
+// due order: a request due while every worker is busy waits and goes out
+// late, its latency still counted from its due time. A request that falls
+// due while the job already has MaxInFlight requests queued or in flight
+// is dropped and counted.
+//
 // When ctx ends, requests not yet due are not sent and leave the plan: the
-// report's Planned counts only the requests that fell due. Requests that
-// fail after cancellation count as lost. Run still waits for requests in
-// flight (Runner.CloseConnections cuts them short).
+// report's Planned counts only the requests that fell due. The job's
+// connections are closed, so requests in flight fail at once and count as
+// lost, as do requests that fail after cancellation.
 //
 // A job that cannot run (a bad target URL, no requests, a TLS
 // configuration that does not parse) sends nothing: its report carries
@@ -149,142 +177,59 @@ func (r *Runner) Run(ctx context.Context, job Job) *Report {
 	if job.Count <= 0 {
 		return rep
 	}
-	reqs, err := prepare(job.TargetURL, job.Requests)
-	if err == nil {
-		err = checkOrder(job.Order, len(reqs))
-	}
-	var client *Client
-	if err == nil {
-		client, err = r.clientFor(job.TLS)
-	}
+	j, err := r.newJobRun(ctx, job, rep)
 	if err != nil {
 		rep.Err = err.Error()
 		rep.Lost = rep.Planned
 		rep.AddError("job not run: "+rep.Err, rep.Planned)
 		return rep
 	}
-	timeout := job.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	// Workers take connections only shortly before the job starts, so that
+	// a job sent ahead leaves them to the jobs running now.
+	if !waitCtx(ctx, time.Until(job.StartAt)-startLead) {
+		rep.Planned = 0
+		return rep
 	}
-	j := &jobRun{r: r, client: client, ctx: ctx, reqs: reqs, order: job.Order, timeout: timeout, work: make(chan work), report: rep}
-	local := j.pace(job)
-	close(j.work)
-	j.wg.Wait()
-
-	rep.Counts.Add(local.Counts)
-	rep.Breakdown.Merge(&local.Breakdown)
-	for _, nr := range rep.Names {
-		// A named request is planned when it fell due; each ended in
-		// exactly one outcome.
-		nr.Planned = nr.Accounted()
+	stop := context.AfterFunc(ctx, j.stop)
+	defer stop()
+	r.track(j, true)
+	defer r.track(j, false)
+	var wg sync.WaitGroup
+	for _, w := range j.workers {
+		wg.Go(w.run)
 	}
-	rep.FirstSend, rep.LastSend = local.FirstSend, local.LastSend
+	wg.Wait()
+	j.finish(rep)
 	return rep
 }
 
-// pace dispatches the job's requests at their due times and returns the
-// pacer's own tallies (sent, dropped, never sent).
-func (j *jobRun) pace(job Job) (local Report) {
-	n := job.Count
-	step := float64(job.Duration) / float64(n)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var dropped Sample
-	dropped.Outcome = Dropped
-	// Dropped requests share one reason, counted here and added once.
-	var dropReasons int64
-	defer func() {
-		local.AddError(fmt.Sprintf("dropped: in-flight cap of %d reached", j.r.maxInFlight), dropReasons)
-	}()
-	done := j.ctx.Done()
+// startLead is how long before its start time a job's workers start
+// taking connections.
+const startLead = 20 * time.Millisecond
 
-	i := 0
-	for i < n {
-		due := job.StartAt.Add(time.Duration(step * float64(i)))
-		now := time.Now()
-		if wait := due.Sub(now); wait > 0 {
-			if wait <= preciseWindow {
-				sleepPrecise(wait)
-				continue
-			}
-			timer.Reset(wait - preciseWindow)
-			select {
-			case <-done:
-				local.Planned -= int64(n - i)
-				return local
-			case <-timer.C:
-			}
-			continue
-		}
+// waitCtx waits for d or until ctx ends, and reports whether ctx is still
+// live.
+func waitCtx(ctx context.Context, d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
 		select {
-		case <-done:
-			local.Planned -= int64(n - i)
-			return local
-		default:
-		}
-		// Everything due by now goes out now; the schedule never waits
-		// for the target. A long backlog (a late or very fast job) is
-		// cut short by ctx every cancelCheck requests.
-		for ; i < n; i++ {
-			due = job.StartAt.Add(time.Duration(step * float64(i)))
-			if due.After(now) {
-				break
-			}
-			if i%cancelCheck == 0 && j.ctx.Err() != nil {
-				local.Planned -= int64(n - i)
-				return local
-			}
-			if j.r.inflight.Add(1) > j.r.maxInFlight {
-				j.r.inflight.Add(-1)
-				local.Dropped++
-				if p := j.request(i); p.name != "" {
-					local.Name(p.name).Dropped++
-				}
-				dropReasons++
-				if j.r.observer != nil {
-					j.r.observer.ObserveRequest(&dropped)
-				}
-				continue
-			}
-			local.Sent++
-			if local.FirstSend.IsZero() {
-				local.FirstSend = now
-			}
-			local.LastSend = now
-			w := work{idx: i, due: due}
-			select {
-			case j.work <- w:
-			default:
-				j.wg.Add(1)
-				go j.worker(w)
-			}
+		case <-ctx.Done():
+		case <-t.C:
 		}
 	}
-	return local
+	return ctx.Err() == nil
 }
 
-// worker sends w, then keeps taking work until the pacer closes the
-// channel.
-func (j *jobRun) worker(w work) {
-	defer j.wg.Done()
-	var s Sample
-	for {
-		j.exec(w, &s)
-		var ok bool
-		if w, ok = <-j.work; !ok {
-			return
-		}
+// track adds j to or removes it from the jobs InFlight counts.
+func (r *Runner) track(j *jobRun, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if on {
+		r.active[j] = struct{}{}
+	} else {
+		delete(r.active, j)
 	}
-}
-
-// request returns request i of the job: the pool entry its order names,
-// or the requests cycled when the job has no order.
-func (j *jobRun) request(i int) *prepared {
-	if len(j.order) > 0 {
-		return &j.reqs[j.order[i%len(j.order)]]
-	}
-	return &j.reqs[i%len(j.reqs)]
 }
 
 // checkOrder returns an error when an entry of order is not an index into
@@ -296,55 +241,4 @@ func checkOrder(order []uint32, n int) error {
 		}
 	}
 	return nil
-}
-
-// exec sends one request and records its outcome.
-func (j *jobRun) exec(w work, s *Sample) {
-	p := j.request(w.idx)
-	sendAt := time.Now()
-	j.client.send(p, sendAt.Add(j.timeout), s)
-	j.r.inflight.Add(-1)
-	s.Latency = sendAt.Add(s.Service).Sub(w.due)
-	if s.Outcome != Success && j.ctx.Err() != nil {
-		s.Outcome = Lost
-	}
-
-	// The reason is built before the lock, which every worker shares.
-	var reason string
-	if s.Err != nil && s.Outcome != Lost {
-		reason = cleanReason(j.reason(s))
-	}
-	j.mu.Lock()
-	rep := j.report
-	rep.count(s.Outcome)
-	if s.Outcome != Lost {
-		record(rep.Latency, s.Latency)
-		record(rep.Service, s.Service)
-		rep.ResponseBytes += int64(s.Bytes)
-		rep.AddStatus(s.Status, 1)
-		if reason != "" {
-			rep.addReason(reason, 1)
-		}
-	}
-	if p.name != "" {
-		nr := rep.Name(p.name)
-		nr.count(s.Outcome)
-		nr.Sent++
-		if s.Outcome != Lost {
-			record(nr.Latency, s.Latency)
-		}
-	}
-	j.mu.Unlock()
-	if j.r.observer != nil {
-		j.r.observer.ObserveRequest(s)
-	}
-}
-
-// reason describes why s failed for the report's error list: the
-// transport error, with the timeout spelled out for a timeout.
-func (j *jobRun) reason(s *Sample) string {
-	if s.Outcome == Timeout {
-		return fmt.Sprintf("timeout: no response headers within %v", j.timeout)
-	}
-	return s.Err.Error()
 }

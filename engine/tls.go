@@ -112,9 +112,8 @@ type tlsClient struct {
 // tlsClients holds a Runner's Clients for the TLS configurations its jobs
 // carried, created the first time a job with that configuration runs.
 type tlsClients struct {
-	mu      sync.Mutex
-	byKey   map[tlsKey]tlsClient
-	maxConn int
+	mu    sync.Mutex
+	byKey map[tlsKey]tlsClient
 }
 
 // get returns the Client for t, building it on first use. A configuration
@@ -131,7 +130,7 @@ func (c *tlsClients) get(t *TLSConfig) (*Client, error) {
 	if err != nil {
 		tc.err = fmt.Errorf("TLS configuration: %w", err)
 	} else {
-		tc.client = NewClient(ClientConfig{MaxConnsPerHost: c.maxConn, TLSConfig: cfg})
+		tc.client = NewClient(ClientConfig{TLSConfig: cfg})
 	}
 	if c.byKey == nil {
 		c.byKey = make(map[tlsKey]tlsClient)

@@ -76,7 +76,9 @@ func TestConnectionCloseHonoured(t *testing.T) {
 		{[]engine.Header{{Name: "Connection", Value: "close"}}, 2},
 	} {
 		srv := wiretest.Start(t)
-		runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2})
+		// One connection, so that both requests go over it unless the
+		// first one closes it.
+		runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2, Connections: 1})
 		req := engine.Request{Method: "GET", Path: "/", Headers: tt.headers}
 		// Two requests 500 ms apart: the first is answered long before
 		// the second is due, so a kept connection is idle and reused.

@@ -83,9 +83,13 @@ type Config struct {
 	// Workers is the executor's capacity: its relative share of the load.
 	// It must be at least 1.
 	Workers int
-	// MaxInFlight caps the requests in flight across all running jobs;
-	// zero means engine.DefaultMaxInFlight.
+	// MaxInFlight bounds each job's queued-plus-in-flight requests (see
+	// engine.RunnerConfig.MaxInFlight); zero means
+	// engine.DefaultMaxInFlight.
 	MaxInFlight int
+	// Connections is the executor's connection budget to targets (see
+	// engine.RunnerConfig.Connections); zero sizes each job by its rate.
+	Connections int
 	// AuthToken is the shared control-plane token; empty means none.
 	AuthToken string
 	// TLS, when set, secures the control-plane connection (server
@@ -142,6 +146,9 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.MaxInFlight < 0 || cfg.MaxInFlight > math.MaxInt32 {
 		return nil, fmt.Errorf("executor config: max in-flight (-max-inflight) is %d, want 1 to %d", cfg.MaxInFlight, math.MaxInt32)
 	}
+	if cfg.Connections < 0 || cfg.Connections > math.MaxInt32 {
+		return nil, fmt.Errorf("executor config: connections (-connections) is %d, want 0 to %d", cfg.Connections, math.MaxInt32)
+	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = engine.DefaultMaxInFlight
 	}
@@ -174,7 +181,7 @@ func New(cfg Config) (*Executor, error) {
 		logger = slog.Default()
 	}
 	logger = withRedaction(logger, cfg.Orchestrator)
-	rc := engine.RunnerConfig{MaxInFlight: cfg.MaxInFlight}
+	rc := engine.RunnerConfig{MaxInFlight: cfg.MaxInFlight, Connections: cfg.Connections}
 	if cfg.Metrics != nil {
 		rc.Observer = cfg.Metrics
 	}

@@ -237,7 +237,7 @@ func (s *session) assemble(complete, abandoned *imagerv1.Job, err error) {
 // executor: it validates the job, converts it for the engine and runs it
 // in its own goroutine, whose report goes to the sender. A job out of
 // bounds is not run: its report counts its requests as lost. Jobs of
-// consecutive rounds overlap, sharing the runner's in-flight cap.
+// consecutive rounds overlap, sharing the runner's connection budget.
 func (s *session) start(job *imagerv1.Job) {
 	e := s.e
 	if err := validateJob(job, time.Now()); err != nil {

@@ -85,6 +85,7 @@ type options struct {
 	id            string
 	workers       int
 	maxInFlight   int
+	connections   int
 	metricsPort   int
 	authTokenFile string
 	logFormat     string
@@ -105,7 +106,9 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	fs.StringVar(&o.id, "id", "", "executor id sent to the orchestrator, unique among its executors "+
 		"(default: $POD_NAME, else the hostname plus a random suffix, e.g. host-3f9a2c)")
 	fs.IntVar(&o.workers, "workers", 4, "capacity of this executor: its relative share of the load (at least 1)")
-	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests in flight at once; requests due beyond it are dropped")
+	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests of a job queued or in flight at once; requests due beyond it are dropped")
+	fs.IntVar(&o.connections, "connections", 0, "connections to the target, shared by the running jobs "+
+		"(0: each job gets its rate × 20ms, 4 to 256)")
 	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
 	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -137,6 +140,8 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 		return o, fmt.Errorf("%w: -orchestrator is empty", errUsage)
 	case o.workers < 1:
 		return o, fmt.Errorf("%w: -workers is %d, want at least 1", errUsage, o.workers)
+	case o.connections < 0:
+		return o, fmt.Errorf("%w: -connections is %d, want 0 or more", errUsage, o.connections)
 	case o.maxInFlight < 1:
 		return o, fmt.Errorf("%w: -max-inflight is %d, want at least 1", errUsage, o.maxInFlight)
 	case o.metricsPort < 1 || o.metricsPort > 65535:
@@ -245,6 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		ID:           o.id,
 		Workers:      o.workers,
 		MaxInFlight:  o.maxInFlight,
+		Connections:  o.connections,
 		AuthToken:    token,
 		TLS:          tlsConfig,
 		Version:      version,

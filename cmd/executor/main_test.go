@@ -62,13 +62,14 @@ func TestParseFlags(t *testing.T) {
 		},
 		{
 			name: "explicit flags",
-			args: []string{"-orchestrator", "orch:1", "-id", "me", "-workers", "8", "-max-inflight", "50", "-metrics-port", "9200", "-auth-token-file", "/t", "-log-format", "json"},
+			args: []string{"-orchestrator", "orch:1", "-id", "me", "-workers", "8", "-max-inflight", "50", "-connections", "12", "-metrics-port", "9200", "-auth-token-file", "/t", "-log-format", "json"},
 			env:  env("pod-7", "host-1"),
-			want: options{orchestrator: "orch:1", id: "me", workers: 8, maxInFlight: 50, metricsPort: 9200, authTokenFile: "/t", logFormat: "json"},
+			want: options{orchestrator: "orch:1", id: "me", workers: 8, maxInFlight: 50, connections: 12, metricsPort: 9200, authTokenFile: "/t", logFormat: "json"},
 		},
 		{name: "no id anywhere", env: env("", ""), wantErr: "-id"},
 		{name: "zero workers", args: []string{"-workers", "0"}, env: env("p", ""), wantErr: "-workers"},
 		{name: "zero max in-flight", args: []string{"-max-inflight", "0"}, env: env("p", ""), wantErr: "-max-inflight"},
+		{name: "negative connections", args: []string{"-connections", "-1"}, env: env("p", ""), wantErr: "-connections"},
 		{name: "port out of range", args: []string{"-metrics-port", "70000"}, env: env("p", ""), wantErr: "-metrics-port"},
 		{name: "bad log format", args: []string{"-log-format", "xml"}, env: env("p", ""), wantErr: "-log-format"},
 		{name: "empty orchestrator", args: []string{"-orchestrator", ""}, env: env("p", ""), wantErr: "-orchestrator"},
@@ -109,7 +110,7 @@ func TestRunVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut, env("p", "")); err != nil {
 		t.Fatalf("run(-h) = %v, want nil", err)
 	}
-	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-metrics-port", "-auth-token-file", "-log-format",
+	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-connections", "-metrics-port", "-auth-token-file", "-log-format",
 		"-tls-ca", "-tls-cert", "-tls-key", "-tls-server-name", "-exit-when-done", "-version"} {
 		if !strings.Contains(errOut.String(), flagName) {
 			t.Errorf("usage lacks %s; usage:\n%s", flagName, errOut.String())

@@ -22,6 +22,7 @@ import (
 type localFlags struct {
 	executors   int
 	maxInFlight int
+	connections int
 }
 
 // parseRun parses `imager run` flags. Defaults differ from the
@@ -34,7 +35,8 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	fs.SetOutput(stderr)
 	cfg.BindFlags(fs)
 	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
-	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "in-flight request cap of each executor")
+	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "bound on each executor's queued-plus-in-flight requests of a job")
+	fs.IntVar(&lf.connections, "connections", 0, "connections of each executor to the target (0: each job gets its rate × 20ms, 4 to 256)")
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"}); err != nil {
 		return cfg, lf, err
 	}
@@ -46,6 +48,9 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	}
 	if lf.executors < 1 {
 		return cfg, lf, fmt.Errorf("-executors (%d) must be at least 1", lf.executors)
+	}
+	if lf.connections < 0 {
+		return cfg, lf, fmt.Errorf("-connections (%d) must be 0 or more", lf.connections)
 	}
 	if lf.maxInFlight < 1 {
 		return cfg, lf, fmt.Errorf("-max-inflight (%d) must be at least 1", lf.maxInFlight)
@@ -98,10 +103,12 @@ func runLocal(ctx context.Context, cfg app.Config, lf localFlags, stdout, stderr
 		Logger:           log,
 		LocalExecutors:   lf.executors,
 		LocalMaxInFlight: lf.maxInFlight,
+		LocalConnections: lf.connections,
 		Results:          &results.Printer{W: stdout, Rounds: true},
 		QuietRounds:      true,
 		Command:          "imager run",
-		Flags:            map[string]string{"executors": strconv.Itoa(lf.executors), "max-inflight": strconv.Itoa(lf.maxInFlight)},
+		Flags: map[string]string{"executors": strconv.Itoa(lf.executors), "max-inflight": strconv.Itoa(lf.maxInFlight),
+			"connections": strconv.Itoa(lf.connections)},
 	})
 	return exitCode("imager run", err, stderr)
 }

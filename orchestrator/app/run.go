@@ -46,10 +46,14 @@ type RunOptions struct {
 	HTTPListener net.Listener
 	GRPCListener net.Listener
 	// LocalExecutors runs that many executors inside this process, with
-	// LocalMaxInFlight as each one's in-flight cap (0: the engine's
-	// default). This is how `imager run` works without a cluster.
+	// LocalMaxInFlight as each one's bound on a job's queued-plus-in-flight
+	// requests (0: the engine's default). This is how `imager run` works
+	// without a cluster.
 	LocalExecutors   int
 	LocalMaxInFlight int
+	// LocalConnections is each local executor's connection budget (0:
+	// sized per job by its rate, see engine.AutoConnections).
+	LocalConnections int
 	// OnRound is called for every finished round, in order.
 	OnRound func(*manager.RoundResult)
 	// OnSummary is called once when Run ends, with the totals of every
@@ -234,7 +238,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 			return abandon(fmt.Errorf("executor metrics: %w", err))
 		}
 		for i := range opts.LocalExecutors {
-			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Observer: em})
+			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Connections: opts.LocalConnections, Observer: em})
 			l := executor.NewLocal("local-"+strconv.Itoa(i), 1, runner, sched.Report, em)
 			sched.Join(l)
 			wg.Go(func() { errc <- l.Run(execCtx) })

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Automatic connection sizing: a job without a configured connection count
+// gets enough connections for its rate at an assumed latency of
+// AssumedLatency (rate × AssumedLatency, rounded up), at least
+// MinAutoConnections and at most MaxAutoConnections (and never more than
+// the Runner's budget or MaxInFlight). A target slower than the assumption
+// makes requests queue, which latency reports honestly; give such a target
+// more connections with RunnerConfig.Connections (-connections).
+const (
+	AssumedLatency     = 20 * time.Millisecond
+	MinAutoConnections = 4
+	MaxAutoConnections = 256
+)
+
+// AutoConnections returns the number of connections a job of count
+// requests over d gets when none is configured (see AssumedLatency).
+func AutoConnections(count int, d time.Duration) int {
+	if d <= 0 {
+		return MaxAutoConnections
+	}
+	need := math.Ceil(float64(count) * float64(AssumedLatency) / float64(d))
+	return int(min(max(need, MinAutoConnections), MaxAutoConnections))
+}
+
+// jobRun is the state of one job while it runs: what its workers share.
+// Workers write only next, stopped (through stop) and, through flush, the
+// report under mu; everything else is set before they start.
+type jobRun struct {
+	r       *Runner
+	ctx     context.Context
+	client  *Client
+	addr    string
+	isTLS   bool
+	reqs    []prepared
+	order   []uint32
+	timeout time.Duration
+	start   time.Time
+	step    float64 // nanoseconds between due times
+	n       int
+	// bound is the most requests due but not started that a worker
+	// leaves queued: MaxInFlight less the job's other workers' requests.
+	bound   int
+	precise bool // workers sleep the last stretch precisely
+	workers []*worker
+
+	next    atomic.Int64 // the next request index to take
+	stopped atomic.Bool
+	done    chan struct{} // closed when stopped or every index is taken
+	once    sync.Once
+
+	mu     sync.Mutex
+	report *Report
+}
+
+// newJobRun checks job and prepares its run, with its workers.
+func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, error) {
+	reqs, err := prepare(job.TargetURL, job.Requests)
+	if err == nil {
+		err = checkOrder(job.Order, len(reqs))
+	}
+	var client *Client
+	if err == nil {
+		client, err = r.clientFor(job.TLS)
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(job.TargetURL)
+	if err != nil { // prepare parsed it already
+		return nil, err
+	}
+	isTLS := u.Scheme == "https"
+	timeout := job.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	w := r.connections
+	if w == 0 {
+		w = AutoConnections(job.Count, job.Duration)
+	}
+	w = min(w, r.maxInFlight, cap(r.tokens), job.Count)
+	j := &jobRun{
+		r: r, ctx: ctx, client: client, addr: fasthttp.AddMissingPort(u.Host, isTLS), isTLS: isTLS,
+		reqs: reqs, order: job.Order, timeout: timeout, start: job.StartAt,
+		step: float64(job.Duration) / float64(job.Count), n: job.Count,
+		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), report: rep,
+	}
+	j.precise = j.step >= float64(preciseStep)
+	j.workers = make([]*worker, w)
+	for i := range j.workers {
+		j.workers[i] = &worker{j: j}
+	}
+	return j, nil
+}
+
+// due returns the due time of request i.
+func (j *jobRun) due(i int) time.Time {
+	return j.start.Add(time.Duration(j.step * float64(i)))
+}
+
+// dueBy returns how many requests are due at now.
+func (j *jobRun) dueBy(now time.Time) int {
+	since := now.Sub(j.start)
+	if since < 0 {
+		return 0
+	}
+	if j.step <= 0 {
+		return j.n
+	}
+	k := float64(since)/j.step + 1
+	if k >= float64(j.n) {
+		return j.n
+	}
+	return int(k)
+}
+
+// request returns request i of the job and its index in the pool: the
+// pool entry its order names, or the requests cycled when the job has no
+// order.
+func (j *jobRun) request(i int) (*prepared, int32) {
+	k := i % len(j.reqs)
+	if len(j.order) > 0 {
+		k = int(j.order[i%len(j.order)])
+	}
+	return &j.reqs[k], int32(k)
+}
+
+// closeDone closes done once.
+func (j *jobRun) closeDone() { j.once.Do(func() { close(j.done) }) }
+
+// stop ends the job when its context ends: workers take no more requests
+// and the job's connections are closed, cutting off requests in flight.
+func (j *jobRun) stop() {
+	j.stopped.Store(true)
+	j.closeDone()
+	for _, w := range j.workers {
+		if s := w.slot.Load(); s != nil {
+			s.cut(j)
+		}
+	}
+}
+
+// finish folds the workers' tallies into rep once every worker returned.
+func (j *jobRun) finish(rep *Report) {
+	taken := min(int(j.next.Load()), j.n)
+	rep.Planned = int64(taken)
+	var drops int64
+	for _, w := range j.workers {
+		rep.Planned -= w.unplanned
+		rep.Counts.Add(w.counts)
+		rep.Breakdown.Merge(&w.errs)
+		rep.Dials += w.dials
+		rep.DialErrors += w.dialErrs
+		drops += w.counts.Dropped
+		if !w.first.IsZero() && (rep.FirstSend.IsZero() || w.first.Before(rep.FirstSend)) {
+			rep.FirstSend = w.first
+		}
+		if w.last.After(rep.LastSend) {
+			rep.LastSend = w.last
+		}
+	}
+	rep.AddError(fmt.Sprintf("dropped: in-flight cap of %d reached", j.r.maxInFlight), drops)
+	for _, nr := range rep.Names {
+		// A named request is planned when it fell due; each ended in
+		// exactly one outcome.
+		nr.Planned = nr.Accounted()
+	}
+}

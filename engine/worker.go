@@ -1,0 +1,232 @@
+package engine
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// flushEvery is how many samples a worker buffers before it records them
+// into its job's report under the job's lock. A histogram per worker would
+// cost about 190 KB each (1µs to 1 hour at 3 significant figures), times
+// two, times up to hundreds of connections; a buffer of samples costs a
+// few kilobytes and one lock per flushEvery requests.
+const flushEvery = 256
+
+// entry is one buffered sample: what the report records beyond counts.
+type entry struct {
+	lat, svc time.Duration
+	status   int32
+	req      int32 // index of the request in the job's pool
+	outcome  Outcome
+}
+
+// worker sends a job's requests over one connection. It is run by one
+// goroutine; only busy and slot are read by others, atomically.
+type worker struct {
+	j *jobRun
+	// busy is 1 while a request is in flight (for Runner.InFlight).
+	busy atomic.Int32
+	_    [60]byte // keep busy off the neighbours' cache lines
+	slot atomic.Pointer[slot]
+
+	counts    Counts
+	errs      Breakdown
+	first     time.Time
+	last      time.Time
+	unplanned int64 // indices taken but never due before the job stopped
+	dials     int64
+	dialErrs  int64
+	dropped   Sample
+	timer     *preciseTimer
+	noTimer   bool
+}
+
+// run takes a connection of the budget and sends requests over it until
+// the job has no more, then gives the connection back.
+func (w *worker) run() {
+	j := w.j
+	s, ok := j.r.acquire(j)
+	if !ok {
+		return
+	}
+	s.bind(j)
+	w.slot.Store(s)
+	d0, e0 := s.dials.Load(), s.dialErrs.Load()
+	defer func() {
+		w.flush(s)
+		w.dials, w.dialErrs = s.dials.Load()-d0, s.dialErrs.Load()-e0
+		w.slot.Store(nil)
+		if w.timer != nil {
+			w.timer.close()
+		}
+		s.unbind()
+		j.r.release(s)
+	}()
+	w.loop(s)
+}
+
+// loop takes the job's requests in due order, one at a time: it sleeps
+// until the request is due, drops it when the job's backlog is past its
+// bound, and sends it otherwise. A request taken late (every worker was
+// busy) goes out at once; its latency counts from its due time.
+func (w *worker) loop(s *slot) {
+	j := w.j
+	w.dropped.Outcome = Dropped
+	var smp Sample
+	for {
+		i := int(j.next.Add(1) - 1)
+		if i >= j.n {
+			j.closeDone()
+			return
+		}
+		if j.stopped.Load() {
+			w.unplanned++
+			return
+		}
+		due := j.due(i)
+		if !w.sleepUntil(due) {
+			w.unplanned++
+			return
+		}
+		now := time.Now()
+		if j.dueBy(now)-i > j.bound {
+			w.drop(s, i)
+			continue
+		}
+		w.send(s, i, due, now, &smp)
+	}
+}
+
+// sleepUntil sleeps until due; it reports false when the job stopped
+// first. Naps are bounded by maxNap so that a stop is seen without a
+// channel operation. Runtime timers wake up to a millisecond late when
+// the process is idle (never when it is busy), which would show in latency
+// at low rates, so a worker of a low-rate job (see preciseStep) sleeps the
+// last stretch on its preciseTimer. (nanosleep(2) is not used: its thread
+// holds a P, and a worker per connection in it stalled response handling
+// by tens of milliseconds.)
+func (w *worker) sleepUntil(due time.Time) bool {
+	j := w.j
+	for {
+		wait := time.Until(due)
+		if wait <= 0 {
+			return true
+		}
+		if j.stopped.Load() {
+			return false
+		}
+		switch {
+		case j.precise && wait <= preciseWindow && w.preciseTimer() != nil:
+			w.timer.sleep(wait)
+		case j.precise && wait > preciseWindow:
+			time.Sleep(min(wait-preciseWindow, maxNap))
+		default:
+			time.Sleep(min(wait, maxNap))
+		}
+	}
+}
+
+// preciseTimer returns the worker's precise timer, created on first use;
+// nil when the system has none.
+func (w *worker) preciseTimer() *preciseTimer {
+	if w.timer == nil && !w.noTimer {
+		w.timer = newPreciseTimer()
+		w.noTimer = w.timer == nil
+	}
+	return w.timer
+}
+
+// send sends request i, due at due, now, and records its outcome.
+func (w *worker) send(s *slot, i int, due, now time.Time, smp *Sample) {
+	j := w.j
+	p, k := j.request(i)
+	w.busy.Store(1)
+	s.send(p, now.Add(j.timeout), smp)
+	w.busy.Store(0)
+	w.counts.Sent++
+	if w.first.IsZero() {
+		w.first = now
+	}
+	w.last = now
+	smp.Latency = now.Add(smp.Service).Sub(due)
+	// A failure once the job's context ended is an aborted request. The
+	// context is asked (not only stopped, which its AfterFunc sets a
+	// moment later) so that a cut right after the cancel counts as lost.
+	if smp.Outcome != Success && (j.stopped.Load() || j.ctx.Err() != nil) {
+		smp.Outcome = Lost
+	}
+	w.counts.count(smp.Outcome)
+	if smp.Outcome != Lost {
+		w.counts.ResponseBytes += int64(smp.Bytes)
+		if smp.Err != nil {
+			w.errs.addReason(cleanReason(j.reason(smp)), 1)
+		}
+	}
+	if smp.Outcome != Lost || p.name != "" {
+		w.buffer(s, entry{lat: smp.Latency, svc: smp.Service, status: int32(smp.Status), req: k, outcome: smp.Outcome})
+	}
+	if obs := j.r.observer; obs != nil {
+		obs.ObserveRequest(smp)
+	}
+}
+
+// drop counts request i as dropped.
+func (w *worker) drop(s *slot, i int) {
+	j := w.j
+	w.counts.Dropped++
+	if p, k := j.request(i); p.name != "" {
+		w.buffer(s, entry{req: k, outcome: Dropped})
+	}
+	if obs := j.r.observer; obs != nil {
+		obs.ObserveRequest(&w.dropped)
+	}
+}
+
+// buffer adds e to the slot's sample buffer, flushing it when full.
+func (w *worker) buffer(s *slot, e entry) {
+	s.buf = append(s.buf, e)
+	if len(s.buf) == cap(s.buf) {
+		w.flush(s)
+	}
+}
+
+// flush records the buffered samples into the job's report.
+func (w *worker) flush(s *slot) {
+	if len(s.buf) == 0 {
+		return
+	}
+	j := w.j
+	j.mu.Lock()
+	rep := j.report
+	for _, e := range s.buf {
+		sent := e.outcome != Dropped
+		measured := sent && e.outcome != Lost
+		if measured {
+			record(rep.Latency, e.lat)
+			record(rep.Service, e.svc)
+			rep.AddStatus(int(e.status), 1)
+		}
+		if name := j.reqs[e.req].name; name != "" {
+			nr := rep.Name(name)
+			nr.count(e.outcome)
+			if sent {
+				nr.Sent++
+			}
+			if measured {
+				record(nr.Latency, e.lat)
+			}
+		}
+	}
+	j.mu.Unlock()
+	s.buf = s.buf[:0]
+}
+
+// reason describes why s failed for the report's error list: the
+// transport error, with the timeout spelled out for a timeout.
+func (j *jobRun) reason(s *Sample) string {
+	if s.Outcome == Timeout {
+		return fmt.Sprintf("timeout: no response headers within %v", j.timeout)
+	}
+	return s.Err.Error()
+}
