@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/PeladoCollado/imager/engine"
 )
@@ -62,14 +61,9 @@ func (l *Local) Dispatch(job engine.Job) error {
 // time) until ctx ends. Then jobs stop sending, requests in flight are cut
 // off, and every job still reports what it measured before Run returns.
 func (l *Local) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	start := func(job engine.Job) {
-		if l.metrics != nil {
-			l.metrics.JobPickedUp()
-			l.metrics.JobRequests(job.Count)
-		}
-		wg.Go(func() { l.report(l.id, l.runner.Run(ctx, job)) })
-	}
+	launch := newLauncher(l.runner, l.metrics, nil)
+	report := func(rep *engine.Report) { l.report(l.id, rep) }
+	start := func(job engine.Job) { launch.launch(ctx, job, report) }
 	for {
 		select {
 		case job := <-l.jobs:
@@ -91,7 +85,8 @@ func (l *Local) Run(ctx context.Context) error {
 		}
 		break
 	}
+	launch.stop()
 	l.runner.CloseConnections()
-	wg.Wait()
+	launch.wait()
 	return nil
 }

@@ -53,8 +53,11 @@ type session struct {
 	jobCancel context.CancelFunc
 	stream    stream
 	// out carries reports to the sender, which owns stream.Send.
-	out  chan *imagerv1.ExecutorMessage
-	jobs sync.WaitGroup
+	out chan *imagerv1.ExecutorMessage
+	// launch starts the session's jobs; it is stopped once no job may
+	// start any more (after a Done, at shutdown, or when the stream
+	// ended).
+	launch *launcher
 	// done is the orchestrator's end-of-test notice, nil before it came;
 	// only the receiver touches it. closeSend is closed once the jobs in
 	// flight at the notice (or at shutdown) have handed over their
@@ -66,10 +69,6 @@ type session struct {
 	parts imagerv1.JobAssembler
 	// closer is the goroutine that closes closeSend.
 	closer sync.WaitGroup
-	// mu guards stopping, which is set once no job may start any more
-	// (after a Done, at shutdown, or when the stream ended).
-	mu       sync.Mutex
-	stopping bool
 	// shutdownDone is closed when shutdown has returned.
 	shutdownDone chan struct{}
 }
@@ -120,7 +119,8 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	jctx, jcancel := context.WithCancel(sctx)
 	defer jcancel()
 	s := &session{e: e, ctx: sctx, cancel: cancel, jobCtx: jctx, jobCancel: jcancel, stream: st,
-		out: make(chan *imagerv1.ExecutorMessage), closeSend: make(chan struct{}), shutdownDone: make(chan struct{})}
+		out: make(chan *imagerv1.ExecutorMessage), launch: e.newLauncher(),
+		closeSend: make(chan struct{}), shutdownDone: make(chan struct{})}
 	e.setConnected(true)
 	defer e.setConnected(false)
 	late := context.AfterFunc(ctx, s.shutdown)
@@ -135,9 +135,7 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	if !late() {
 		<-s.shutdownDone
 	}
-	s.mu.Lock()
-	s.stopping = true
-	s.mu.Unlock()
+	s.launch.stop()
 	s.drain()
 	sender.Wait()
 	s.closer.Wait()
@@ -226,7 +224,7 @@ func (s *session) assemble(complete, abandoned *imagerv1.Job, err error) {
 		s.e.log.Warn("malformed job from orchestrator", "err", err)
 	}
 	if abandoned != nil {
-		s.run(abandoned.GetJobId(), func(context.Context) *engine.Report { return rejectedReport(abandoned, err) })
+		s.launch.refuse(abandoned.GetJobId(), abandoned.GetRound(), abandoned.GetCount(), err, s.report)
 	}
 	if complete != nil {
 		s.start(complete)
@@ -234,54 +232,42 @@ func (s *session) assemble(complete, abandoned *imagerv1.Job, err error) {
 }
 
 // start is where a complete Job received from the orchestrator enters the
-// executor: it validates the job, converts it for the engine and runs it
+// executor: it converts the job for the engine and has the launcher run it
 // in its own goroutine, whose report goes to the sender. A job out of
 // bounds is not run: its report counts its requests as lost. Jobs of
 // consecutive rounds overlap, sharing the runner's connection budget.
 func (s *session) start(job *imagerv1.Job) {
-	e := s.e
-	if err := validateJob(job, time.Now()); err != nil {
-		e.log.Warn("job refused: out of bounds; its requests count as lost",
+	if err := validateWireJob(job); err != nil {
+		s.e.log.Warn("job refused: out of bounds; its requests count as lost",
 			"job_id", job.GetJobId(), "round", job.GetRound(), "target", RedactAddress(job.GetTargetUrl()), "err", err)
-		s.run(job.GetJobId(), func(context.Context) *engine.Report { return rejectedReport(job, err) })
+		s.launch.refuse(job.GetJobId(), job.GetRound(), job.GetCount(), err, s.report)
 		return
 	}
-	ej := job.ToEngine()
-	if s.run(job.GetJobId(), func(ctx context.Context) *engine.Report { return e.runner.Run(ctx, ej) }) {
-		if m := e.cfg.Metrics; m != nil {
-			m.JobPickedUp()
-			m.JobRequests(ej.Count)
-		}
-		e.log.Debug("job received", "job_id", ej.ID, "round", ej.Round, "count", ej.Count)
-	}
+	s.launch.launch(s.jobCtx, job.ToEngine(), s.report)
 }
 
-// run runs a job in its own goroutine, unless the session takes no more
-// jobs, and hands the report to the sender. It reports whether the job
-// was started.
-func (s *session) run(jobID string, job func(context.Context) *engine.Report) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopping {
-		s.e.log.Debug("ignoring job sent after the end of the test", "job_id", jobID)
-		return false
+// newLauncher returns a launcher for one session's jobs.
+func (e *Executor) newLauncher() *launcher {
+	var m JobMetrics
+	if e.cfg.Metrics != nil {
+		m = e.cfg.Metrics
 	}
-	e := s.e
-	s.jobs.Go(func() {
-		rep := job(s.jobCtx)
-		wire, err := imagerv1.ReportFromEngine(rep)
-		if err != nil {
-			e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
-			wire = failedReport(rep, err)
-		}
-		msg := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: wire}}
-		select {
-		case s.out <- msg:
-		case <-s.ctx.Done():
-			// The orchestrator has written this executor's jobs off.
-		}
-	})
-	return true
+	return newLauncher(e.runner, m, e.log)
+}
+
+// report hands a job's report to the sender, unless the orchestrator has
+// written this executor's jobs off.
+func (s *session) report(rep *engine.Report) {
+	wire, err := imagerv1.ReportFromEngine(rep)
+	if err != nil {
+		s.e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
+		wire = failedReport(rep, err)
+	}
+	msg := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: wire}}
+	select {
+	case s.out <- msg:
+	case <-s.ctx.Done():
+	}
 }
 
 // failedReport stands in for a report that could not be encoded: the

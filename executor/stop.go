@@ -6,15 +6,12 @@ import "time"
 // have handed over their reports, has the sender half-close the stream.
 // Only its first call does anything.
 func (s *session) finish() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopping {
+	if !s.launch.stop() {
 		return
 	}
-	s.stopping = true
-	// No job starts after this, so Wait cannot race a new one.
+	// No job starts after this, so wait cannot race a new one.
 	s.closer.Go(func() {
-		s.jobs.Wait()
+		s.launch.wait()
 		close(s.closeSend)
 	})
 }
@@ -52,7 +49,7 @@ func (s *session) shutdown() {
 func (s *session) drain() {
 	done := make(chan struct{})
 	go func() {
-		s.jobs.Wait()
+		s.launch.wait()
 		close(done)
 	}()
 	sweep := time.NewTicker(connectionSweep)

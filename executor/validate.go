@@ -31,12 +31,23 @@ const (
 	MaxJobSkew = 10 * time.Minute
 )
 
+// validateWireJob checks what only a wire job can get wrong: a count
+// that does not fit the engine's int. validateJob checks the rest once the
+// job is converted.
+func validateWireJob(job *imagerv1.Job) error {
+	if c := job.GetCount(); int64(int(c)) != c {
+		return fmt.Errorf("count is %d, want at most %d", c, MaxJobCount)
+	}
+	return nil
+}
+
 // validateJob checks job against the bounds above, as of now. It returns
 // nil for a job the executor may run, or an error naming the first field
-// out of bounds.
-func validateJob(job *imagerv1.Job, now time.Time) error {
-	count := job.GetCount()
-	dur := time.Duration(job.GetDurationNanos())
+// out of bounds. The engine checks the order indices again; checking them
+// here refuses the job before it starts.
+func validateJob(job engine.Job, now time.Time) error {
+	count := job.Count
+	dur := job.Duration
 	switch {
 	case count <= 0:
 		return fmt.Errorf("count is %d, want at least 1", count)
@@ -50,39 +61,22 @@ func validateJob(job *imagerv1.Job, now time.Time) error {
 		return fmt.Errorf("rate is %.0f requests/s (%d in %v), want at most %d",
 			float64(count)/dur.Seconds(), count, dur, MaxJobRate)
 	}
-	if t := time.Duration(job.GetTimeoutNanos()); t < 0 || t > MaxJobTimeout {
+	if t := job.Timeout; t < 0 || t > MaxJobTimeout {
 		return fmt.Errorf("request timeout is %v, want 0 (the default) to %v", t, MaxJobTimeout)
 	}
-	start := time.Unix(0, job.GetStartAtUnixNanos())
+	start := job.StartAt
 	if skew := start.Sub(now); skew > MaxJobSkew || skew < -MaxJobSkew {
 		return fmt.Errorf("start time %s is %v from this executor's clock, want within %v",
 			start.UTC().Format(time.RFC3339Nano), skew.Round(time.Millisecond), MaxJobSkew)
 	}
-	n := len(job.GetRequests())
+	n := len(job.Requests)
 	if n == 0 {
 		return errors.New("no requests")
 	}
-	for i, o := range job.GetOrder() {
+	for i, o := range job.Order {
 		if int(o) >= n {
 			return fmt.Errorf("order[%d] is %d, want less than the %d requests", i, o, n)
 		}
 	}
 	return nil
-}
-
-// rejectedReport is the report of a job that is not run (it failed
-// validation, say): nothing was sent and every request it planned (none
-// when its count is not positive) is lost, with the reason, if any, in Err
-// and the error list.
-func rejectedReport(job *imagerv1.Job, reason error) *engine.Report {
-	rep := engine.NewReport(job.GetJobId(), job.GetRound())
-	planned := max(job.GetCount(), 0)
-	rep.Planned = planned
-	rep.Lost = planned
-	rep.Err = "job refused"
-	if reason != nil {
-		rep.Err += ": " + reason.Error()
-	}
-	rep.AddError(rep.Err, planned)
-	return rep
 }

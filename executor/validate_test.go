@@ -48,7 +48,7 @@ func TestValidateJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			job := valid()
 			tt.mutate(job)
-			err := validateJob(job, now)
+			err := validateJob(job.ToEngine(), now)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Errorf("validateJob() = %v, want nil", err)
@@ -62,16 +62,15 @@ func TestValidateJob(t *testing.T) {
 	}
 }
 
-func TestRejectedReport(t *testing.T) {
-	job := &imagerv1.Job{JobId: "j7", Round: 3, Count: 2e9}
-	rep := rejectedReport(job, errTest("count is too big"))
+func TestRefusedReport(t *testing.T) {
+	rep := refusedReport("j7", 3, 2e9, errTest("count is too big"))
 	if rep.JobID != "j7" || rep.Round != 3 || rep.Planned != 2e9 || rep.Lost != 2e9 || rep.Sent != 0 {
 		t.Errorf("report = %+v, want job j7 round 3 with 2e9 planned and lost, none sent", rep.Counts)
 	}
 	if !strings.Contains(rep.Err, "count is too big") || rep.Errors[rep.Err] != 2e9 {
 		t.Errorf("report error %q with errors %v, want the reason counted for every request", rep.Err, rep.Errors)
 	}
-	if got := rejectedReport(&imagerv1.Job{Count: -4}, errTest("x")); got.Planned != 0 || got.Lost != 0 {
+	if got := refusedReport("", 0, -4, errTest("x")); got.Planned != 0 || got.Lost != 0 {
 		t.Errorf("report of a negative count plans %d and loses %d, want 0 and 0", got.Planned, got.Lost)
 	}
 }
@@ -81,8 +80,8 @@ type errTest string
 
 func (e errTest) Error() string { return string(e) }
 
-func TestRejectedReportWithoutReason(t *testing.T) {
-	rep := rejectedReport(&imagerv1.Job{JobId: "j", Count: 3}, nil)
+func TestRefusedReportWithoutReason(t *testing.T) {
+	rep := refusedReport("j", 0, 3, nil)
 	if rep.Err != "job refused" || rep.Lost != 3 {
 		t.Errorf("report error %q, %d lost; want \"job refused\" and 3 lost", rep.Err, rep.Lost)
 	}
