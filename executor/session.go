@@ -120,6 +120,7 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	defer jcancel()
 	s := &session{e: e, ctx: sctx, cancel: cancel, jobCtx: jctx, jobCancel: jcancel, stream: st,
 		out: make(chan *imagerv1.ExecutorMessage), launch: e.newLauncher(),
+		parts:     imagerv1.JobAssembler{MaxCount: MaxJobCount},
 		closeSend: make(chan struct{}), shutdownDone: make(chan struct{})}
 	e.setConnected(true)
 	defer e.setConnected(false)
@@ -195,8 +196,12 @@ func (s *session) receive() error {
 		case *imagerv1.OrchestratorMessage_Job:
 			s.assemble(s.parts.Job(k.Job))
 		case *imagerv1.OrchestratorMessage_JobPart:
-			job, err := s.parts.Part(k.JobPart)
-			s.assemble(job, nil, err)
+			job, abandoned, err := s.parts.Part(k.JobPart)
+			var all []*imagerv1.Job
+			if abandoned != nil {
+				all = append(all, abandoned)
+			}
+			s.assemble(job, all, err)
 		case *imagerv1.OrchestratorMessage_Done:
 			if s.done != nil {
 				continue
@@ -219,12 +224,12 @@ func (s *session) receive() error {
 // assemble starts a job that is complete and refuses one abandoned
 // incomplete: its requests count as lost. A part out of place is logged
 // and dropped; the job it belongs to is abandoned when the next one comes.
-func (s *session) assemble(complete, abandoned *imagerv1.Job, err error) {
+func (s *session) assemble(complete *imagerv1.Job, abandoned []*imagerv1.Job, err error) {
 	if err != nil {
 		s.e.log.Warn("malformed job from orchestrator", "err", err)
 	}
-	if abandoned != nil {
-		s.launch.refuse(abandoned.GetJobId(), abandoned.GetRound(), abandoned.GetCount(), err, s.report)
+	for _, j := range abandoned {
+		s.launch.refuse(j.GetJobId(), j.GetRound(), j.GetCount(), err, s.report)
 	}
 	if complete != nil {
 		s.start(complete)

@@ -105,49 +105,66 @@ func SplitJob(job *Job, budget int) []*OrchestratorMessage {
 var ErrPartOutOfPlace = errors.New("job part out of place")
 
 // JobAssembler puts a job sent by SplitJob back together on the executor.
-// It is used by the one goroutine that reads the stream.
+// It is used by the one goroutine that reads the stream. It holds at most
+// one incomplete job, and never more of it than its count can use: a job
+// needs no more distinct requests, and no longer an order, than the
+// requests it sends.
 type JobAssembler struct {
+	// MaxCount, when positive, refuses a job announcing parts whose count
+	// exceeds it before any part is taken in.
+	MaxCount int64
+
 	pending *Job
 	left    int32
 }
 
 // Job takes a Job message. It returns the job when it is complete (no
-// parts announced); otherwise it keeps it until its parts arrive and
-// returns nil. A job still waiting for parts is discarded and returned
-// with an error: its parts were skipped.
-func (a *JobAssembler) Job(j *Job) (complete, abandoned *Job, err error) {
+// parts announced); otherwise it keeps it until its parts arrive. The jobs
+// it gives up on come back in abandoned, with err saying why: the job that
+// was still waiting for parts (they were skipped), and j itself when its
+// announcement is out of bounds. Abandoned jobs are not run; their
+// requests are lost.
+func (a *JobAssembler) Job(j *Job) (complete *Job, abandoned []*Job, err error) {
+	var errs []error
 	if a.pending != nil {
-		abandoned = a.pending
-		err = fmt.Errorf("job %s: %d parts missing when job %s arrived", abandoned.GetJobId(), a.left, j.GetJobId())
+		abandoned = append(abandoned, a.pending)
+		errs = append(errs, fmt.Errorf("job %s: %d parts missing when job %s arrived", a.pending.GetJobId(), a.left, j.GetJobId()))
 		a.pending = nil
 	}
 	switch p := j.GetParts(); {
 	case p == 0:
-		return j, abandoned, err
+		return j, abandoned, errors.Join(errs...)
 	case p < 0 || p > maxParts:
-		if err == nil {
-			err = fmt.Errorf("job %s: announces %d parts, want 0 to %d", j.GetJobId(), p, maxParts)
-		}
-		return nil, j, err
+		errs = append(errs, fmt.Errorf("job %s: announces %d parts, want 0 to %d", j.GetJobId(), p, maxParts))
+		return nil, append(abandoned, j), errors.Join(errs...)
+	case a.MaxCount > 0 && j.GetCount() > a.MaxCount:
+		errs = append(errs, fmt.Errorf("job %s: count %d in parts, want at most %d", j.GetJobId(), j.GetCount(), a.MaxCount))
+		return nil, append(abandoned, j), errors.Join(errs...)
 	}
 	a.pending, a.left = j, j.GetParts()
-	return nil, abandoned, err
+	return nil, abandoned, errors.Join(errs...)
 }
 
 // Part takes a JobPart message and returns the job once its last part is
-// in.
-func (a *JobAssembler) Part(p *JobPart) (*Job, error) {
+// in. A part that brings the job's requests or order past its count
+// abandons the job.
+func (a *JobAssembler) Part(p *JobPart) (complete, abandoned *Job, err error) {
 	if a.pending == nil || p.GetJobId() != a.pending.GetJobId() {
-		return nil, fmt.Errorf("%w: part of job %q", ErrPartOutOfPlace, p.GetJobId())
-	}
-	a.pending.Requests = append(a.pending.Requests, p.GetRequests()...)
-	a.pending.Order = append(a.pending.Order, p.GetOrder()...)
-	if a.left--; a.left > 0 {
-		return nil, nil
+		return nil, nil, fmt.Errorf("%w: part of job %q", ErrPartOutOfPlace, p.GetJobId())
 	}
 	j := a.pending
+	count := max(j.GetCount(), 1)
+	if int64(len(j.Requests)+len(p.GetRequests())) > count || int64(len(j.Order)+len(p.GetOrder())) > count {
+		a.pending = nil
+		return nil, j, fmt.Errorf("job %s: parts carry more requests or order entries than its count of %d", j.GetJobId(), j.GetCount())
+	}
+	j.Requests = append(j.Requests, p.GetRequests()...)
+	j.Order = append(j.Order, p.GetOrder()...)
+	if a.left--; a.left > 0 {
+		return nil, nil, nil
+	}
 	a.pending = nil
-	return j, nil
+	return j, nil, nil
 }
 
 // Pending returns the job waiting for parts, or nil.

@@ -12,7 +12,7 @@ import (
 // testJob returns a job of n distinct requests with bodies of size body
 // and an order of orderLen entries cycling over them.
 func testJob(n, body, orderLen int) *Job {
-	j := &Job{JobId: "r3-exec-a", Round: 3, TargetUrl: "http://127.0.0.1:9", Count: 1000, DurationNanos: 1e9}
+	j := &Job{JobId: "r3-exec-a", Round: 3, TargetUrl: "http://127.0.0.1:9", Count: int64(max(n, orderLen, 1)), DurationNanos: 1e9}
 	for i := range n {
 		j.Requests = append(j.Requests, &Request{Method: "POST", Path: fmt.Sprintf("/p%d", i),
 			Headers: []*Header{{Name: "X-I", Value: fmt.Sprint(i)}}, Body: []byte(strings.Repeat("b", body))})
@@ -34,13 +34,17 @@ func assemble(t *testing.T, msgs []*OrchestratorMessage) *Job {
 		var err error
 		switch k := m.GetKind().(type) {
 		case *OrchestratorMessage_Job:
-			var abandoned *Job
+			var abandoned []*Job
 			got, abandoned, err = a.Job(k.Job)
+			if abandoned != nil {
+				t.Fatalf("message %d: abandoned %v", i, abandoned)
+			}
+		case *OrchestratorMessage_JobPart:
+			var abandoned *Job
+			got, abandoned, err = a.Part(k.JobPart)
 			if abandoned != nil {
 				t.Fatalf("message %d: abandoned %s", i, abandoned.GetJobId())
 			}
-		case *OrchestratorMessage_JobPart:
-			got, err = a.Part(k.JobPart)
 		}
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
@@ -101,31 +105,70 @@ func TestSplitJobRoundTrips(t *testing.T) {
 	}
 }
 
+// ids returns the ids of jobs.
+func ids(jobs []*Job) []string {
+	var out []string
+	for _, j := range jobs {
+		out = append(out, j.GetJobId())
+	}
+	return out
+}
+
 func TestJobAssemblerRefusesDisorder(t *testing.T) {
 	msgs := SplitJob(testJob(100, 1000, 0), 8<<10)
 	if len(msgs) < 3 {
 		t.Fatalf("want at least 3 messages, got %d", len(msgs))
 	}
 	var a JobAssembler
-	if _, err := a.Part(msgs[1].GetJobPart()); !errors.Is(err, ErrPartOutOfPlace) {
+	if _, _, err := a.Part(msgs[1].GetJobPart()); !errors.Is(err, ErrPartOutOfPlace) {
 		t.Errorf("part before its job: err %v, want ErrPartOutOfPlace", err)
 	}
 	if _, _, err := a.Job(msgs[0].GetJob()); err != nil {
 		t.Fatal(err)
 	}
 	other := &JobPart{JobId: "someone-else"}
-	if _, err := a.Part(other); !errors.Is(err, ErrPartOutOfPlace) {
+	if _, _, err := a.Part(other); !errors.Is(err, ErrPartOutOfPlace) {
 		t.Errorf("part of another job: err %v, want ErrPartOutOfPlace", err)
 	}
 	next := &Job{JobId: "r4-exec-a"}
 	got, abandoned, err := a.Job(next)
-	if got != next || abandoned.GetJobId() != "r3-exec-a" || err == nil || !strings.Contains(err.Error(), "parts missing") {
-		t.Errorf("job over an incomplete one: got %v, abandoned %v, err %v", got.GetJobId(), abandoned.GetJobId(), err)
+	if got != next || fmt.Sprint(ids(abandoned)) != "[r3-exec-a]" || err == nil || !strings.Contains(err.Error(), "parts missing") {
+		t.Errorf("job over an incomplete one: got %v, abandoned %v, err %v", got.GetJobId(), ids(abandoned), err)
 	}
-	for _, parts := range []int32{-1, maxParts + 1} {
-		bad := &Job{JobId: "bad", Parts: parts}
-		if got, abandoned, err := a.Job(bad); got != nil || abandoned != bad || err == nil {
-			t.Errorf("parts %d: got %v, abandoned %v, err %v; want it refused", parts, got, abandoned, err)
+	// An announcement out of bounds abandons the job waiting for parts
+	// and itself.
+	a.MaxCount = 5000
+	for _, bad := range []*Job{{JobId: "neg", Parts: -1}, {JobId: "many", Parts: maxParts + 1}, {JobId: "big", Parts: 1, Count: 5001}} {
+		if _, _, err := a.Job(msgs[0].GetJob()); err != nil {
+			t.Fatal(err)
+		}
+		got, abandoned, err := a.Job(bad)
+		if got != nil || fmt.Sprint(ids(abandoned)) != "[r3-exec-a "+bad.JobId+"]" || err == nil || a.Pending() != nil {
+			t.Errorf("%s: got %v, abandoned %v, err %v; want both jobs abandoned", bad.JobId, got, ids(abandoned), err)
 		}
 	}
+}
+
+func TestJobAssemblerBoundsPartsByCount(t *testing.T) {
+	job := testJob(100, 10, 0)
+	job.Count = 60 // fewer requests than the pool the parts carry
+	msgs := SplitJob(job, 2<<10)
+	var a JobAssembler
+	if _, _, err := a.Job(msgs[0].GetJob()); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs[1:] {
+		got, abandoned, err := a.Part(m.GetJobPart())
+		if got != nil {
+			t.Fatalf("part %d completed a job whose parts exceed its count", i+1)
+		}
+		if abandoned != nil {
+			if abandoned.GetJobId() != job.JobId || err == nil || !strings.Contains(err.Error(), "more requests or order entries than its count of 60") ||
+				len(abandoned.Requests) > 60 || a.Pending() != nil {
+				t.Errorf("abandoned %s with %d requests, err %v", abandoned.GetJobId(), len(abandoned.Requests), err)
+			}
+			return
+		}
+	}
+	t.Error("no part was refused")
 }
