@@ -11,14 +11,7 @@ import (
 // or hostile; its requests are counted as lost rather than believed.
 func checkReport(rep *engine.Report, planned int64) error {
 	c := rep.Counts
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"planned", c.Planned}, {"sent", c.Sent}, {"success", c.Success}, {"client_errors", c.ClientErrors},
-		{"server_errors", c.ServerErrors}, {"timeouts", c.Timeouts}, {"connection_errors", c.ConnErrors},
-		{"dropped", c.Dropped}, {"lost", c.Lost}, {"response_bytes", c.ResponseBytes},
-	} {
+	for _, f := range append(outcomeCounts(&c), namedCount{"response_bytes", c.ResponseBytes}) {
 		if f.v < 0 {
 			return fmt.Errorf("%s is negative (%d)", f.name, f.v)
 		}
