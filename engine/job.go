@@ -47,9 +47,12 @@ type jobRun struct {
 	reqs    []prepared
 	order   []uint32
 	timeout time.Duration
-	start   time.Time
-	step    float64 // nanoseconds between due times
-	n       int
+	// timeoutReason is the failure reason of a timed-out request, made
+	// once per job rather than once per timeout.
+	timeoutReason string
+	start         time.Time
+	step          float64 // nanoseconds between due times
+	n             int
 	// bound is the most requests due but not started that a worker
 	// leaves queued: MaxInFlight less the job's other workers' requests.
 	bound   int
@@ -95,7 +98,8 @@ func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, 
 	j := &jobRun{
 		r: r, ctx: ctx, client: client, addr: fasthttp.AddMissingPort(u.Host, isTLS), isTLS: isTLS,
 		reqs: reqs, order: job.Order, timeout: timeout, start: job.StartAt,
-		step: float64(job.Duration) / float64(job.Count), n: job.Count,
+		timeoutReason: fmt.Sprintf("timeout: no response headers within %v", timeout),
+		step:          float64(job.Duration) / float64(job.Count), n: job.Count,
 		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), report: rep,
 	}
 	j.precise = j.step >= float64(preciseStep)

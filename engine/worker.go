@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -85,7 +84,10 @@ func (w *worker) loop(s *slot) {
 			return
 		}
 		due := j.due(i)
-		if !w.sleepUntil(due) {
+		// Checked again after the sleep: a stop may have come while this
+		// worker was between taking a connection and publishing it, where
+		// the stop could not cut it.
+		if !w.sleepUntil(due) || j.stopped.Load() {
 			w.unplanned++
 			return
 		}
@@ -226,7 +228,7 @@ func (w *worker) flush(s *slot) {
 // transport error, with the timeout spelled out for a timeout.
 func (j *jobRun) reason(s *Sample) string {
 	if s.Outcome == Timeout {
-		return fmt.Sprintf("timeout: no response headers within %v", j.timeout)
+		return j.timeoutReason
 	}
 	return s.Err.Error()
 }
