@@ -194,7 +194,7 @@ func (c *Client) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: conn, owner: c}
+	tc := &trackedConn{Conn: conn, owner: c, raw: newRawIO(conn)}
 	c.mu.Lock()
 	c.conns[tc] = struct{}{}
 	c.mu.Unlock()
@@ -226,8 +226,25 @@ func (c *Client) OpenConnections() int {
 type trackedConn struct {
 	net.Conn
 	owner  *Client
+	raw    *rawIO // nil: reads and writes go through net.Conn
 	once   sync.Once
 	closed atomic.Bool
+}
+
+// Read reads from the connection, with raw system calls where it can.
+func (t *trackedConn) Read(b []byte) (int, error) {
+	if t.raw == nil {
+		return t.Conn.Read(b)
+	}
+	return t.raw.read(b)
+}
+
+// Write writes to the connection, with raw system calls where it can.
+func (t *trackedConn) Write(b []byte) (int, error) {
+	if t.raw == nil {
+		return t.Conn.Write(b)
+	}
+	return t.raw.write(b)
 }
 
 // Close closes the connection and forgets it; it is safe to call more

@@ -7,14 +7,17 @@ import (
 	"time"
 )
 
-// preciseWindow is the last stretch before a due time that a worker of a
-// low-rate job sleeps on a preciseTimer rather than a runtime timer.
-const preciseWindow = 2 * time.Millisecond
-
 // preciseStep is the least spacing between a job's requests for which its
-// workers sleep precisely: at higher rates the process is busy, runtime
-// timers fire on time, and the timer's system calls would only add cost.
-const preciseStep = 200 * time.Microsecond
+// workers sleep precisely. Above that rate (1,000 requests/s) workers sleep
+// on runtime timers, which fire in batches at the poller's millisecond
+// granularity when the process is idle: the requests due within the same
+// millisecond go out on one wake-up, a send lags its due time by up to a
+// millisecond (counted in latency, which runs from the due time, as in
+// wrk2), and the process wakes about a thousand times a second rather than
+// once per request. A precise wake per request costs two wake-ups and
+// three system calls, which at 5,000 requests/s tripled the CPU time per
+// request (docs/BENCHMARKS.md).
+const preciseStep = time.Millisecond
 
 // maxNap bounds one sleep of an idle worker, so that it notices a
 // cancelled job within maxNap without a channel operation per request.

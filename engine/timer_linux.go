@@ -4,7 +4,9 @@ package engine
 
 import (
 	"os"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +20,14 @@ import (
 // used by one goroutine at a time.
 type preciseTimer struct {
 	f  *os.File
+	rc syscall.RawConn
 	fd int
+	// armed is set by sleep right after arming the timer: the timer
+	// cannot have fired yet, so the first read attempt waits for the
+	// poller instead of making a system call that would fail.
+	armed bool
+	buf   [8]byte
+	read  func(fd uintptr) bool
 }
 
 // newPreciseTimer returns a timer, or nil when the system has none.
@@ -27,7 +36,34 @@ func newPreciseTimer() *preciseTimer {
 	if err != nil {
 		return nil
 	}
-	return &preciseTimer{f: os.NewFile(uintptr(fd), "timerfd"), fd: fd}
+	f := os.NewFile(uintptr(fd), "timerfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil
+	}
+	t := &preciseTimer{f: f, rc: rc, fd: fd}
+	t.read = t.tryRead
+	return t
+}
+
+// tryRead is one attempt to read the timer's expirations; false asks the
+// poller to wait until the timer fires.
+func (t *preciseTimer) tryRead(fd uintptr) bool {
+	if t.armed {
+		t.armed = false
+		return false
+	}
+	for {
+		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		return true
+	}
 }
 
 // sleep blocks the goroutine for d.
@@ -37,8 +73,8 @@ func (t *preciseTimer) sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
-	var buf [8]byte
-	if _, err := t.f.Read(buf[:]); err != nil {
+	t.armed = true
+	if err := t.rc.Read(t.read); err != nil {
 		time.Sleep(d)
 	}
 }

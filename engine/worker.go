@@ -104,8 +104,8 @@ func (w *worker) loop(s *slot) {
 // first. Naps are bounded by maxNap so that a stop is seen without a
 // channel operation. Runtime timers wake up to a millisecond late when
 // the process is idle (never when it is busy), which would show in latency
-// at low rates, so a worker of a low-rate job (see preciseStep) sleeps the
-// last stretch on its preciseTimer. (nanosleep(2) is not used: its thread
+// at low rates, so a worker of a low-rate job (see preciseStep) sleeps on
+// its preciseTimer: one wake-up per nap, with no runtime timer before it. (nanosleep(2) is not used: its thread
 // holds a P, and a worker per connection in it stalled response handling
 // by tens of milliseconds.)
 func (w *worker) sleepUntil(due time.Time) bool {
@@ -118,12 +118,9 @@ func (w *worker) sleepUntil(due time.Time) bool {
 		if j.stopped.Load() {
 			return false
 		}
-		switch {
-		case j.precise && wait <= preciseWindow && w.preciseTimer() != nil:
-			w.timer.sleep(wait)
-		case j.precise && wait > preciseWindow:
-			time.Sleep(min(wait-preciseWindow, maxNap))
-		default:
+		if j.precise && w.preciseTimer() != nil {
+			w.timer.sleep(min(wait, maxNap))
+		} else {
 			time.Sleep(min(wait, maxNap))
 		}
 	}

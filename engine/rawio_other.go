@@ -1,0 +1,13 @@
+//go:build !linux
+
+package engine
+
+import "net"
+
+// rawIO is only used on Linux; elsewhere connections use net.Conn.
+type rawIO struct{}
+
+func newRawIO(net.Conn) *rawIO { return nil }
+
+func (*rawIO) read([]byte) (int, error)  { panic("unreachable") }
+func (*rawIO) write([]byte) (int, error) { panic("unreachable") }
