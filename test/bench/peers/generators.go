@@ -28,8 +28,9 @@ type outcome struct {
 	// Failed counts requests that did not succeed, dropped ones included.
 	Failed int64
 	// P99 is the 99th percentile latency: imager's from the intended send
-	// time, wrk's and vegeta's from the actual send.
-	P99 time.Duration
+	// time, wrk's and vegeta's from the actual send. P999 is imager's
+	// 99.9th percentile.
+	P99, P999 time.Duration
 	// CPU is the user plus system time of the generator's process.
 	CPU time.Duration
 	// Note says what else went wrong, if anything.
@@ -143,13 +144,18 @@ func (b *bench) runWrk(ctx context.Context, conns, rate int) (outcome, error) {
 // runImager runs `imager run` open-loop at rate for the duration, one
 // executor, one GET line, exactly as the issue's measurement.
 func (b *bench) runImager(ctx context.Context, rate int) (outcome, error) {
+	return b.runImagerAt(ctx, b.url, rate)
+}
+
+// runImagerAt is runImager against the target at url.
+func (b *bench) runImagerAt(ctx context.Context, url string, rate int) (outcome, error) {
 	reqs := filepath.Join(b.dir, "request.json")
 	if err := os.WriteFile(reqs, []byte(`{"method":"GET","path":"/"}`+"\n"), 0o644); err != nil {
 		return outcome{}, fmt.Errorf("request file: %w", err)
 	}
 	results := filepath.Join(b.dir, "imager-results.ndjson")
 	defer os.Remove(results)
-	argv := []string{b.imager, "run", "-executors=1", "-target-url=" + b.url,
+	argv := []string{b.imager, "run", "-executors=1", "-target-url=" + url,
 		"-request-source-type=file", "-request-source-file=" + reqs,
 		"-load-calculator=step", fmt.Sprintf("-min-rps=%d", rate), fmt.Sprintf("-max-rps=%d", rate), "-step-rps=1",
 		"-duration=" + b.cfg.Duration.String(), "-out=" + results}

@@ -12,7 +12,10 @@
 //     geometric bisection where each attempt is a full `imager run`;
 //   - the same for vegeta (open loop, 64 workers and connections);
 //   - the CPU time per request of each generator at one fixed rate (wrk is
-//     paced there by a Lua delay() hook, as it has no rate option).
+//     paced there by a Lua delay() hook, as it has no rate option);
+//   - imager's p99 and p99.9 at 1,000/s against a target of its own that
+//     stops answering for 100 ms of every second, against their analytic
+//     values (stall.go).
 //
 // It prints one table. Everything is tuned by environment variables (see
 // loadConfig); BENCH_PEERS_DURATION=3s makes a quick try. docs/BENCHMARKS.md,
@@ -30,6 +33,10 @@ import (
 )
 
 func main() {
+	if port := os.Getenv(stallPortEnv); port != "" {
+		fmt.Fprintln(os.Stderr, "bench-peers:", serveStall(port))
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout, os.Stderr)
 	stop()
@@ -71,8 +78,14 @@ func run(ctx context.Context, out, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
+	target.stop()
+	stall, err := b.measureStall(ctx)
+	if err != nil {
+		return err
+	}
 	m.LoadAfter = loadAverage()
 	printReport(out, cfg, m, res)
+	printStall(out, cfg, stall)
 	return nil
 }
 

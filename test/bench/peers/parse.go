@@ -76,7 +76,9 @@ func parseImager(out string, file []byte, rate int, d time.Duration) (outcome, e
 	}
 	o.Dropped, _ = strconv.ParseInt(dr[1], 10, 64)
 	p99, _ := strconv.ParseFloat(l[1], 64)
+	p999, _ := strconv.ParseFloat(l[2], 64)
 	o.P99 = time.Duration(p99 * float64(time.Millisecond))
+	o.P999 = time.Duration(p999 * float64(time.Millisecond))
 	f, err := results.Read("imager results", bytes.NewReader(file))
 	if err != nil {
 		return o, err

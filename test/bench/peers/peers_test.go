@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +75,7 @@ func TestParseImager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := outcome{Planned: 5000, Rate: 4990, Requests: 49900, Dropped: 50, Failed: 200, P99: 1500 * time.Microsecond}
+	want := outcome{Planned: 5000, Rate: 4990, Requests: 49900, Dropped: 50, Failed: 200, P99: 1500 * time.Microsecond, P999: 3000 * time.Microsecond}
 	if o != want {
 		t.Fatalf("parseImager = %+v, want %+v", o, want)
 	}
@@ -238,5 +241,62 @@ func TestThousands(t *testing.T) {
 		if got := thousands(v); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestStallQuantiles checks the analytic quantiles of the stalling target
+// against a direct computation: requests arriving uniformly over many
+// periods, each waiting out the rest of its stall.
+func TestStallQuantiles(t *testing.T) {
+	const n = 1_000_000
+	waits := make([]time.Duration, n)
+	for i := range waits {
+		phase := time.Duration(float64(stallEvery) * (float64(i) + 0.5) / n)
+		if phase < stallFor {
+			waits[i] = stallFor - phase
+		}
+	}
+	slices.Sort(waits)
+	for _, q := range []float64{0.99, 0.999} {
+		got := waits[int(q*n)]
+		if d := got - stallQuantile(q); d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("quantile %v: simulated %v, analytic %v", q, got, stallQuantile(q))
+		}
+	}
+	if !near(92*time.Millisecond, 90*time.Millisecond) || near(95*time.Millisecond, 90*time.Millisecond) {
+		t.Error("near: 92ms should be within 5% of 90ms and 95ms should not")
+	}
+}
+
+// TestStallTargetStalls starts the stalling target in this process and
+// checks that a request in the stall waits for its end and one outside
+// does not.
+func TestStallTargetStalls(t *testing.T) {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = serveStall(strconv.Itoa(port)) }()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	client := &http.Client{Timeout: 5 * time.Second}
+	var slow, fast int
+	deadline := time.Now().Add(10 * time.Second)
+	for (slow == 0 || fast == 0) && time.Now().Before(deadline) {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			continue // not listening yet
+		}
+		resp.Body.Close()
+		switch d := time.Since(start); {
+		case d >= 20*time.Millisecond:
+			slow++
+		case d < 5*time.Millisecond:
+			fast++
+		}
+		time.Sleep(7 * time.Millisecond) // walk through the period's phases
+	}
+	if slow == 0 || fast == 0 {
+		t.Fatalf("in 10 s: %d requests waited out a stall and %d were answered at once; want both", slow, fast)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -172,16 +173,17 @@ http {
 }
 `
 
-// nginxTarget is a running nginx.
-type nginxTarget struct {
+// targetProcess is a running target: nginx or the stalling target.
+type targetProcess struct {
 	cmd  *exec.Cmd
 	done chan error
 	url  string
+	once sync.Once
 }
 
 // startNginx starts nginx pinned to cpu on a free loopback port from a
 // configuration in a subdirectory of dir and waits until it answers.
-func startNginx(ctx context.Context, nginx, dir string, cpu int) (*nginxTarget, error) {
+func startNginx(ctx context.Context, nginx, dir string, cpu int) (*targetProcess, error) {
 	prefix := filepath.Join(dir, "nginx")
 	if err := os.MkdirAll(prefix, 0o755); err != nil {
 		return nil, fmt.Errorf("nginx directory: %w", err)
@@ -195,25 +197,35 @@ func startNginx(ctx context.Context, nginx, dir string, cpu int) (*nginxTarget, 
 		return nil, fmt.Errorf("nginx configuration: %w", err)
 	}
 	c := exec.Command("taskset", "-c", fmt.Sprint(cpu), nginx, "-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log"))
+	return startTarget(ctx, "nginx", c, port, filepath.Join(prefix, "error.log"))
+}
+
+// startTarget starts c, a target process that will serve on the loopback
+// port, and waits until it answers; on failure the error shows its output
+// and the content of logFile, if any.
+func startTarget(ctx context.Context, name string, c *exec.Cmd, port int, logFile string) (*targetProcess, error) {
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out := &strings.Builder{}
 	c.Stdout, c.Stderr = out, out
 	if err := c.Start(); err != nil {
-		return nil, fmt.Errorf("start nginx: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	t := &nginxTarget{cmd: c, done: make(chan error, 1), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	t := &targetProcess{cmd: c, done: make(chan error, 1), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	go func() { t.done <- c.Wait() }()
 	if err := t.waitReady(ctx, 10*time.Second); err != nil {
 		t.stop()
-		logged, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
-		return nil, fmt.Errorf("nginx at %s: %w; output: %s%s", t.url, err, out.String(), logged)
+		var logged []byte
+		if logFile != "" {
+			logged, _ = os.ReadFile(logFile)
+		}
+		return nil, fmt.Errorf("%s at %s: %w; output: %s%s", name, t.url, err, out.String(), logged)
 	}
 	return t, nil
 }
 
-// waitReady polls the target until it answers 200, nginx exits or timeout
+// waitReady polls the target until it answers 200, it exits or timeout
 // passes.
-func (t *nginxTarget) waitReady(ctx context.Context, timeout time.Duration) error {
+func (t *targetProcess) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: time.Second}
 	for {
@@ -242,15 +254,18 @@ func (t *nginxTarget) waitReady(ctx context.Context, timeout time.Duration) erro
 	}
 }
 
-// stop ends nginx: SIGTERM, then SIGKILL after five seconds.
-func (t *nginxTarget) stop() {
-	_ = t.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-t.done:
-	case <-time.After(5 * time.Second):
-		_ = t.cmd.Process.Kill()
-		<-t.done
-	}
+// stop ends the target: SIGTERM, then SIGKILL after five seconds. Calls
+// after the first do nothing.
+func (t *targetProcess) stop() {
+	t.once.Do(func() {
+		_ = t.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-t.done:
+		case <-time.After(5 * time.Second):
+			_ = t.cmd.Process.Kill()
+			<-t.done
+		}
+	})
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
