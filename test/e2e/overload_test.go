@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/test/proc"
+)
+
+// limitedTarget is a loopback server that serves at most slots requests at
+// a time, each for service, so that its capacity is about
+// slots/service. It counts what it answered and the connections it saw.
+type limitedTarget struct {
+	url                     string
+	served, accepted        atomic.Int64
+	open, peakOpen          atomic.Int64
+	firstServed, lastServed atomic.Int64 // Unix nanoseconds
+}
+
+func startLimitedTarget(t *testing.T, slots int, service time.Duration) *limitedTarget {
+	t.Helper()
+	lt := &limitedTarget{}
+	sem := make(chan struct{}, slots)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sem <- struct{}{}
+		time.Sleep(service)
+		<-sem
+		now := time.Now().UnixNano()
+		lt.firstServed.CompareAndSwap(0, now)
+		lt.lastServed.Store(now)
+		lt.served.Add(1)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			lt.accepted.Add(1)
+			n := lt.open.Add(1)
+			for p := lt.peakOpen.Load(); n > p && !lt.peakOpen.CompareAndSwap(p, n); p = lt.peakOpen.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			lt.open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	lt.url = srv.URL
+	return lt
+}
+
+// rssKiB returns the resident memory of process pid.
+func rssKiB(pid int) (int64, bool) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// TestOverloadDegradesHonestly runs `imager run` at about twice the rate
+// a target can serve (issue 10): the run must report the rate it achieved,
+// the queueing in its latency and the requests it dropped, every planned
+// request must have exactly one outcome, the connections must stay at
+// their bound, and memory must stay flat.
+func TestOverloadDegradesHonestly(t *testing.T) {
+	const (
+		slots   = 4
+		service = 4 * time.Millisecond // capacity about 1,000/s
+		rate    = 2000
+		conns   = 8
+		secs    = 8
+	)
+	target := startLimitedTarget(t, slots, service)
+	dir := t.TempDir()
+	reqs, out := filepath.Join(dir, "requests.ndjson"), filepath.Join(dir, "results.ndjson")
+	if err := os.WriteFile(reqs, []byte(`{"method":"GET","path":"/"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := proc.Start(t, bin["imager"], "run", "-executors=1", "-target-url="+target.url,
+		"-request-source-type=file", "-request-source-file="+reqs, "-load-calculator=step",
+		"-min-rps="+strconv.Itoa(rate), "-max-rps="+strconv.Itoa(rate), "-step-rps=1",
+		fmt.Sprintf("-duration=%ds", secs), fmt.Sprintf("-connections=%d", conns), "-max-inflight=100", "-out="+out)
+	var rss []int64
+	start := time.Now()
+	for deadline := start.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		kib, ok := rssKiB(p.PID())
+		if !ok {
+			break // exited
+		}
+		if time.Since(start) > 2*time.Second {
+			rss = append(rss, kib)
+		}
+	}
+	if err := p.Wait(t, time.Minute); err != nil && !strings.Contains(err.Error(), "exit status 99") {
+		t.Fatalf("imager run: %v\n%s", err, p.RawLog())
+	}
+	f, err := results.ReadFile(out)
+	if err != nil || f.Summary == nil {
+		t.Fatalf("results file: %v (summary %v)\n%s", err, f.Summary != nil, p.RawLog())
+	}
+	s := f.Summary
+	checkOverloadSummary(t, s, target, rate*secs)
+	if peak := target.peakOpen.Load(); peak > conns {
+		t.Errorf("the target saw %d connections open at once, want at most -connections=%d", peak, conns)
+	}
+	checkFlat(t, rss)
+}
+
+// checkOverloadSummary checks the accounting and what the summary says
+// about an overloaded run.
+func checkOverloadSummary(t *testing.T, s *results.Summary, target *limitedTarget, planned int) {
+	t.Helper()
+	var outcomes int64
+	for _, n := range s.Outcomes {
+		outcomes += n
+	}
+	if s.Planned != int64(planned) || outcomes != s.Planned {
+		t.Errorf("planned %d (want %d), outcomes add up to %d: %v", s.Planned, planned, outcomes, s.Outcomes)
+	}
+	served := target.served.Load()
+	success := s.Outcomes["success"]
+	// Every success is a response the target wrote; a few responses may
+	// be written as the run's last requests are cut off.
+	if success > served || served-success > 16 {
+		t.Errorf("imager counted %d successes, the target served %d", success, served)
+	}
+	span := time.Duration(target.lastServed.Load() - target.firstServed.Load())
+	capacity := float64(served) / span.Seconds()
+	t.Logf("target served %d at %.0f/s; imager: planned %d, sent %d in %.1f s, outcomes %v, latency p50 %.1f ms p99 %.1f ms",
+		served, capacity, s.Planned, s.Sent, s.ElapsedSeconds, s.Outcomes, s.Latency.P50, s.Latency.P99)
+	if s.Outcomes["dropped"] < s.Planned/4 {
+		t.Errorf("dropped %d of %d at about twice the target's capacity (%.0f/s), want at least a quarter dropped",
+			s.Outcomes["dropped"], s.Planned, capacity)
+	}
+	if got := float64(s.Sent) / s.ElapsedSeconds; got > 1.25*capacity {
+		t.Errorf("sent %.0f/s, more than the %.0f/s the target can serve", got, capacity)
+	}
+	if s.Latency.P50 < 20 {
+		t.Errorf("latency p50 %.2f ms: the queueing behind a saturated target does not show", s.Latency.P50)
+	}
+}
+
+// checkFlat fails when the resident memory samples grow: the median of
+// the last third may not exceed that of the first third by more than
+// 16 MiB.
+func checkFlat(t *testing.T, rss []int64) {
+	t.Helper()
+	if len(rss) < 9 {
+		t.Fatalf("only %d memory samples", len(rss))
+	}
+	third := len(rss) / 3
+	med := func(v []int64) int64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	first, last := med(rss[:third]), med(rss[len(rss)-third:])
+	t.Logf("resident memory (KiB) after the first 2 s: %v", rss)
+	if last-first > 16<<10 {
+		t.Errorf("resident memory grew from %d to %d KiB during the run", first, last)
+	}
+}
