@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/test/soak"
 )
 
 // limitedTarget is a loopback server that serves at most slots requests at
@@ -59,23 +59,6 @@ func startLimitedTarget(t *testing.T, slots int, service time.Duration) *limited
 	return lt
 }
 
-// rssKiB returns the resident memory of process pid.
-func rssKiB(pid int) (int64, bool) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
-}
-
 // TestOverloadDegradesHonestly runs `imager run` at about twice the rate
 // a target can serve (issue 10): the run must report the rate it achieved,
 // the queueing in its latency and the requests it dropped, every planned
@@ -102,12 +85,12 @@ func TestOverloadDegradesHonestly(t *testing.T) {
 	var rss []int64
 	start := time.Now()
 	for deadline := start.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		kib, ok := rssKiB(p.PID())
-		if !ok {
+		b, err := soak.ReadRSS(p.PID())
+		if err != nil {
 			break // exited
 		}
 		if time.Since(start) > 2*time.Second {
-			rss = append(rss, kib)
+			rss = append(rss, b>>10)
 		}
 	}
 	if err := p.Wait(t, time.Minute); err != nil && !strings.Contains(err.Error(), "exit status 99") {
