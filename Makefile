@@ -8,9 +8,31 @@
 GO ?= go
 BIN := $(CURDIR)/bin
 
-## build: build the four commands into ./bin.
+# VERSION is stamped into every binary and image (internal/version); each
+# prints it with -version, and `imager version` too. Override it with
+# `make build VERSION=v1.2.3`.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+VERSION_LDFLAGS = -X github.com/PeladoCollado/imager/internal/version.version=$(VERSION)
+
+## build: build the four commands into ./bin, stamped with VERSION.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/orchestrator ./cmd/executor ./cmd/sumservice ./cmd/imager
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/ ./cmd/orchestrator ./cmd/executor ./cmd/sumservice ./cmd/imager
+
+## images: build the orchestrator, executor and sumservice container images
+## (Dockerfile.*), tagged imager/<name>:$(IMAGE_TAG) and stamped with
+## VERSION. Needs docker with BuildKit.
+DOCKER ?= docker
+IMAGE_TAG ?= local
+IMAGES := orchestrator executor sumservice
+images: $(addprefix image-,$(IMAGES))
+
+## image-NAME: build the image of one command, e.g. make image-executor.
+$(addprefix image-,$(IMAGES)): image-%:
+	$(DOCKER) build --build-arg VERSION=$(VERSION) -t imager/$*:$(IMAGE_TAG) -f Dockerfile.$* .
+
+## version: print VERSION, what build and images stamp.
+version:
+	@echo $(VERSION)
 
 ## test: format check, vet, then every test with the race detector (this
 ## includes the end-to-end tests in test/e2e, which build and run the binaries),
@@ -36,7 +58,7 @@ PROTO_DIR := proto
 PROTO_FILES := $(PROTO_DIR)/imager/v1/control.proto
 TOOLS_BIN := $(CURDIR)/tools/bin
 
-.PHONY: build test demo bench proto vet fmt-check
+.PHONY: build images $(addprefix image-,$(IMAGES)) version test demo bench proto vet fmt-check
 
 ## proto: regenerate the Go code for the gRPC control-plane protocol.
 proto:

@@ -45,6 +45,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -100,7 +101,9 @@ type Config struct {
 	// process reconnecting from another executor with the same ID; empty
 	// means a random value chosen by New.
 	Instance string
-	// Version is the executor's build version, sent in Hello.
+	// Version is the executor's build version, sent in Hello; empty means
+	// this build's (package internal/version, the same string every imager
+	// binary prints with -version).
 	Version string
 	// Metrics, when set, receives the executor's metrics and observes every
 	// request.
@@ -151,6 +154,9 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = engine.DefaultMaxInFlight
+	}
+	if cfg.Version == "" {
+		cfg.Version = version.String()
 	}
 	if cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, fmt.Errorf("executor config: negative backoff (min %v, max %v)", cfg.MinBackoff, cfg.MaxBackoff)

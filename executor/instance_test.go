@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/test/proc"
 )
 
@@ -36,5 +37,25 @@ func TestInstanceStableAcrossReconnects(t *testing.T) {
 	}
 	if instances[0] == instances[1] {
 		t.Errorf("two executors sent the same instance %q", instances[0])
+	}
+}
+
+// Without Config.Version, Hello carries this build's version, the string
+// every imager binary prints with -version.
+func TestHelloDefaultVersion(t *testing.T) {
+	f := startFake(t, func(_ int, st serverStream) error {
+		if err := welcome(st, time.Hour); err != nil {
+			return err
+		}
+		<-st.Context().Done()
+		return nil
+	})
+	logs := &proc.Buffer{}
+	cfg := testConfig(f.addr, logs)
+	cfg.Version = ""
+	e := startExecutor(t, newExecutor(t, cfg), logs)
+	defer e.stop()
+	if got, want := f.nextHello(t).hello.GetVersion(), version.String(); got != want || got == "" {
+		t.Errorf("Hello version = %q, want %q", got, want)
 	}
 }

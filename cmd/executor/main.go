@@ -39,13 +39,10 @@ import (
 
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/httpserve"
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
-
-// version is the build version, stamped at link time with
-// -ldflags "-X main.version=v1.2.3".
-var version = "dev"
 
 // errUsage marks errors in the command line; they exit with status 2.
 var errUsage = errors.New("invalid command line")
@@ -122,18 +119,18 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	fs.BoolVar(&o.exitWhenDone, "exit-when-done", false,
 		"exit with status 0 when the orchestrator says the test is over, after reporting the jobs in flight "+
 			"(for a Kubernetes Job); without it the executor waits for the next orchestrator")
-	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version (the same in every imager binary) and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	}
 	if o.showVersion {
 		return o, nil
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	switch {
 	case o.orchestrator == "":
@@ -200,7 +197,7 @@ func newMetrics() (*prometheus.Registry, *metrics.Executor, error) {
 // plaintext.
 func logStart(logger *slog.Logger, o options, token, tls bool) {
 	addr := executor.RedactAddress(o.orchestrator)
-	logger.Info("executor starting", "id", o.id, "version", version, "orchestrator", addr,
+	logger.Info("executor starting", "id", o.id, "version", version.String(), "orchestrator", addr,
 		"workers", o.workers, "max_inflight", o.maxInFlight, "auth", token, "tls", tls,
 		"exit_when_done", o.exitWhenDone)
 	if token && !tls && !isLoopbackTarget(o.orchestrator) {
@@ -221,8 +218,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		return err
 	}
 	if o.showVersion {
-		_, err := fmt.Fprintf(stdout, "imager executor %s\n", version)
-		return err
+		return version.Print(stdout)
 	}
 	var logger *slog.Logger
 	if o.logFormat == "json" {
@@ -253,7 +249,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		Connections:  o.connections,
 		AuthToken:    token,
 		TLS:          tlsConfig,
-		Version:      version,
+		Version:      version.String(),
 		Metrics:      m,
 		Logger:       logger,
 		ExitWhenDone: o.exitWhenDone,

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/version"
 )
 
 // env returns an environment with the given $POD_NAME and hostname, whose
@@ -103,7 +105,7 @@ func TestRunVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-version"}, &out, &errOut, env("p", "")); err != nil {
 		t.Fatalf("run(-version) = %v", err)
 	}
-	if got, want := out.String(), "imager executor "+version+"\n"; got != want {
+	if got, want := out.String(), version.String()+"\n"; got != want {
 		t.Errorf("run(-version) printed %q, want %q", got, want)
 	}
 	out.Reset()

@@ -50,6 +50,7 @@ func parseCompare(args []string, stderr io.Writer) ([]results.FailIf, []string, 
 	fs.SetOutput(stderr)
 	var exprs failIfList
 	fs.Var(&exprs, "fail-if", "fail (exit 99) when 'METRIC OP CHANGE' holds, e.g. 'p99>+10%' (repeatable)")
+	showVersion := addVersionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, compareUsage)
 		fs.PrintDefaults()
@@ -64,6 +65,9 @@ func parseCompare(args []string, stderr io.Writer) ([]results.FailIf, []string, 
 		}
 		files = append(files, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if *showVersion {
+		return nil, nil, errVersion
 	}
 	if len(files) != 2 {
 		return nil, nil, fmt.Errorf("want two results files, A (the baseline) and B (the candidate); got %d", len(files))
@@ -81,6 +85,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.Is(err, errVersion):
+		return printVersion(stdout)
 	case errors.Is(err, errCompareFlag):
 		return exitUsage
 	case err != nil:

@@ -37,11 +37,15 @@ func parseDryRun(args []string, stderr io.Writer) (app.Config, dryRunFlags, erro
 	fs.DurationVar(&df.model.BaseLatency, "assume-latency", 20*time.Millisecond, "modelled median latency of the idle target, fed to feedback calculators")
 	fs.IntVar(&df.model.CapacityRPS, "assume-capacity-rps", 0, "modelled target capacity: latency climbs toward it and load beyond it times out (0: unlimited)")
 	fs.Float64Var(&df.model.ErrorRate, "assume-error-rate", 0, "modelled share of failed responses, 0 to 1")
+	showVersion := addVersionFlag(fs)
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "target-url": placeholderTarget, "listen-port": "0", "grpc-port": "0"}); err != nil {
 		return cfg, df, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, df, err
+	}
+	if *showVersion {
+		return cfg, df, errVersion
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -65,6 +69,9 @@ func dryRunCmd(args []string, stdout, stderr io.Writer) int {
 	cfg, df, err := parseDryRun(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errVersion) {
+		return printVersion(stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "imager dry-run: %v\n", err)

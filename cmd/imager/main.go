@@ -5,7 +5,7 @@
 //	imager demo     starts a sumservice on loopback and runs a short step profile at it
 //	imager report   renders a results file (-out) as one HTML page
 //	imager compare  compares two results files; -fail-if gates a regression
-//	imager version
+//	imager version  prints the build version (as does -version on every command)
 //
 // Run `imager run -h` for the flags; they are the orchestrator's plus
 // -executors and -max-inflight.
@@ -13,13 +13,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/PeladoCollado/imager/orchestrator/app"
+	"github.com/PeladoCollado/imager/internal/version"
 )
 
 // Exit codes.
@@ -49,7 +51,7 @@ commands:
   demo     start a sumservice on loopback and run a short step profile against it
   report   render a results file (-out) as a self-contained HTML page
   compare  compare two results files side by side; -fail-if fails on a regression (exit 99)
-  version  print the version
+  version  print the version (also: any command's -version flag)
 
 Run 'imager <command> -h' for a command's flags.
 `
@@ -72,8 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "imager %s\n", app.Version)
-		return exitOK
+		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -81,4 +82,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imager: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
+}
+
+// errVersion is what a command's flag parsing returns when -version was
+// given: the command prints the version and exits 0 instead of running.
+var errVersion = errors.New("-version given")
+
+// addVersionFlag adds -version to fs; the flag's value is returned.
+func addVersionFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("version", false, "print the version (the same in every imager binary) and exit")
+}
+
+// printVersion writes the version line to stdout and returns the exit
+// code: what `imager version` and every command's -version do.
+func printVersion(stdout io.Writer) int {
+	if err := version.Print(stdout); err != nil {
+		return exitFailed
+	}
+	return exitOK
 }

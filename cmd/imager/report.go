@@ -24,6 +24,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("imager report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "HTML file to write (default: FILE with its extension replaced by .html)")
+	showVersion := addVersionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: imager report [-o report.html] FILE\n\nRenders the results file FILE (written by -out) as one self-contained HTML page.\n\n")
 		fs.PrintDefaults()
@@ -32,6 +33,9 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	} else if err != nil {
 		return exitUsage
+	}
+	if *showVersion {
+		return printVersion(stdout)
 	}
 	switch fs.NArg() {
 	case 1:

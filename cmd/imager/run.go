@@ -37,11 +37,15 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
 	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "bound on each executor's queued-plus-in-flight requests of a job")
 	fs.IntVar(&lf.connections, "connections", 0, "connections of each executor to the target (0: each job gets its rate × 20ms, 4 to 256)")
+	showVersion := addVersionFlag(fs)
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"}); err != nil {
 		return cfg, lf, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, lf, err
+	}
+	if *showVersion {
+		return cfg, lf, errVersion
 	}
 	if fs.NArg() > 0 {
 		return cfg, lf, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
@@ -78,6 +82,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, lf, err := parseRun(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errVersion) {
+		return printVersion(stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "imager run: %v\n", err)
@@ -179,10 +186,14 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 10*time.Second, "length of the demo")
 	executors := fs.Int("executors", 2, "executors to run in this process")
+	showVersion := addVersionFlag(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	} else if err != nil {
 		return exitUsage
+	}
+	if *showVersion {
+		return printVersion(stdout)
 	}
 	srvCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	addrc := make(chan net.Addr, 1)

@@ -1,6 +1,6 @@
 // Command orchestrator runs the imager orchestrator: it plans rounds, sends
 // jobs to the executors that connect over gRPC and publishes metrics. Run it
-// with -h for every flag.
+// with -h for every flag; -version prints the build version and exits.
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/results"
 )
@@ -28,13 +29,19 @@ func main() {
 // printing the summary on stdout and logging to stderr, and returns the
 // exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, err := app.ParseConfig(args)
+	cfg, showVersion, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orchestrator: %v\n", err)
 		return 2
+	}
+	if showVersion {
+		if err := version.Print(stdout); err != nil {
+			return 1
+		}
+		return 0
 	}
 	log, err := app.NewLogger(cfg, stderr)
 	if err != nil {
@@ -45,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	klog.SetSlogLogger(log)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	log.Info("orchestrator starting", "version", app.Version, "target_mode", cfg.TargetMode,
+	log.Info("orchestrator starting", "version", version.String(), "target_mode", cfg.TargetMode,
 		"target_url", app.RedactURL(cfg.TargetURL), "load_calculator", cfg.LoadCalculator, "request_source", cfg.RequestSourceType)
 	// Rounds go to the log at info level; below it, the summary's printer
 	// shows them, so each round is shown once at any level.
@@ -67,6 +74,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("orchestrator failed", "error", err)
 		return 1
 	}
+}
+
+// parseFlags parses the orchestrator's flags (app.Config's and -version)
+// from args, writing usage and flag errors to stderr. With -version the
+// configuration is not validated, so that it works with no other flag.
+func parseFlags(args []string, stderr io.Writer) (cfg app.Config, showVersion bool, err error) {
+	fs := flag.NewFlagSet("orchestrator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.BindFlags(fs)
+	fs.BoolVar(&showVersion, "version", false, "print the version (the same in every imager binary) and exit")
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if showVersion {
+		return cfg, true, nil
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	return cfg, false, cfg.Validate()
 }
 
 // exitThresholds is the exit code of a test that failed its thresholds

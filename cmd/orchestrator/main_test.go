@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/PeladoCollado/imager/internal/version"
 )
 
 // The start log shows the target without its password, and a standalone
@@ -24,5 +26,23 @@ func TestStartRedactsAndRefusesGRPCPortZero(t *testing.T) {
 	}
 	if !strings.Contains(log, "-grpc-port=0") {
 		t.Errorf("the refusal does not name -grpc-port=0; stderr:\n%s", log)
+	}
+}
+
+// -version prints the bare version and exits 0 without validating the
+// other flags; a bad flag still fails.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"-version"}, {"-target-mode=url", "-version"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Errorf("run(%q) = %d, want 0; stderr:\n%s", args, code, stderr.String())
+		}
+		if got, want := stdout.String(), version.String()+"\n"; got != want {
+			t.Errorf("run(%q) printed %q, want %q", args, got, want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-version", "-no-such-flag"}, &stdout, &stderr); code != 2 {
+		t.Errorf("run(-version -no-such-flag) = %d, want 2", code)
 	}
 }

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	sumservice [-listen :8080]
+//	sumservice -version
 package main
 
 import (
@@ -12,32 +13,39 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/sumservice"
 )
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(os.Args[1:], logger); err != nil {
+	if err := run(os.Args[1:], os.Stdout, logger); err != nil {
 		logger.Error("sumservice failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-// run parses the flags and serves until a termination signal arrives.
-func run(args []string, logger *slog.Logger) error {
+// run parses the flags and serves until a termination signal arrives;
+// with -version it prints the version on stdout instead.
+func run(args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("sumservice", flag.ContinueOnError)
 	listen := fs.String("listen", ":8080", "TCP address to listen on (host:port)")
+	showVersion := fs.Bool("version", false, "print the version (the same in every imager binary) and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return fmt.Errorf("parse flags: %w", err)
+	}
+	if *showVersion {
+		return version.Print(stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -49,7 +57,7 @@ func run(args []string, logger *slog.Logger) error {
 	srv := sumservice.New(*listen)
 	srv.Logger = logger
 	err := srv.Run(ctx, func(addr net.Addr) {
-		logger.Info("sumservice listening", "addr", addr.String())
+		logger.Info("sumservice listening", "addr", addr.String(), "version", version.String())
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/httpserve"
+	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/k8s"
@@ -25,8 +26,10 @@ import (
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
-// Version is reported to executors and by the CLIs.
-const Version = "0.1.0"
+// Version is this build's version (see package internal/version): sent to
+// executors in Welcome, written to results files and printed by every
+// command's -version. It is a variable because it is stamped at link time.
+var Version = version.String()
 
 // RunOptions customises Run. The zero value runs the built-ins.
 type RunOptions struct {

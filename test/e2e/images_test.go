@@ -21,9 +21,9 @@ import (
 
 // The container images cannot be built here (no Docker daemon), so these
 // tests check the two things an image depends on: each Dockerfile has the
-// agreed shape (static build, distroless nonroot final stage, one binary),
-// and the go build line it runs, executed as written, produces a static
-// binary that starts.
+// agreed shape (static build stamped with ARG VERSION, distroless nonroot
+// final stage, one binary), and the go build line it runs, executed as
+// written, produces a static binary that starts and prints the version.
 
 // image describes what one Dockerfile must build and expose.
 type image struct {
@@ -187,10 +187,13 @@ func TestImageDockerfiles(t *testing.T) {
 			if !slices.Contains(b.env, "CGO_ENABLED=0") {
 				t.Errorf("go build environment = %q, want CGO_ENABLED=0", b.env)
 			}
-			for _, want := range []string{"-trimpath", "-ldflags=-s -w"} {
+			for _, want := range []string{"-trimpath", "-ldflags=-s -w -X " + versionVar + "=${VERSION}"} {
 				if !slices.Contains(b.flags, want) {
 					t.Errorf("go build flags = %q, want %q among them", b.flags, want)
 				}
+			}
+			if !slices.Contains(ins, instruction{op: "ARG", args: "VERSION"}) {
+				t.Error("no ARG VERSION for the go build to stamp")
 			}
 			if got, want := b.pkg, "./cmd/"+im.name; got != want {
 				t.Errorf("go build package = %q, want %q", got, want)
@@ -233,12 +236,21 @@ func TestImageDockerfiles(t *testing.T) {
 }
 
 // buildAsDockerfile runs the Dockerfile's go build line, with its
-// environment and flags, into dir and returns the binary's path.
-func buildAsDockerfile(t *testing.T, root, name, dir string) string {
+// environment and flags and with VERSION (its ARG) set to version, into
+// dir and returns the binary's path.
+func buildAsDockerfile(t *testing.T, root, name, dir, version string) string {
 	t.Helper()
 	b := findGoBuild(t, parseDockerfile(t, filepath.Join(root, "Dockerfile."+name)))
 	out := filepath.Join(dir, name)
-	args := append([]string{"build"}, b.flags...)
+	args := []string{"build"}
+	for _, f := range b.flags {
+		args = append(args, os.Expand(f, func(k string) string {
+			if k != "VERSION" {
+				t.Fatalf("go build flag %q uses $%s; only $VERSION (an ARG) is set", f, k)
+			}
+			return version
+		}))
+	}
 	args = append(args, "-o", out, b.pkg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -306,8 +318,11 @@ func TestImageStaticBinaries(t *testing.T) {
 	for _, im := range images {
 		t.Run(im.name, func(t *testing.T) {
 			t.Parallel()
-			path := buildAsDockerfile(t, root, im.name, dir)
+			path := buildAsDockerfile(t, root, im.name, dir, stampedVersion)
 			checkStatic(t, path)
+			if got := versionLine(t, path, "-version"); got != stampedVersion {
+				t.Errorf("%s -version = %q, want %q (the image's VERSION)", im.name, got, stampedVersion)
+			}
 			help := runHelp(t, path)
 			for _, f := range wantFlags[im.name] {
 				if !strings.Contains(help, f+" ") {

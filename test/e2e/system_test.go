@@ -21,8 +21,12 @@ import (
 // bin holds the paths of the binaries TestMain builds, by command name.
 var bin map[string]string
 
+// TestMain builds the binaries without VCS information, so that they are
+// unstamped builds whatever the checkout: TestVersionUnstamped checks
+// them.
 func TestMain(m *testing.M) {
-	bins, cleanup, err := proc.BuildBinaries(proc.BuildOptions{}, "orchestrator", "executor", "sumservice", "imager")
+	bins, cleanup, err := proc.BuildBinaries(proc.BuildOptions{Flags: []string{"-buildvcs=false"}},
+		"orchestrator", "executor", "sumservice", "imager")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -23,33 +23,48 @@ type BuildOptions struct {
 	// Race builds the binaries with the race detector; set it from
 	// RaceEnabled to match the test binary.
 	Race bool
+	// Flags are more go build flags, e.g. "-ldflags=-X pkg.name=value".
+	Flags []string
+	// Dir, when set, is the existing directory the binaries are built
+	// into (a test's t.TempDir(), say), which cleanup leaves alone; empty
+	// means a fresh temporary directory that cleanup removes.
+	Dir string
 }
 
-// BuildBinaries builds the named commands of cmd/ into a fresh temporary
-// directory and returns their paths by name, with a cleanup that removes
-// the directory. It is meant for TestMain; the go tool's messages go to
-// stderr. On error nothing is left behind and cleanup is nil.
+// BuildBinaries builds the named commands of cmd/ into a directory (see
+// BuildOptions.Dir) and returns their paths by name, with a cleanup that
+// removes the directory if BuildBinaries made it (and does nothing with
+// Dir). It is meant for TestMain and for tests of the build itself; the go
+// tool's messages go to stderr. On error nothing is left behind and
+// cleanup is nil.
 func BuildBinaries(opts BuildOptions, names ...string) (bins map[string]string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "imager-bin-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("binaries directory: %w", err)
+	dir, cleanup := opts.Dir, func() {}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "imager-bin-"); err != nil {
+			return nil, nil, fmt.Errorf("binaries directory: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
 	}
 	args := []string{"build"}
 	if opts.Race {
 		args = append(args, "-race")
 	}
+	args = append(args, opts.Flags...)
 	bins = map[string]string{}
 	for _, name := range names {
 		out := filepath.Join(dir, name)
 		cmd := exec.Command("go", append(args, "-o", out, cmdPackage+name)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
-			os.RemoveAll(dir)
+			for _, path := range bins {
+				os.Remove(path)
+			}
+			cleanup()
 			return nil, nil, fmt.Errorf("build %s: %w", name, err)
 		}
 		bins[name] = out
 	}
-	return bins, func() { os.RemoveAll(dir) }, nil
+	return bins, cleanup, nil
 }
 
 // RaceEnabled reports whether the running binary was built with -race.
