@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -32,6 +33,10 @@ const (
 type wireGeometry struct {
 	sigFigs         int32
 	lowest, highest int64
+	// ratio is the integer-to-double conversion ratio, metadata that
+	// imager's integer microsecond histograms leave at the default, 1
+	// (or 0, which means 1).
+	ratio float64
 }
 
 // readWireGeometry reads the geometry an encoded histogram declares,
@@ -58,11 +63,13 @@ func readWireGeometry(b []byte) (wireGeometry, error) {
 		sigFigs: int32(binary.BigEndian.Uint32(h[12:])),
 		lowest:  int64(binary.BigEndian.Uint64(h[16:])),
 		highest: int64(binary.BigEndian.Uint64(h[24:])),
+		ratio:   math.Float64frombits(binary.BigEndian.Uint64(h[32:])),
 	}, nil
 }
 
 // decodeBounded decodes an encoded histogram whose header asks for a
-// counts array of bounded size, and returns it in imager's own geometry.
+// counts array of bounded size, and returns it in imager's own geometry
+// with the default conversion ratio, which EncodeHistogram writes.
 func decodeBounded(b []byte) (*hdrhistogram.Histogram, error) {
 	g, err := readWireGeometry(b)
 	if err != nil {
@@ -75,6 +82,9 @@ func decodeBounded(b []byte) (*hdrhistogram.Histogram, error) {
 	if err != nil {
 		return nil, err
 	}
+	if g.ratio != 0 && g.ratio != 1 {
+		return normalizeCopy(h), nil // drops the ratio
+	}
 	return normalize(h), nil
 }
 
@@ -85,6 +95,12 @@ func normalize(h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
 	if h.LowestTrackableValue() == histMin && h.HighestTrackableValue() == histMax && h.SignificantFigures() == histSigFigs {
 		return h
 	}
+	return normalizeCopy(h)
+}
+
+// normalizeCopy returns a copy of h in imager's geometry, values outside it
+// clamped; the copy has the default conversion ratio.
+func normalizeCopy(h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
 	out := NewHistogram()
 	for _, bar := range h.Distribution() {
 		if bar.Count <= 0 {

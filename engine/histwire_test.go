@@ -37,12 +37,29 @@ func encoded(t testing.TB, h *hdrhistogram.Histogram, values ...int64) []byte {
 	return b
 }
 
+// libraryEncoded returns h with values recorded, encoded by hdrhistogram-go
+// itself (at its own compression level) rather than by EncodeHistogram.
+func libraryEncoded(t testing.TB, h *hdrhistogram.Histogram, values ...int64) []byte {
+	t.Helper()
+	for _, v := range values {
+		if err := h.RecordValue(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // histogramSeeds are the seed corpus of FuzzDecodeHistogram.
 func histogramSeeds(t testing.TB) []fuzzseed.Seed {
 	full := encoded(t, NewHistogram(), 1, 812, 2100, 250000, histMax)
 	return []fuzzseed.Seed{
 		{Name: "empty", Args: []any{encoded(t, NewHistogram())}},
 		{Name: "latencies", Args: []any{full}},
+		{Name: "library-latencies", Args: []any{libraryEncoded(t, NewHistogram(), 1, 812, 2100, 250000, histMax)}},
 		{Name: "other-geometry", Args: []any{encoded(t, hdrhistogram.New(1, 10_000_000, 2), 5, 90, 9_999_999)}},
 		{Name: "wide-claim", Args: []any{craftHistogram(t, 5, 1, math.MaxInt64, nil)}},
 		{Name: "zero-run-overflow", Args: []any{craftHistogram(t, 3, 1, histMax, []byte{0x81, 0x80, 0x80, 0x80, 0x10, 0x02})}},
