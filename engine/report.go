@@ -142,8 +142,8 @@ type Report struct {
 	Err string
 	// Dials counts the connections the job opened (a first connect or a
 	// reconnect after the target or a failure closed one) and DialErrors
-	// the connects that failed. They stay in the process: the control
-	// plane does not carry them.
+	// the connects that failed. The control plane carries them, and the
+	// orchestrator sums them into each round and the run.
 	Dials, DialErrors int64
 	Breakdown
 }

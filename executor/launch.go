@@ -17,7 +17,8 @@ import (
 // the context the job runs under.
 type launcher struct {
 	runner *engine.Runner
-	// metrics counts the jobs started; nil counts nothing.
+	// metrics counts the jobs started and the connections of those
+	// finished; nil counts nothing.
 	metrics JobMetrics
 	// log receives a line for every job refused or ignored.
 	log *slog.Logger
@@ -51,7 +52,13 @@ func (l *launcher) launch(ctx context.Context, job engine.Job, report func(*engi
 		l.refuse(job.ID, job.Round, int64(job.Count), err, report)
 		return false
 	}
-	started := l.goJob(job.ID, func() *engine.Report { return l.runner.Run(ctx, job) }, report)
+	started := l.goJob(job.ID, func() *engine.Report {
+		rep := l.runner.Run(ctx, job)
+		if l.metrics != nil {
+			l.metrics.JobConnections(rep.Dials, rep.DialErrors)
+		}
+		return rep
+	}, report)
 	if started {
 		if l.metrics != nil {
 			l.metrics.JobPickedUp()

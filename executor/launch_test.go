@@ -17,11 +17,15 @@ import (
 
 // countingMetrics is a JobMetrics that counts what it is told.
 type countingMetrics struct {
-	picked, requests atomic.Int64
+	picked, requests, opened, failed atomic.Int64
 }
 
 func (m *countingMetrics) JobPickedUp()      { m.picked.Add(1) }
 func (m *countingMetrics) JobRequests(n int) { m.requests.Add(int64(n)) }
+func (m *countingMetrics) JobConnections(opened, failed int64) {
+	m.opened.Add(opened)
+	m.failed.Add(failed)
+}
 
 // reportSink collects the reports a launcher hands over.
 type reportSink struct {
@@ -98,6 +102,10 @@ func TestLauncher(t *testing.T) {
 	}
 	if m.picked.Load() != 1 || m.requests.Load() != 5 {
 		t.Errorf("metrics counted %d jobs, %d requests; want 1 and 5 (the job run only)", m.picked.Load(), m.requests.Load())
+	}
+	if r := byID["ok"]; r.Dials < 1 || m.opened.Load() != r.Dials || m.failed.Load() != r.DialErrors {
+		t.Errorf("metrics counted %d connections opened, %d failed; want the ok job's %d (at least 1) and %d",
+			m.opened.Load(), m.failed.Load(), r.Dials, r.DialErrors)
 	}
 }
 

@@ -7,11 +7,14 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 )
 
-// JobMetrics is what a local executor counts per job; *metrics.Executor
-// satisfies it.
+// JobMetrics is what an executor, local or remote, counts per job;
+// *metrics.Executor satisfies it. JobPickedUp and JobRequests are called
+// when a job starts, JobConnections when it has finished, with the
+// connections it opened to the target and the attempts that failed.
 type JobMetrics interface {
 	JobPickedUp()
 	JobRequests(n int)
+	JobConnections(opened, failed int64)
 }
 
 // Local is an executor inside the orchestrator's process: the scheduler

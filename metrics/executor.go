@@ -24,6 +24,9 @@ type Executor struct {
 
 	inFlight  prometheus.Gauge
 	connected prometheus.Gauge
+
+	connsOpened  prometheus.Counter
+	connFailures prometheus.Counter
 }
 
 var _ engine.Observer = (*Executor)(nil)
@@ -77,6 +80,14 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 			Name: "imager_executor_connected",
 			Help: "1 while the executor is connected to the orchestrator, 0 otherwise.",
 		}),
+		connsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_executor_connections_opened_total",
+			Help: "Connections to the target opened by finished jobs: a first connect or a reconnect.",
+		}),
+		connFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imager_executor_connection_failures_total",
+			Help: "Connection attempts to the target that failed, in finished jobs.",
+		}),
 	}
 	byOutcome := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_executor_requests_total",
@@ -91,7 +102,7 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 		e.jobsPickedUp, e.jobRequests,
 		e.success, e.failed,
 		e.duration, e.successDuration, e.responseSize, e.firstByte,
-		byOutcome, e.inFlight, e.connected,
+		byOutcome, e.inFlight, e.connected, e.connsOpened, e.connFailures,
 	)
 	if err != nil {
 		return nil, err
@@ -104,6 +115,14 @@ func (e *Executor) JobPickedUp() { e.jobsPickedUp.Inc() }
 
 // JobRequests counts n planned requests in a received job.
 func (e *Executor) JobRequests(n int) { e.jobRequests.Add(nonNegative(int64(n))) }
+
+// JobConnections counts the connections a finished job opened to the
+// target and the connection attempts that failed; negative counts add
+// nothing.
+func (e *Executor) JobConnections(opened, failed int64) {
+	e.connsOpened.Add(nonNegative(opened))
+	e.connFailures.Add(nonNegative(failed))
+}
 
 // SetInFlight records how many requests are in flight now.
 func (e *Executor) SetInFlight(n int64) { e.inFlight.Set(float64(n)) }

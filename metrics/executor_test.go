@@ -47,6 +47,8 @@ func TestExecutorNames(t *testing.T) {
 		"imager_executor_requests_total",
 		"imager_executor_inflight",
 		"imager_executor_connected",
+		"imager_executor_connections_opened_total",
+		"imager_executor_connection_failures_total",
 	})
 	if got, want := testutil.CollectAndCount(reg, "imager_executor_requests_total"), len(engine.Outcomes()); got != want {
 		t.Errorf("requests_total series = %d, want %d (one per outcome)", got, want)
@@ -80,6 +82,8 @@ func TestExecutorJobsAndGauges(t *testing.T) {
 	e.JobRequests(-1) // ignored rather than a panic
 	e.SetInFlight(17)
 	e.SetConnected(true)
+	e.JobConnections(4, 1)
+	e.JobConnections(2, -1) // a negative count adds nothing
 
 	tests := []struct {
 		name string
@@ -90,6 +94,8 @@ func TestExecutorJobsAndGauges(t *testing.T) {
 		{"job_requests_total", e.jobRequests, 42},
 		{"inflight", e.inFlight, 17},
 		{"connected", e.connected, 1},
+		{"connections_opened_total", e.connsOpened, 6},
+		{"connection_failures_total", e.connFailures, 1},
 	}
 	for _, tt := range tests {
 		if got := testutil.ToFloat64(tt.c); got != tt.want {

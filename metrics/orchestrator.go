@@ -23,6 +23,9 @@ type RoundStats struct {
 	AchievedRPS float64
 	// Counts is the round's tally of planned requests by outcome.
 	Counts engine.Counts
+	// Dials is how many connections the round's jobs opened to the
+	// target and DialErrors how many connection attempts failed.
+	Dials, DialErrors int64
 	// P50, P90, P99 and P999 are latency percentiles of the round, measured
 	// from each request's intended send time.
 	P50, P90, P99, P999 time.Duration
@@ -50,6 +53,8 @@ type Orchestrator struct {
 	scenarioReloads     [2]prometheus.Counter // rejected, accepted
 	roundsSkipped       prometheus.Counter
 	reportsRefused      prometheus.Counter
+	connsOpened         prometheus.Counter
+	connFailures        prometheus.Counter
 	targetAvailable     prometheus.Gauge
 	runLatency          *runLatency
 }
@@ -122,6 +127,14 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 		Name: "imager_orchestrator_reports_refused_total",
 		Help: "Executor reports refused because their counts were negative, did not add up to the job's planned requests, or disagreed with their latency histogram; their requests count as lost.",
 	})
+	o.connsOpened = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imager_orchestrator_connections_opened_total",
+		Help: "Connections to the target opened by the executors (a first connect or a reconnect), summed over finished rounds.",
+	})
+	o.connFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "imager_orchestrator_connection_failures_total",
+		Help: "Connection attempts to the target that failed, summed over finished rounds.",
+	})
 	o.targetAvailable = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "imager_orchestrator_target_available",
 		Help: "1 while the target can be sent to (always in url mode; in pod and service modes while it has a ready endpoint), 0 while dispatch is paused.",
@@ -138,7 +151,7 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 		o.podCPU, o.podMemory,
 		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
 		o.disconnects, o.authFailures, reloads, o.roundsSkipped, o.targetAvailable,
-		o.runLatency, o.reportsRefused,
+		o.runLatency, o.reportsRefused, o.connsOpened, o.connFailures,
 	)
 	if err != nil {
 		return nil, err
@@ -205,8 +218,8 @@ func (o *Orchestrator) DeletePod(namespace, pod string) {
 
 // RoundFinished publishes the summary of a finished round: the round
 // gauges and latency percentiles are replaced, the round's counts are
-// added to the per-outcome request counter and its latency histogram to
-// the whole-run one.
+// added to the per-outcome request counter, its connections opened and
+// failed to theirs, and its latency histogram to the whole-run one.
 func (o *Orchestrator) RoundFinished(r RoundStats) {
 	o.round.Set(float64(r.Round))
 	o.plannedRPS.Set(float64(r.PlannedRPS))
@@ -215,6 +228,8 @@ func (o *Orchestrator) RoundFinished(r RoundStats) {
 	for i, oc := range engine.Outcomes() {
 		o.roundRequests[i].Add(nonNegative(r.Counts.Of(oc)))
 	}
+	o.connsOpened.Add(nonNegative(r.Dials))
+	o.connFailures.Add(nonNegative(r.DialErrors))
 
 	percentiles := [len(roundQuantiles)]time.Duration{r.P50, r.P90, r.P99, r.P999}
 	for i, d := range percentiles {

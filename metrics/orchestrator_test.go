@@ -36,6 +36,8 @@ func TestOrchestratorNames(t *testing.T) {
 		"imager_orchestrator_executor_disconnects_total",
 		"imager_orchestrator_auth_failures_total",
 		"imager_orchestrator_latency_seconds",
+		"imager_orchestrator_connections_opened_total",
+		"imager_orchestrator_connection_failures_total",
 	})
 	// Labelled pod series only exist once a pod is known.
 	o.SetPodUsage("ns", "pod-a", 1, 1)
@@ -153,6 +155,7 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 			Planned: 100, Sent: 95, Success: 80, ClientErrors: 4, ServerErrors: 3,
 			Timeouts: 2, ConnErrors: 1, Dropped: 5, Lost: 5,
 		},
+		Dials: 6, DialErrors: 1,
 		P50: 2 * time.Millisecond, P90: 10 * time.Millisecond,
 		P99: 250 * time.Millisecond, P999: 1500 * time.Millisecond,
 	})
@@ -162,7 +165,9 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 		PlannedRPS:  110,
 		AchievedRPS: 110,
 		Counts:      engine.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1},
-		P50:         time.Millisecond, P90: 3 * time.Millisecond,
+		// A negative count adds nothing.
+		Dials: 2, DialErrors: -3,
+		P50: time.Millisecond, P90: 3 * time.Millisecond,
 		P99: 20 * time.Millisecond, P999: 40 * time.Millisecond,
 	})
 
@@ -191,13 +196,21 @@ imager_orchestrator_round_latency_seconds{quantile="0.5"} 0.001
 imager_orchestrator_round_latency_seconds{quantile="0.9"} 0.003
 imager_orchestrator_round_latency_seconds{quantile="0.99"} 0.02
 imager_orchestrator_round_latency_seconds{quantile="0.999"} 0.04
+# HELP imager_orchestrator_connections_opened_total Connections to the target opened by the executors (a first connect or a reconnect), summed over finished rounds.
+# TYPE imager_orchestrator_connections_opened_total counter
+imager_orchestrator_connections_opened_total 8
+# HELP imager_orchestrator_connection_failures_total Connection attempts to the target that failed, summed over finished rounds.
+# TYPE imager_orchestrator_connection_failures_total counter
+imager_orchestrator_connection_failures_total 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"imager_orchestrator_round",
 		"imager_orchestrator_planned_rps",
 		"imager_orchestrator_achieved_rps",
 		"imager_orchestrator_round_requests_total",
-		"imager_orchestrator_round_latency_seconds"); err != nil {
+		"imager_orchestrator_round_latency_seconds",
+		"imager_orchestrator_connections_opened_total",
+		"imager_orchestrator_connection_failures_total"); err != nil {
 		t.Error(err)
 	}
 }

@@ -25,6 +25,7 @@ func FromRound(r *manager.RoundResult) (*Round, error) {
 		st.Target = &TargetUsage{CPUMillicores: r.TargetCPU(), MemoryBytes: r.TargetMemory(), CPUMsPerRequest: r.CPUPerRequest()}
 	}
 	st.PlannedRPS = float64(r.PlannedRPS)
+	st.Connections = &Connections{Opened: r.Dials, Failed: r.DialErrors}
 	return &Round{
 		Type: TypeRound, Round: r.Index, Start: r.Start.UTC(), IntervalSeconds: r.Interval.Seconds(),
 		Executors: r.Executors, Stats: st,
@@ -38,6 +39,7 @@ func FromSummary(s *manager.Summary) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
+	st.Connections = &Connections{Opened: s.Dials, Failed: s.DialErrors}
 	sum := &Summary{Type: TypeSummary, Rounds: s.Rounds, ElapsedSeconds: s.Elapsed.Seconds(), SkippedRounds: s.Skipped, Stats: st, Passed: true}
 	if s.Elapsed > 0 {
 		sum.PlannedRPS = float64(s.Planned) / s.Elapsed.Seconds()

@@ -155,7 +155,8 @@ func FuzzMergeRounds(f *testing.F) {
 		}
 		if !reflect.DeepEqual(a.Counts, z.Counts) || !maps.Equal(a.StatusCodes, z.StatusCodes) ||
 			!reflect.DeepEqual(a.Errors, z.Errors) || !reflect.DeepEqual(a.Names, z.Names) ||
-			a.ServiceTime != z.ServiceTime || a.ResponseBytes != z.ResponseBytes || a.ElapsedSeconds != z.ElapsedSeconds {
+			a.ServiceTime != z.ServiceTime || a.ResponseBytes != z.ResponseBytes || a.ElapsedSeconds != z.ElapsedSeconds ||
+			!reflect.DeepEqual(a.Connections, z.Connections) {
 			t.Fatalf("the order of the rounds changed the totals:\n%+v\n%+v", a, z)
 		}
 	})

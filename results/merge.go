@@ -23,9 +23,9 @@ func (f *File) Totals() (s *Summary, rebuilt bool, err error) {
 	return s, true, nil
 }
 
-// MergeRounds sums a run up from its round lines: counts, status codes
-// and failure reasons add up (each round lists only its most frequent
-// reasons), latency quantiles come from the merged latency histograms,
+// MergeRounds sums a run up from its round lines: counts, status codes,
+// connections and failure reasons add up (each round lists only its most
+// frequent reasons), latency quantiles come from the merged latency histograms,
 // and the rates are planned and sent requests over the sum of the rounds'
 // intervals. The file holds no service-time histogram, so each
 // service-time quantile is the highest of the rounds', an upper bound.
@@ -58,6 +58,7 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 			reasons[e.Message] += e.Count
 		}
 		s.ResponseBytes += r.ResponseBytes
+		s.Connections = addConnections(s.Connections, r.Connections)
 		s.ServiceTime = maxQuantiles(s.ServiceTime, r.ServiceTime)
 		seconds += r.IntervalSeconds
 		// The first round sets both bounds: a round without a start
@@ -133,6 +134,18 @@ func (s *countsSum) counts() (Counts, error) {
 	}
 	c.LatencyHistogram = enc
 	return c, nil
+}
+
+// addConnections returns the sum of two connection counts, nil when both
+// are unknown (rounds written before imager counted connections).
+func addConnections(a, b *Connections) *Connections {
+	if b == nil {
+		return a
+	}
+	if a == nil {
+		return &Connections{Opened: b.Opened, Failed: b.Failed}
+	}
+	return &Connections{Opened: a.Opened + b.Opened, Failed: a.Failed + b.Failed}
 }
 
 // maxQuantiles returns the larger of a and b, quantile by quantile.

@@ -128,6 +128,20 @@ type Stats struct {
 	Names []NameStats `json:"names,omitempty"`
 	// Target is the target pods' usage, when known.
 	Target *TargetUsage `json:"target,omitempty"`
+	// Connections counts the connections to the target the executors
+	// opened and failed to open; nil in a file written before imager
+	// counted them.
+	Connections *Connections `json:"connections,omitempty"`
+}
+
+// Connections are the connections to the target of a round or run.
+type Connections struct {
+	// Opened counts the connections opened: a first connect, or a
+	// reconnect after the target or a failure closed one.
+	Opened int64 `json:"opened"`
+	// Failed counts the connection attempts that failed; the requests
+	// they were for are connection errors.
+	Failed int64 `json:"failed"`
 }
 
 // Round is one line per finished round.

@@ -60,6 +60,9 @@ func PrintSummary(w io.Writer, s *Summary) {
 	if s.ResponseBytes > 0 {
 		fmt.Fprintf(w, "  received       %d bytes of response bodies\n", s.ResponseBytes)
 	}
+	if c := s.Connections; c != nil {
+		fmt.Fprintf(w, "  connections    opened %d, failed %d\n", c.Opened, c.Failed)
+	}
 	if t := s.Target; t != nil {
 		fmt.Fprintf(w, "  target         peak CPU %.0fm, peak memory %d bytes, %.3f ms CPU per successful request\n",
 			t.CPUMillicores, t.MemoryBytes, t.CPUMsPerRequest)

@@ -11,7 +11,8 @@ import (
 // or hostile; its requests are counted as lost rather than believed.
 func checkReport(rep *engine.Report, planned int64) error {
 	c := rep.Counts
-	for _, f := range append(outcomeCounts(&c), namedCount{"response_bytes", c.ResponseBytes}) {
+	others := []namedCount{{"response_bytes", c.ResponseBytes}, {"dials", rep.Dials}, {"dial_errors", rep.DialErrors}}
+	for _, f := range append(outcomeCounts(&c), others...) {
 		if f.v < 0 {
 			return fmt.Errorf("%s is negative (%d)", f.name, f.v)
 		}
@@ -28,6 +29,9 @@ func checkReport(rep *engine.Report, planned int64) error {
 	if err := checkOutcomeBounds(&c); err != nil {
 		return err
 	}
+	if err := checkDials(rep); err != nil {
+		return err
+	}
 	if ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors; ended > c.Sent {
 		return fmt.Errorf("%d requests ended but only %d were sent", ended, c.Sent)
 	}
@@ -42,6 +46,24 @@ func checkReport(rep *engine.Report, planned int64) error {
 		}
 	}
 	return checkBreakdown(rep)
+}
+
+// checkDials refuses connection counts above the report's planned
+// requests. An executor opens a connection only to send a request, with
+// at most one attempt per request, so a true report has dials plus dial
+// errors at most its sent requests; the bound checked, each count at most
+// the planned requests, is looser than that so as not to refuse a true
+// report over a detail of how the engine connects. It is what keeps a
+// forged count from overflowing the round's and the run's sums: like the
+// outcomes, neither sum can exceed the requests planned. checkReport has
+// refused negative counts.
+func checkDials(rep *engine.Report) error {
+	for _, f := range []namedCount{{"dials", rep.Dials}, {"dial_errors", rep.DialErrors}} {
+		if f.v > rep.Planned {
+			return fmt.Errorf("%s (%d) is more than its %d planned requests: a connection is opened only to send one", f.name, f.v, rep.Planned)
+		}
+	}
+	return nil
 }
 
 // RefusalListener is an Executor that wants to hear of its refused

@@ -34,10 +34,12 @@ type fakeExecutor struct {
 
 	// dispatchErr fails every Dispatch; silent, when set, picks the jobs
 	// never reported; sent, when set, is how many of a job's requests go
-	// out (all succeed).
+	// out (all succeed); dials, when set, fills in a report's connection
+	// counts.
 	dispatchErr error
 	silent      func(engine.Job) bool
 	sent        func(count int) int
+	dials       func(*engine.Report)
 
 	mu   sync.Mutex
 	jobs []engine.Job
@@ -77,7 +79,11 @@ func (f *fakeExecutor) Dispatch(job engine.Job) error {
 			return
 		case <-t.C:
 		}
-		f.sched.Report(f.id, successReport(job, sent))
+		rep := successReport(job, sent)
+		if f.dials != nil {
+			f.dials(rep)
+		}
+		f.sched.Report(f.id, rep)
 	}()
 	return nil
 }

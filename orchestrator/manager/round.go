@@ -22,6 +22,11 @@ type RoundResult struct {
 	// Executors is how many executors the round was split across.
 	Executors int
 	engine.Counts
+	// Dials counts the connections the round's jobs opened to the target
+	// (a first connect, or a reconnect after one was closed) and
+	// DialErrors the connection attempts that failed, summed over the
+	// executors' reports; a report refused or never received adds none.
+	Dials, DialErrors int64
 	// Latency (from intended send time) and Service (from actual send)
 	// hold microseconds.
 	Latency *hdrhistogram.Histogram
@@ -124,6 +129,9 @@ type Summary struct {
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
 	engine.Breakdown
+	// Dials and DialErrors are the rounds' connections opened and
+	// connection attempts failed (see RoundResult), summed.
+	Dials, DialErrors int64
 }
 
 // AchievedRPS is the run's overall send rate.
@@ -141,6 +149,8 @@ func (s *Summary) Add(r *RoundResult) {
 	}
 	s.Rounds++
 	s.Counts.Add(r.Counts)
+	s.Dials += r.Dials
+	s.DialErrors += r.DialErrors
 	s.Latency.Merge(r.Latency)
 	s.Service.Merge(r.Service)
 	s.Breakdown.Merge(&r.Breakdown)
@@ -197,6 +207,7 @@ func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool
 func (p *pendingRound) finish(end time.Time) *RoundResult {
 	r := &p.result
 	r.Counts = p.merged.Counts
+	r.Dials, r.DialErrors = p.merged.Dials, p.merged.DialErrors
 	r.Latency, r.Service = p.merged.Latency, p.merged.Service
 	r.Breakdown = p.merged.Breakdown
 	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)), r.PlannedRPS)

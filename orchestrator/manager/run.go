@@ -345,6 +345,7 @@ func (s *Scheduler) logRound(r *RoundResult) {
 	p50, p90, p99, p999 := r.Quantile(50), r.Quantile(90), r.Quantile(99), r.Quantile(99.9)
 	s.cfg.Metrics.RoundFinished(metrics.RoundStats{
 		Round: r.Index, PlannedRPS: r.PlannedRPS, AchievedRPS: r.AchievedRPS, Counts: r.Counts,
+		Dials: r.Dials, DialErrors: r.DialErrors,
 		P50: p50, P90: p90, P99: p99, P999: p999, Latency: r.Latency,
 	})
 	if s.cfg.QuietRounds {

@@ -105,6 +105,31 @@ func TestResultsFileFromRealRun(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
+	checkConnections(t, f, stdout)
+}
+
+// checkConnections asserts that a run against a healthy loopback target
+// opened at least one connection, at most one per request sent, with no
+// failed attempt, that the rounds' connections add up to the summary's,
+// and that the text summary shows them.
+func checkConnections(t *testing.T, f *results.File, stdout string) {
+	t.Helper()
+	var opened int64
+	for _, r := range f.Rounds {
+		c := r.Connections
+		if c == nil || c.Failed != 0 || c.Opened < 0 || c.Opened > r.Sent {
+			t.Errorf("round %d: connections %+v with %d sent; want 0 to %d opened, none failed", r.Round, c, r.Sent, r.Sent)
+			continue
+		}
+		opened += c.Opened
+	}
+	c := f.Summary.Connections
+	if c == nil || c.Opened < 1 || c.Opened != opened || c.Failed != 0 {
+		t.Fatalf("summary connections %+v; want the rounds' %d opened (at least 1), none failed", c, opened)
+	}
+	if want := fmt.Sprintf("\n  connections    opened %d, failed 0\n", c.Opened); !strings.Contains(stdout, want) {
+		t.Errorf("summary lacks %q:\n%s", want, stdout)
+	}
 }
 
 func TestExitCodesAndThresholds(t *testing.T) {
@@ -222,8 +247,10 @@ func TestOrchestratorSummaryAndVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.Run.Command != "orchestrator" || len(f.Rounds) != 2 || f.Summary == nil || f.Summary.Passed || f.Summary.Outcomes["success"] != 40 {
-		t.Errorf("results file: run %+v, %d rounds, summary %+v", f.Run, len(f.Rounds), f.Summary)
+		t.Fatalf("results file: run %+v, %d rounds, summary %+v", f.Run, len(f.Rounds), f.Summary)
 	}
+	// The executor's connections come over the control plane.
+	checkConnections(t, f, text)
 }
 
 func TestStoppedRunsFollowTheirVerdict(t *testing.T) {

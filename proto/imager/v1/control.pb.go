@@ -1133,7 +1133,13 @@ type Report struct {
 	Errors []*ErrorCount `protobuf:"bytes,19,rep,name=errors,proto3" json:"errors,omitempty"`
 	// Results by request name, bounded in number; names past the bound are
 	// counted under "other".
-	Names         []*NameReport `protobuf:"bytes,20,rep,name=names,proto3" json:"names,omitempty"`
+	Names []*NameReport `protobuf:"bytes,20,rep,name=names,proto3" json:"names,omitempty"`
+	// Connections the job opened to the target: a first connect, or a
+	// reconnect after the target or a failure closed one.
+	Dials int64 `protobuf:"varint,21,opt,name=dials,proto3" json:"dials,omitempty"`
+	// Connection attempts that failed (the requests they were for count as
+	// connection errors). An executor older than these fields sends 0 for both.
+	DialErrors    int64 `protobuf:"varint,22,opt,name=dial_errors,json=dialErrors,proto3" json:"dial_errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1308,6 +1314,20 @@ func (x *Report) GetNames() []*NameReport {
 	return nil
 }
 
+func (x *Report) GetDials() int64 {
+	if x != nil {
+		return x.Dials
+	}
+	return 0
+}
+
+func (x *Report) GetDialErrors() int64 {
+	if x != nil {
+		return x.DialErrors
+	}
+	return 0
+}
+
 var File_imager_v1_control_proto protoreflect.FileDescriptor
 
 const file_imager_v1_control_proto_rawDesc = "" +
@@ -1391,7 +1411,7 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\adropped\x18\t \x01(\x03R\adropped\x12\x12\n" +
 	"\x04lost\x18\n" +
 	" \x01(\x03R\x04lost\x12+\n" +
-	"\x11latency_histogram\x18\v \x01(\fR\x10latencyHistogram\"\x9c\x06\n" +
+	"\x11latency_histogram\x18\v \x01(\fR\x10latencyHistogram\"\xd3\x06\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x18\n" +
@@ -1413,7 +1433,10 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x04lost\x18\x11 \x01(\x03R\x04lost\x12E\n" +
 	"\fstatus_codes\x18\x12 \x03(\v2\".imager.v1.Report.StatusCodesEntryR\vstatusCodes\x12-\n" +
 	"\x06errors\x18\x13 \x03(\v2\x15.imager.v1.ErrorCountR\x06errors\x12+\n" +
-	"\x05names\x18\x14 \x03(\v2\x15.imager.v1.NameReportR\x05names\x1a>\n" +
+	"\x05names\x18\x14 \x03(\v2\x15.imager.v1.NameReportR\x05names\x12\x14\n" +
+	"\x05dials\x18\x15 \x01(\x03R\x05dials\x12\x1f\n" +
+	"\vdial_errors\x18\x16 \x01(\x03R\n" +
+	"dialErrors\x1a>\n" +
 	"\x10StatusCodesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012Y\n" +

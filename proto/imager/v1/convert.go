@@ -143,6 +143,8 @@ func ReportFromEngine(r *engine.Report) (*Report, error) {
 		StatusCodes:        statusFromEngine(r.StatusCodes),
 		Errors:             errorsFromEngine(r.Errors),
 		Names:              names,
+		Dials:              r.Dials,
+		DialErrors:         r.DialErrors,
 	}, nil
 }
 
@@ -175,11 +177,13 @@ func (r *Report) ToEngine() (*engine.Report, error) {
 			Lost:          r.GetLost(),
 			ResponseBytes: r.GetResponseBytes(),
 		},
-		Latency:   lat,
-		Service:   svc,
-		FirstSend: fromUnixNanos(r.GetFirstSendUnixNanos()),
-		LastSend:  fromUnixNanos(r.GetLastSendUnixNanos()),
-		Err:       r.GetError(),
-		Breakdown: r.breakdownToEngine(names),
+		Latency:    lat,
+		Service:    svc,
+		FirstSend:  fromUnixNanos(r.GetFirstSendUnixNanos()),
+		LastSend:   fromUnixNanos(r.GetLastSendUnixNanos()),
+		Err:        r.GetError(),
+		Dials:      r.GetDials(),
+		DialErrors: r.GetDialErrors(),
+		Breakdown:  r.breakdownToEngine(names),
 	}, nil
 }

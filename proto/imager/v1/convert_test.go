@@ -119,6 +119,8 @@ func TestReportConversionRoundTrip(t *testing.T) {
 		FirstSend: first,
 		LastSend:  first.Add(990 * time.Millisecond),
 		Err:       "",
+		// 2 connections failed (the 2 connection errors), then 4 opened.
+		Dials: 4, DialErrors: 2,
 		Breakdown: engine.Breakdown{
 			StatusCodes: map[int]int64{200: 80, 404: 5, 500: 4, 503: 3},
 			Errors:      map[string]int64{"connection refused": 2, "timeout: no response headers within 1s": 1},
@@ -152,6 +154,9 @@ func TestReportConversionRoundTrip(t *testing.T) {
 			}
 			if got.Counts != want.Counts {
 				t.Errorf("counts = %+v, want %+v", got.Counts, want.Counts)
+			}
+			if got.Dials != want.Dials || got.DialErrors != want.DialErrors {
+				t.Errorf("dials %d, dial errors %d; want %d, %d", got.Dials, got.DialErrors, want.Dials, want.DialErrors)
 			}
 			if !maps.Equal(got.StatusCodes, want.StatusCodes) || !maps.Equal(got.Errors, want.Errors) || len(got.Names) != len(want.Names) {
 				t.Errorf("breakdown = %v %v %v, want %v %v %v", got.StatusCodes, got.Errors, got.Names, want.StatusCodes, want.Errors, want.Names)

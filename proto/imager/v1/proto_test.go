@@ -366,3 +366,14 @@ func TestDoneFieldNumbers(t *testing.T) {
 		}
 	}
 }
+
+// The dial counts are additive: Report's older fields keep their numbers
+// and the new ones follow the highest.
+func TestReportDialFieldNumbers(t *testing.T) {
+	fields := (&imagerv1.Report{}).ProtoReflect().Descriptor().Fields()
+	for name, want := range map[string]int32{"names": 20, "dials": 21, "dial_errors": 22} {
+		if f := fields.ByName(protoreflect.Name(name)); f == nil || int32(f.Number()) != want {
+			t.Errorf("Report.%s = %v, want field %d", name, f, want)
+		}
+	}
+}

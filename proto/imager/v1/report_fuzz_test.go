@@ -38,6 +38,7 @@ func realReport(t testing.TB) *engine.Report {
 	rep.Name("sum").Counts = engine.Counts{Planned: 1, Sent: 1, ClientErrors: 1}
 	rep.FirstSend = time.Unix(1_700_000_000, 5)
 	rep.LastSend = rep.FirstSend.Add(time.Second)
+	rep.Dials, rep.DialErrors = 2, 1
 	return rep
 }
 
@@ -144,7 +145,8 @@ func FuzzReportToEngine(f *testing.F) {
 func sameReport(t *testing.T, a, b *engine.Report) {
 	t.Helper()
 	if a.Counts != b.Counts || a.JobID != b.JobID || a.Round != b.Round || a.Err != b.Err ||
-		!a.FirstSend.Equal(b.FirstSend) || !a.LastSend.Equal(b.LastSend) {
+		!a.FirstSend.Equal(b.FirstSend) || !a.LastSend.Equal(b.LastSend) ||
+		a.Dials != b.Dials || a.DialErrors != b.DialErrors {
 		t.Fatalf("round trip changed the report: %+v, now %+v", a, b)
 	}
 	if !a.Latency.Equals(b.Latency) || !a.Service.Equals(b.Service) {
