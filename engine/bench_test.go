@@ -300,6 +300,31 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
+// BenchmarkSlotSend measures one request through a slot's own connection
+// (the plain-HTTP path of the Runner), sequentially, against the loopback
+// target; compare BenchmarkSend. Allocations include the target's.
+func BenchmarkSlotSend(b *testing.B) {
+	url := benchTarget(b)
+	client := NewClient(ClientConfig{})
+	b.Cleanup(client.CloseConnections)
+	reqs, err := prepare(url, benchRequests())
+	if err != nil {
+		b.Fatalf("prepare: %v", err)
+	}
+	s := &slot{}
+	s.bind(&jobRun{client: client, addr: url[len("http://"):]})
+	defer s.unbind()
+	var smp Sample
+	s.send(&reqs[0], time.Now().Add(5*time.Second), &smp) // dial outside the timing
+	b.ReportAllocs()
+	for b.Loop() {
+		s.send(&reqs[0], time.Now().Add(5*time.Second), &smp)
+		if smp.Outcome != Success {
+			b.Fatalf("outcome %v (%v), want success", smp.Outcome, smp.Err)
+		}
+	}
+}
+
 // BenchmarkRunnerPerRequest measures the allocations of the Runner's whole
 // per-request path (pacer, worker hand-off, send, histogram recording): one
 // job of b.N requests at 10000/s. Its time per request is the pacing

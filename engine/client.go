@@ -51,6 +51,13 @@ type prepared struct {
 	// hasHost, hasUserAgent and connClose say what the request's own
 	// headers hold: a Host, a User-Agent, a Connection: close.
 	hasHost, hasUserAgent, connClose bool
+	// isHead says the method is HEAD: its response has no body.
+	isHead bool
+	// wire and wireBody are the request's bytes as fill and fasthttp
+	// write them, for plain-HTTP targets only (see renderWire): wire is
+	// the head, followed by the body when it is small; wireBody is a
+	// larger body, written after wire from the request's own bytes.
+	wire, wireBody []byte
 }
 
 // prepare resolves reqs against target, which must be an absolute http or
@@ -77,9 +84,15 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 		if err := checkRequest(method, r); err != nil {
 			return nil, fmt.Errorf("request %d: %w", i+1, err)
 		}
-		p := prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name, host: host}
+		p := prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name, host: host,
+			isHead: method == fasthttp.MethodHead}
 		p.scanHeaders()
 		out[i] = p
+	}
+	if u.Scheme == "http" {
+		if err := renderWire(out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

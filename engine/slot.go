@@ -10,24 +10,31 @@ import (
 )
 
 // slot is one connection of a Runner's budget, with what a worker needs to
-// send over it without allocating: a fasthttp.HostClient limited to one
-// connection, a request and a response to reuse, and a sample buffer.
-// A slot is held by at most one worker at a time (see acquire); only its conn, dial counters and owner are touched by
-// others (Runner.CloseConnections, jobRun.stop), atomically or under mu.
+// send over it without allocating, and a sample buffer. To an http target
+// a slot sends over its own connection (rawsend.go): a response reader
+// with its buffer, and the time the connection was last used. To an https
+// target it sends through a fasthttp.HostClient limited to one
+// connection, with a request and a response to reuse.
+// A slot is held by at most one worker at a time (see acquire); only its
+// conn, dial counters, owner and idle timer are touched by others
+// (Runner.CloseConnections, jobRun.stop, closeIdle), atomically or under mu.
 type slot struct {
-	client *Client
-	addr   string
-	isTLS  bool
-	hc     *fasthttp.HostClient
-	req    *fasthttp.Request
-	resp   *fasthttp.Response
-	buf    []entry
+	client  *Client
+	addr    string
+	isTLS   bool
+	hc      *fasthttp.HostClient // https only
+	req     *fasthttp.Request    // https only
+	resp    *fasthttp.Response   // https only
+	rd      respReader           // http only
+	lastUse time.Time            // http only: when conn last finished a request
+	buf     []entry
 
 	dials, dialErrs atomic.Int64
 	conn            atomic.Pointer[trackedConn]
 
 	mu    sync.Mutex
 	owner *jobRun
+	idle  *time.Timer // closes an unbound slot's idle http connection
 }
 
 // slotStack holds the idle slots, last released first, so that a job
@@ -79,24 +86,29 @@ const idleConn = 2 * time.Second
 // bind makes s send for j: to j's target with j's Client, reusing its
 // connection when it already points there.
 func (s *slot) bind(j *jobRun) {
-	if s.hc == nil || s.client != j.client || s.addr != j.addr || s.isTLS != j.isTLS {
+	if s.client != j.client || s.addr != j.addr || s.isTLS != j.isTLS {
 		if s.hc != nil {
 			s.hc.CloseIdleConnections()
-			if c := s.conn.Load(); c != nil {
-				_ = c.Close()
-			}
 		}
+		s.dropConn()
 		s.client, s.addr, s.isTLS = j.client, j.addr, j.isTLS
-		s.hc = s.newHostClient()
+		s.hc = nil
+		if s.isTLS {
+			s.hc = s.newHostClient()
+		}
 	}
 	if c := s.conn.Load(); c != nil && c.closed.Load() {
-		// Closed while idle (Runner.CloseConnections): forget it rather
-		// than fail the job's first request on it.
-		s.hc.CloseIdleConnections()
+		// Closed while idle (Runner.CloseConnections, closeIdle): forget
+		// it rather than fail the job's first request on it.
+		if s.hc != nil {
+			s.hc.CloseIdleConnections()
+		}
 		s.conn.Store(nil)
 	}
-	if s.req == nil {
+	if s.isTLS && s.req == nil {
 		s.req, s.resp = new(fasthttp.Request), new(fasthttp.Response)
+	}
+	if s.buf == nil {
 		s.buf = make([]entry, 0, flushEvery)
 	}
 	s.mu.Lock()
@@ -104,10 +116,12 @@ func (s *slot) bind(j *jobRun) {
 	s.mu.Unlock()
 }
 
-// unbind ends s's service for its job.
+// unbind ends s's service for its job; an http connection left open is
+// closed once idle for idleConn unless a job takes s first.
 func (s *slot) unbind() {
 	s.mu.Lock()
 	s.owner = nil
+	s.armIdle()
 	s.mu.Unlock()
 }
 
@@ -123,7 +137,7 @@ func (s *slot) cut(j *jobRun) {
 }
 
 // newHostClient returns a client holding at most one connection to s's
-// target, configured as Client's (no retries, streamed bodies, requests
+// https target, configured as Client's (no retries, streamed bodies, requests
 // written as they are), dialling through s.dial.
 func (s *slot) newHostClient() *fasthttp.HostClient {
 	return &fasthttp.HostClient{
@@ -156,8 +170,13 @@ func (s *slot) dial(addr string, timeout time.Duration) (net.Conn, error) {
 }
 
 // send performs p over s's connection with the given deadline and fills
-// smp with the outcome.
+// smp with the outcome: to an http target with the slot's own reader and
+// writer (sendPlain), to an https one through fasthttp (sendWith).
 func (s *slot) send(p *prepared, deadline time.Time, smp *Sample) {
+	if !s.isTLS {
+		s.sendPlain(p, deadline, smp)
+		return
+	}
 	s.req.Reset()
 	s.resp.Reset()
 	sendWith(s.hc, s.req, s.resp, p, deadline, smp)

@@ -133,3 +133,24 @@ func TestUnsendableRequestsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeBodySentAsWritten checks the bodies the engine writes apart
+// from the request head (larger than it copies behind the head) and those
+// at the edge: a raw server receives exactly what Render shows.
+func TestLargeBodySentAsWritten(t *testing.T) {
+	srv := wiretest.Start(t)
+	for _, size := range []int{4 << 10, 4<<10 + 1, 300 << 10} {
+		body := []byte(strings.Repeat("0123456789abcdef", size/16+1)[:size])
+		req := engine.Request{Method: "POST", Path: "/upload", Body: body, Headers: []engine.Header{{Name: "Content-Type", Value: "a/b"}}}
+		want, err := engine.Render(srv.URL, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Send(t, req); got != want {
+			t.Errorf("body of %d bytes: the server received %d bytes, want the %d Render shows", size, len(got), len(want))
+		}
+		if model := wiretest.Want(srv.URL, req); model != want {
+			t.Errorf("body of %d bytes: wiretest.Want() differs from what is sent", size)
+		}
+	}
+}
