@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"runtime"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/PeladoCollado/imager/engine"
@@ -8,19 +10,26 @@ import (
 
 // Executor holds an executor's collectors. It implements engine.Observer;
 // all its methods are safe for concurrent use.
+//
+// The per-request metrics (imager_success, imager_failed,
+// imager_executor_requests_total and the four request histograms) are
+// recorded into per-core shards and summed when scraped (see
+// requestStats), so that ObserveRequest, called for every request by
+// every connection worker, writes no cache line that other cores write.
 type Executor struct {
 	jobsPickedUp prometheus.Counter
 	jobRequests  prometheus.Counter
 
-	success         prometheus.Counter
-	failed          prometheus.Counter
-	duration        prometheus.Histogram
-	successDuration prometheus.Histogram
-	responseSize    prometheus.Histogram
-	firstByte       prometheus.Histogram
-	// byOutcome is indexed by engine.Outcome and resolved at construction,
-	// so ObserveRequest needs no label lookup.
-	byOutcome []prometheus.Counter
+	// requests is the sharded state the request metrics below read.
+	requests        *requestStats
+	success         *shardCounter
+	failed          *shardCounter
+	duration        *shardHistogram
+	successDuration *shardHistogram
+	responseSize    *shardHistogram
+	firstByte       *shardHistogram
+	// byOutcome is indexed by engine.Outcome.
+	byOutcome []*shardCounter
 
 	inFlight  prometheus.Gauge
 	connected prometheus.Gauge
@@ -34,7 +43,16 @@ var _ engine.Observer = (*Executor)(nil)
 // NewExecutor creates an executor's collectors and registers them on reg.
 // It returns an error, and leaves reg unchanged, when any of them cannot be
 // registered, for instance because reg already holds them.
+//
+// The request metrics get a number of shards fixed now from
+// runtime.GOMAXPROCS (see shardCount); a later change of GOMAXPROCS costs
+// locality, never accuracy.
 func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
+	return newExecutor(reg, shardCount(runtime.GOMAXPROCS(0)))
+}
+
+// newExecutor is NewExecutor with the given number of request shards.
+func newExecutor(reg prometheus.Registerer, shards int) (*Executor, error) {
 	e := &Executor{
 		jobsPickedUp: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imager_executor_jobs_picked_up_total",
@@ -43,34 +61,6 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 		jobRequests: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imager_executor_job_requests_total",
 			Help: "Planned requests in the jobs this executor received.",
-		}),
-		success: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_success",
-			Help: "Requests that got a 2xx or 3xx response.",
-		}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_failed",
-			Help: "Failed requests: every outcome but success (4xx, 5xx, timeouts, connection errors, dropped and lost requests), the numerator of error_rate.",
-		}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "imager_duration",
-			Help:    "Latency of completed requests from their intended send time, in seconds (corrected for coordinated omission).",
-			Buckets: LatencyBuckets(),
-		}),
-		successDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "imager_successDuration",
-			Help:    "Latency of successful requests from their intended send time, in seconds.",
-			Buckets: LatencyBuckets(),
-		}),
-		responseSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "imager_responseSize",
-			Help:    "Size of response bodies, in bytes.",
-			Buckets: SizeBuckets(),
-		}),
-		firstByte: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "imager_firstByteDuration",
-			Help:    "Time from sending a request to receiving its response headers, in seconds.",
-			Buckets: LatencyBuckets(),
 		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "imager_executor_inflight",
@@ -89,15 +79,7 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 			Help: "Connection attempts to the target that failed, in finished jobs.",
 		}),
 	}
-	byOutcome := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "imager_executor_requests_total",
-		Help: "Finished requests, by outcome.",
-	}, []string{"outcome"})
-	outcomes := engine.Outcomes()
-	e.byOutcome = make([]prometheus.Counter, len(outcomes))
-	for _, o := range outcomes {
-		e.byOutcome[o] = byOutcome.WithLabelValues(o.String())
-	}
+	byOutcome := e.initRequests(newRequestStats(shards, LatencyBuckets(), SizeBuckets()))
 	err := registerAll(reg,
 		e.jobsPickedUp, e.jobRequests,
 		e.success, e.failed,
@@ -108,6 +90,43 @@ func NewExecutor(reg prometheus.Registerer) (*Executor, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// initRequests sets e's request metrics, which read st, and returns the
+// collector of imager_executor_requests_total.
+func (e *Executor) initRequests(st *requestStats) *counterFamily {
+	e.requests = st
+	// The cell past the outcomes counts out-of-range outcomes: failed, as
+	// every outcome but Success is.
+	success, failed := []int{}, []int{st.outcomes}
+	for _, o := range engine.Outcomes() {
+		if o.Failed() {
+			failed = append(failed, int(o))
+		} else {
+			success = append(success, int(o))
+		}
+	}
+	counter := func(name, help string, cells []int) *shardCounter {
+		return &shardCounter{st: st, desc: prometheus.NewDesc(name, help, nil, nil), cells: cells}
+	}
+	e.success = counter("imager_success", "Requests that got a 2xx or 3xx response.", success)
+	e.failed = counter("imager_failed", "Failed requests: every outcome but success (4xx, 5xx, timeouts, connection errors, dropped and lost requests), the numerator of error_rate.", failed)
+
+	histogram := func(name, help string, layout histLayout) *shardHistogram {
+		return &shardHistogram{st: st, desc: prometheus.NewDesc(name, help, nil, nil), layout: layout}
+	}
+	e.duration = histogram("imager_duration", "Latency of completed requests from their intended send time, in seconds (corrected for coordinated omission).", st.duration)
+	e.successDuration = histogram("imager_successDuration", "Latency of successful requests from their intended send time, in seconds.", st.successDuration)
+	e.responseSize = histogram("imager_responseSize", "Size of response bodies, in bytes.", st.size)
+	e.firstByte = histogram("imager_firstByteDuration", "Time from sending a request to receiving its response headers, in seconds.", st.firstByte)
+
+	family := &counterFamily{desc: prometheus.NewDesc("imager_executor_requests_total", "Finished requests, by outcome.", []string{"outcome"}, nil)}
+	e.byOutcome = make([]*shardCounter, st.outcomes)
+	for _, o := range engine.Outcomes() {
+		e.byOutcome[o] = &shardCounter{st: st, desc: family.desc, cells: []int{int(o)}, labels: []string{o.String()}}
+	}
+	family.members = e.byOutcome
+	return family
 }
 
 // JobPickedUp counts one job received from the orchestrator.
@@ -138,7 +157,8 @@ func (e *Executor) SetConnected(ok bool) {
 }
 
 // ObserveRequest records one finished request. It neither allocates nor
-// blocks, and may be called from many goroutines at once.
+// blocks, and may be called from many goroutines at once; it nearly
+// always writes only the shard of the P it runs on (see requestStats).
 //
 // Every sample is counted as success or failed and under its outcome.
 // Dropped and aborted requests carry no timings, so only requests that
@@ -149,24 +169,5 @@ func (e *Executor) ObserveRequest(s *engine.Sample) {
 	if s == nil {
 		return
 	}
-	if s.Outcome.Failed() {
-		e.failed.Inc()
-	} else {
-		e.success.Inc()
-	}
-	if int(s.Outcome) < len(e.byOutcome) {
-		e.byOutcome[s.Outcome].Inc()
-	}
-	if s.Outcome == engine.Dropped || s.Outcome == engine.Lost {
-		return
-	}
-	latency := s.Latency.Seconds()
-	e.duration.Observe(latency)
-	if s.Outcome == engine.Success {
-		e.successDuration.Observe(latency)
-	}
-	if s.Status != 0 {
-		e.firstByte.Observe(s.FirstByte.Seconds())
-		e.responseSize.Observe(float64(s.Bytes))
-	}
+	e.requests.observe(s)
 }
