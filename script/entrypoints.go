@@ -11,6 +11,9 @@ import (
 	"github.com/PeladoCollado/imager/types"
 )
 
+// The scenario functions a VM calls: request(), rps(round), observe(result)
+// and reset(), with the tables they take and give.
+
 // MaxRPS is the largest rate rps(round) may return.
 const MaxRPS = 1_000_000_000
 
