@@ -1,8 +1,6 @@
 package manager_test
 
 import (
-	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -63,39 +61,4 @@ func TestConstructorsReturnLoadCalculators(t *testing.T) {
 			}
 		})
 	}
-}
-
-// burstCalculator is a custom calculator: a steady base rate with a burst
-// every few rounds. It is safe for concurrent use.
-type burstCalculator struct {
-	mu    sync.Mutex
-	base  int
-	burst int
-	every int
-	round int
-}
-
-var _ manager.LoadCalculator = (*burstCalculator)(nil)
-
-// Next returns the burst rate every few rounds and the base rate otherwise.
-func (c *burstCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.round++
-	if c.round%c.every == 0 {
-		return c.burst
-	}
-	return c.base
-}
-
-// A custom calculator only needs a Next method to be used wherever the
-// orchestrator takes a manager.LoadCalculator.
-func ExampleLoadCalculator() {
-	var calc manager.LoadCalculator = &burstCalculator{base: 20, burst: 200, every: 3}
-	rates := make([]int, 7)
-	for i := range rates {
-		rates[i] = calc.Next()
-	}
-	fmt.Println(rates)
-	// Output: [20 20 200 20 20 200 20]
 }
