@@ -63,48 +63,62 @@ type Orchestrator struct {
 // on reg. It returns an error, and leaves reg unchanged, when any of them
 // cannot be registered, for instance because reg already holds them.
 func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
-	o := &Orchestrator{
-		registeredExecutors: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_registered_executors",
-			Help: "Number of executors currently connected to the orchestrator.",
-		}),
-		jobsDispatched: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_orchestrator_jobs_dispatched_total",
-			Help: "Jobs sent to executors.",
-		}),
-		jobRequests: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_orchestrator_job_requests_total",
-			Help: "Planned requests put into jobs sent to executors.",
-		}),
-		podCPU: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_target_pod_cpu_millicores",
-			Help: "CPU usage of a target pod in millicores, as reported by the metrics API.",
-		}, []string{"namespace", "pod"}),
-		podMemory: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_target_pod_memory_bytes",
-			Help: "Memory working set of a target pod in bytes, as reported by the metrics API.",
-		}, []string{"namespace", "pod"}),
-		round: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_round",
-			Help: "Index of the last finished round.",
-		}),
-		plannedRPS: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_planned_rps",
-			Help: "Request rate planned for the last finished round, in requests per second.",
-		}),
-		achievedRPS: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "imager_orchestrator_achieved_rps",
-			Help: "Request rate actually sent in the last finished round, in requests per second.",
-		}),
-		disconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_orchestrator_executor_disconnects_total",
-			Help: "Executors that went away, cleanly or not.",
-		}),
-		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "imager_orchestrator_auth_failures_total",
-			Help: "Executor connections rejected for failed authentication.",
-		}),
+	o := &Orchestrator{runLatency: newRunLatency()}
+	cs := o.initFleet()
+	cs = append(cs, o.initRounds()...)
+	cs = append(cs, o.initTarget()...)
+	cs = append(cs, o.runLatency)
+	if err := registerAll(reg, cs...); err != nil {
+		return nil, err
 	}
+	return o, nil
+}
+
+// newGauge makes an unlabelled gauge.
+func newGauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+}
+
+// newCounter makes an unlabelled counter.
+func newCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+// initFleet creates the collectors of executors, jobs and the scenario,
+// and returns them for registration.
+func (o *Orchestrator) initFleet() []prometheus.Collector {
+	o.registeredExecutors = newGauge("imager_orchestrator_registered_executors",
+		"Number of executors currently connected to the orchestrator.")
+	o.jobsDispatched = newCounter("imager_orchestrator_jobs_dispatched_total",
+		"Jobs sent to executors.")
+	o.jobRequests = newCounter("imager_orchestrator_job_requests_total",
+		"Planned requests put into jobs sent to executors.")
+	o.disconnects = newCounter("imager_orchestrator_executor_disconnects_total",
+		"Executors that went away, cleanly or not.")
+	o.authFailures = newCounter("imager_orchestrator_auth_failures_total",
+		"Executor connections rejected for failed authentication.")
+	o.reportsRefused = newCounter("imager_orchestrator_reports_refused_total",
+		"Executor reports refused because their counts were negative, did not add up to the job's planned requests, or disagreed with their latency histogram; their requests count as lost.")
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imager_orchestrator_scenario_reloads_total",
+		Help: "Changes of the Lua scenario file seen while running, by result: accepted (takes over at the next round) or rejected (the running version stays).",
+	}, []string{"result"})
+	o.scenarioReloads[0] = reloads.WithLabelValues("rejected")
+	o.scenarioReloads[1] = reloads.WithLabelValues("accepted")
+	return []prometheus.Collector{o.registeredExecutors, o.jobsDispatched, o.jobRequests,
+		o.disconnects, o.authFailures, o.reportsRefused, reloads}
+}
+
+// initRounds creates the collectors of finished rounds and returns them
+// for registration.
+func (o *Orchestrator) initRounds() []prometheus.Collector {
+	o.round = newGauge("imager_orchestrator_round", "Index of the last finished round.")
+	o.plannedRPS = newGauge("imager_orchestrator_planned_rps",
+		"Request rate planned for the last finished round, in requests per second.")
+	o.achievedRPS = newGauge("imager_orchestrator_achieved_rps",
+		"Request rate actually sent in the last finished round, in requests per second.")
+	o.roundsSkipped = newCounter("imager_orchestrator_rounds_skipped_total",
+		"Rounds on the time grid that sent nothing: no target ready (dispatch paused), no executor connected, or planned too late.")
 	roundRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_orchestrator_round_requests_total",
 		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.",
@@ -119,44 +133,28 @@ func NewOrchestrator(reg prometheus.Registerer) (*Orchestrator, error) {
 	for i, q := range roundQuantiles {
 		o.roundLatency[i] = roundLatency.WithLabelValues(q)
 	}
-	o.roundsSkipped = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "imager_orchestrator_rounds_skipped_total",
-		Help: "Rounds on the time grid that sent nothing: no target ready (dispatch paused), no executor connected, or planned too late.",
-	})
-	o.reportsRefused = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "imager_orchestrator_reports_refused_total",
-		Help: "Executor reports refused because their counts were negative, did not add up to the job's planned requests, or disagreed with their latency histogram; their requests count as lost.",
-	})
-	o.connsOpened = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "imager_orchestrator_connections_opened_total",
-		Help: "Connections to the target opened by the executors (a first connect or a reconnect), summed over finished rounds.",
-	})
-	o.connFailures = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "imager_orchestrator_connection_failures_total",
-		Help: "Connection attempts to the target that failed, summed over finished rounds.",
-	})
-	o.targetAvailable = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "imager_orchestrator_target_available",
-		Help: "1 while the target can be sent to (always in url mode; in pod and service modes while it has a ready endpoint), 0 while dispatch is paused.",
-	})
-	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "imager_orchestrator_scenario_reloads_total",
-		Help: "Changes of the Lua scenario file seen while running, by result: accepted (takes over at the next round) or rejected (the running version stays).",
-	}, []string{"result"})
-	o.scenarioReloads[0] = reloads.WithLabelValues("rejected")
-	o.scenarioReloads[1] = reloads.WithLabelValues("accepted")
-	o.runLatency = newRunLatency()
-	err := registerAll(reg,
-		o.registeredExecutors, o.jobsDispatched, o.jobRequests,
-		o.podCPU, o.podMemory,
-		o.round, o.plannedRPS, o.achievedRPS, roundRequests, roundLatency,
-		o.disconnects, o.authFailures, reloads, o.roundsSkipped, o.targetAvailable,
-		o.runLatency, o.reportsRefused, o.connsOpened, o.connFailures,
-	)
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return []prometheus.Collector{o.round, o.plannedRPS, o.achievedRPS, o.roundsSkipped, roundRequests, roundLatency}
+}
+
+// initTarget creates the collectors of the target (its pods' usage, its
+// availability and the connections made to it) and returns them for
+// registration.
+func (o *Orchestrator) initTarget() []prometheus.Collector {
+	o.podCPU = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imager_orchestrator_target_pod_cpu_millicores",
+		Help: "CPU usage of a target pod in millicores, as reported by the metrics API.",
+	}, []string{"namespace", "pod"})
+	o.podMemory = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imager_orchestrator_target_pod_memory_bytes",
+		Help: "Memory working set of a target pod in bytes, as reported by the metrics API.",
+	}, []string{"namespace", "pod"})
+	o.targetAvailable = newGauge("imager_orchestrator_target_available",
+		"1 while the target can be sent to (always in url mode; in pod and service modes while it has a ready endpoint), 0 while dispatch is paused.")
+	o.connsOpened = newCounter("imager_orchestrator_connections_opened_total",
+		"Connections to the target opened by the executors (a first connect or a reconnect), summed over finished rounds.")
+	o.connFailures = newCounter("imager_orchestrator_connection_failures_total",
+		"Connection attempts to the target that failed, summed over finished rounds.")
+	return []prometheus.Collector{o.podCPU, o.podMemory, o.targetAvailable, o.connsOpened, o.connFailures}
 }
 
 // RoundSkipped counts a round that sent nothing.

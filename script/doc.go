@@ -22,6 +22,16 @@
 // Validate reports which roles a scenario defines and fails when it
 // defines neither request nor rps.
 //
+// # Sessions and reloading
+//
+// A Session is one run's use of a scenario file: it reads and compiles the
+// file once and derives the roles, the file's SHA-256 and every VM of the
+// run from that read. The ReloadableSource and ReloadableCalculator it
+// builds are what the orchestrator runs. Session.Watch re-reads the file
+// and, when its content changed and every role still builds from the new
+// version, queues the new versions to take over at the next BeginRound;
+// Session.Close releases them all.
+//
 // # Sandbox
 //
 // A VM opens only: the base library without dofile, loadfile, load,

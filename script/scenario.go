@@ -2,6 +2,7 @@ package script
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type Scenario struct {
 	path  string
 	dir   string
 	name  string
+	sum   [sha256.Size]byte
 	proto *lua.FunctionProto
 
 	mu      sync.Mutex
@@ -38,6 +40,25 @@ type Scenario struct {
 // "scenario.lua:12: syntax error near 'end': ...". Load does not run the
 // file; NewVM and Validate do.
 func Load(path string) (*Scenario, error) {
+	f, err := readScenarioFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.compile()
+}
+
+// scenarioFile is the content of a scenario file as read, not yet
+// compiled.
+type scenarioFile struct {
+	given     string // the path as given, for errors
+	abs       string
+	dir, name string
+	raw       []byte // at most MaxSourceBytes+1 bytes
+}
+
+// readScenarioFile reads the file at path, through its folder (so that a
+// symlinked ConfigMap version is read whole, as it is now).
+func readScenarioFile(path string) (*scenarioFile, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
@@ -49,15 +70,28 @@ func Load(path string) (*Scenario, error) {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
 	defer root.Close()
-	src, err := readSource(root, name)
+	raw, err := readFile(root, name)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
-	proto, err := compile(src, name)
+	return &scenarioFile{given: path, abs: abs, dir: dir, name: name, raw: raw}, nil
+}
+
+// sum is the SHA-256 of the bytes read.
+func (f *scenarioFile) sum() [sha256.Size]byte { return sha256.Sum256(f.raw) }
+
+// compile checks and compiles the bytes read into a Scenario.
+func (f *scenarioFile) compile() (*Scenario, error) {
+	src, err := sourceText(f.name, f.raw)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", f.given, err)
+	}
+	proto, err := compile(src, f.name)
 	if err != nil {
 		return nil, err
 	}
-	return &Scenario{path: abs, dir: dir, name: name, proto: proto, modules: make(map[string]*lua.FunctionProto)}, nil
+	return &Scenario{path: f.abs, dir: f.dir, name: f.name, sum: f.sum(), proto: proto,
+		modules: make(map[string]*lua.FunctionProto)}, nil
 }
 
 // Path is the absolute path of the scenario file.
@@ -70,10 +104,23 @@ func (s *Scenario) Dir() string { return s.dir }
 // ("scenario.lua:12: ...").
 func (s *Scenario) Name() string { return s.name }
 
+// SHA256 is the SHA-256 of the file's content as Load read it: the
+// version this Scenario was compiled from.
+func (s *Scenario) SHA256() [sha256.Size]byte { return s.sum }
+
 // readSource reads a Lua source file inside root and refuses what is not
-// Lua text: precompiled chunks (a leading "\x1bLua" or any ESC byte first),
-// NUL bytes, and files over MaxSourceBytes.
+// Lua text (see sourceText).
 func readSource(root *os.Root, name string) ([]byte, error) {
+	raw, err := readFile(root, name)
+	if err != nil {
+		return nil, err
+	}
+	return sourceText(name, raw)
+}
+
+// readFile reads at most MaxSourceBytes+1 bytes of the file name inside
+// root, so that sourceText can tell a file over the limit.
+func readFile(root *os.Root, name string) ([]byte, error) {
 	f, err := root.Open(name)
 	if err != nil {
 		return nil, err
@@ -82,10 +129,13 @@ func readSource(root *os.Root, name string) ([]byte, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s is a folder, not a Lua file", name)
 	}
-	src, err := io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
-	if err != nil {
-		return nil, err
-	}
+	return io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
+}
+
+// sourceText refuses what is not Lua text: precompiled chunks (a leading
+// "\x1bLua" or any ESC byte first), NUL bytes, and files over
+// MaxSourceBytes. It returns the text with a "#!" first line blanked.
+func sourceText(name string, src []byte) ([]byte, error) {
 	switch {
 	case len(src) > MaxSourceBytes:
 		return nil, fmt.Errorf("%s is larger than %d bytes", name, MaxSourceBytes)

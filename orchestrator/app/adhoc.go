@@ -8,6 +8,7 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
+	"github.com/PeladoCollado/imager/script"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -220,7 +221,7 @@ func sourceTarget(cfg Config, src types.RequestSource, target func() (string, er
 // sourceName names the request source src for error messages.
 func sourceName(cfg Config, src types.RequestSource) string {
 	switch src.(type) {
-	case *luaSource:
+	case *script.ReloadableSource:
 		return "request() of -scenario " + cfg.Scenario
 	case *requests.FileSource:
 		return "-request-source-file " + cfg.requestFile()

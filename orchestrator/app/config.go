@@ -135,6 +135,11 @@ type Config struct {
 	CAFile             string
 	ClientCert         string
 	ClientKey          string
+
+	// builtIns, set by Run and DryRun on the Config they hand to the
+	// factories, is what the built-in factories share within that run:
+	// its logger and its once-loaded scenario.
+	builtIns *builtIns
 }
 
 // stringList is a repeatable string flag.
@@ -246,24 +251,57 @@ func parse(name string, args []string, out io.Writer) (Config, error) {
 // calculator is used; those are checked by their factories. All problems
 // are reported at once, each naming its flag.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	errs := c.targetProblems()
+	errs = append(errs, c.timingProblems()...)
+	errs = append(errs, c.portProblems()...)
+	errs = append(errs, c.scenarioProblems()...)
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format %q: want text or json", c.LogFormat))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("-log-level: %v", err))
+	}
+	if _, err := results.ParseThresholds(c.Thresholds); err != nil {
+		errs = append(errs, fmt.Errorf("-threshold: %v", err))
+	}
+	errs = append(errs, c.outputProblems()...)
+	errs = append(errs, c.rateProblems()...)
+	errs = append(errs, c.adHocProblems()...)
+	errs = append(errs, c.tlsProblems()...)
+	errs = append(errs, c.controlPlaneProblems()...)
+	return errors.Join(errs...)
+}
+
+// targetProblems checks -target-mode and the flags it needs.
+func (c Config) targetProblems() []error {
+	var err error
 	switch c.TargetMode {
 	case TargetModePod:
 		if c.TargetNamespace == "" || c.TargetDeployment == "" {
-			bad("-target-mode=pod needs -target-namespace and -target-deployment")
+			err = errors.New("-target-mode=pod needs -target-namespace and -target-deployment")
 		}
 	case TargetModeService:
 		if c.TargetNamespace == "" || c.TargetService == "" {
-			bad("-target-mode=service needs -target-namespace and -target-service")
+			err = errors.New("-target-mode=service needs -target-namespace and -target-service")
 		}
 	case TargetModeURL:
-		if err := checkTargetURL(c.TargetURL, c.mayUseAdHoc()); err != nil {
-			bad("-target-url: %v", err)
+		if uerr := checkTargetURL(c.TargetURL, c.mayUseAdHoc()); uerr != nil {
+			err = fmt.Errorf("-target-url: %v", uerr)
 		}
 	default:
-		bad("-target-mode %q: want pod, service or url", c.TargetMode)
+		err = fmt.Errorf("-target-mode %q: want pod, service or url", c.TargetMode)
 	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// timingProblems checks the durations of the test, its rounds and
+// requests, and of the executors' and the target's supervision.
+func (c Config) timingProblems() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.RoundInterval < 10*time.Millisecond {
 		bad("-round-interval (%v) must be at least 10ms", c.RoundInterval)
 	}
@@ -285,50 +323,24 @@ func (c Config) Validate() error {
 	if c.MetricsPollInterval <= 0 {
 		bad("-metrics-poll-interval (%v) must be positive", c.MetricsPollInterval)
 	}
+	return errs
+}
+
+// portProblems checks -listen-port and -grpc-port.
+func (c Config) portProblems() []error {
+	var errs []error
 	for _, p := range []struct {
 		name string
 		v    int
 	}{{"-listen-port", c.ListenPort}, {"-grpc-port", c.GRPCPort}} {
 		if p.v < 0 || p.v > 65535 {
-			bad("%s (%d) must be between 0 and 65535", p.name, p.v)
+			errs = append(errs, fmt.Errorf("%s (%d) must be between 0 and 65535", p.name, p.v))
 		}
 	}
 	if c.ListenPort != 0 && c.ListenPort == c.GRPCPort {
-		bad("-listen-port and -grpc-port are both %d", c.ListenPort)
+		errs = append(errs, fmt.Errorf("-listen-port and -grpc-port are both %d", c.ListenPort))
 	}
-	if _, err := c.ScenarioOptionMap(); err != nil {
-		bad("-scenario-options: %v", err)
-	}
-	if c.ScenarioReloadInterval < 0 {
-		bad("-scenario-reload-interval (%v) must not be negative", c.ScenarioReloadInterval)
-	}
-	if c.LuaCallTimeout <= 0 {
-		bad("-lua-call-timeout (%v) must be positive", c.LuaCallTimeout)
-	}
-	if c.LuaMemoryLimitMB <= 0 {
-		bad("-lua-memory-limit-mb (%d) must be positive", c.LuaMemoryLimitMB)
-	}
-	if c.LuaVMs < 1 || c.LuaVMs > 64 {
-		bad("-lua-vms (%d) must be between 1 and 64", c.LuaVMs)
-	}
-	if c.Scenario == "" && (c.RequestSourceType == SourceLua || c.LoadCalculator == CalculatorLua) {
-		bad("-request-source-type=lua and -load-calculator=lua need -scenario")
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		bad("-log-format %q: want text or json", c.LogFormat)
-	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
-		bad("-log-level: %v", err)
-	}
-	if _, err := results.ParseThresholds(c.Thresholds); err != nil {
-		bad("-threshold: %v", err)
-	}
-	errs = append(errs, c.outputProblems()...)
-	errs = append(errs, c.rateProblems()...)
-	errs = append(errs, c.adHocProblems()...)
-	errs = append(errs, c.tlsProblems()...)
-	errs = append(errs, c.controlPlaneProblems()...)
-	return errors.Join(errs...)
+	return errs
 }
 
 // ScenarioOptionMap parses -scenario-options: comma-separated key=value

@@ -51,7 +51,9 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 	// simulated one that moves a round interval per round: round.elapsed
 	// and imager.time read as they would in a real run.
 	clock := &simClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	bi := builtIns{now: clock.now}
+	bi := newBuiltIns(cfg, nil, clock.now)
+	defer bi.close()
+	cfg.builtIns = bi
 	out := &DryRunResult{Target: cfg.TargetURL, Interval: cfg.RoundInterval.String(), Rounds: []DryRunRound{}, Requests: []DryRunRequest{}}
 	if cfg.Scenario != "" && cfg.RequestSourceType == SourceAuto {
 		// A scenario that only shapes the load has no requests to show,
@@ -72,11 +74,9 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 	var src types.RequestSource
 	if samples > 0 {
 		if src, err = bi.requestSource(cfg); err != nil {
-			closeLua(nil, calc)
 			return nil, err
 		}
 	}
-	defer closeLua(src, calc)
 	if _, err := loadTLS(cfg); err != nil {
 		return nil, err
 	}

@@ -66,12 +66,14 @@ func (f LoadCalculatorFactoryFunc) NewLoadCalculator(cfg Config) (manager.LoadCa
 // and query of -target-url, with -H and -body or -body-file), or auto: lua
 // when -scenario defines request(), else file when -request-source-file
 // is given or the target mode is not url, else url. Scenario VMs log to
-// slog.Default(); Run without a custom factory uses its own logger.
+// the logger of the run that handed cfg to a factory (RunOptions.Logger),
+// and to slog.Default() for a Config from elsewhere. Within a run the
+// scenario is loaded once and the run releases the VMs when it ends.
 func NewBuiltInRequestSource(cfg Config) (types.RequestSource, error) {
-	return builtIns{}.requestSource(cfg)
+	return builtInsOf(cfg).requestSource(cfg)
 }
 
-func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
+func (b *builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 	kind := cfg.RequestSourceType
 	if kind == SourceAuto {
 		if cfg.Scenario != "" {
@@ -117,12 +119,13 @@ func (b builtIns) requestSource(cfg Config) (types.RequestSource, error) {
 // after checking -min-rps, -max-rps and (for step) -step-rps: constant
 // (-rate), step, exponential, logarithmic, adaptive-exponential, lua
 // (rps(round) of -scenario), or auto: lua when -scenario defines
-// rps(round), else constant when -rate is set, else step.
+// rps(round), else constant when -rate is set, else step. Scenario VMs log
+// and are released as NewBuiltInRequestSource says.
 func NewBuiltInLoadCalculator(cfg Config) (manager.LoadCalculator, error) {
-	return builtIns{}.loadCalculator(cfg)
+	return builtInsOf(cfg).loadCalculator(cfg)
 }
 
-func (b builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
+func (b *builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 	kind, err := b.calculatorKind(cfg)
 	if err != nil {
 		return nil, err
@@ -169,7 +172,7 @@ func (b builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 // calculatorKind resolves -load-calculator=auto: lua when -scenario
 // defines rps(round), else constant when -rate is set, else step. -rate
 // beside a scenario that sets the rate itself is refused, not ignored.
-func (b builtIns) calculatorKind(cfg Config) (string, error) {
+func (b *builtIns) calculatorKind(cfg Config) (string, error) {
 	if cfg.LoadCalculator != CalculatorAuto {
 		return cfg.LoadCalculator, nil
 	}

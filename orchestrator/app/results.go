@@ -2,12 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -103,7 +100,7 @@ func (t *targetTotals) usage() *results.TargetUsage {
 type searcher interface{ SearchResult() string }
 
 // thresholdsFor parses -threshold and the thresholds list of -scenario.
-func thresholdsFor(cfg Config, bi builtIns) ([]results.Threshold, error) {
+func thresholdsFor(cfg Config, bi *builtIns) ([]results.Threshold, error) {
 	ts, err := results.ParseThresholds(cfg.Thresholds)
 	if err != nil {
 		return nil, fmt.Errorf("-threshold: %w", err)
@@ -163,12 +160,12 @@ func runLine(cfg Config, opts RunOptions, ts []results.Threshold) (*results.Run,
 		run.Thresholds = append(run.Thresholds, t.Expr)
 	}
 	if cfg.Scenario != "" {
-		b, err := os.ReadFile(cfg.Scenario)
+		// The hash of the version the run loaded, from that one read.
+		sum, err := builtInsOf(cfg).scenarioSHA256(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("-scenario: %w", err)
+			return nil, err
 		}
-		sum := sha256.Sum256(b)
-		run.ScenarioSHA256 = hex.EncodeToString(sum[:])
+		run.ScenarioSHA256 = sum
 	}
 	return run, nil
 }

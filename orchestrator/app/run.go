@@ -2,13 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,14 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/executor"
-	"github.com/PeladoCollado/imager/httpserve"
 	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/k8s"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Version is this build's version (see package internal/version): sent to
@@ -38,7 +36,9 @@ type RunOptions struct {
 	// and NewBuiltInLoadCalculator for the names it does not handle.
 	RequestSourceFactory  RequestSourceFactory
 	LoadCalculatorFactory LoadCalculatorFactory
-	// Logger defaults to slog.Default().
+	// Logger receives every log line of the run, the scenario's print
+	// and imager.log output included, also from the built-ins a custom
+	// factory falls back to; nil means slog.Default().
 	Logger *slog.Logger
 	// Registry receives every metric; nil means a new registry.
 	Registry *prometheus.Registry
@@ -77,305 +77,231 @@ type RunOptions struct {
 // Run runs the orchestrator until the test ends (-duration, the
 // calculator ends it, or -abort-on-fail) or ctx ends, then judges the
 // run, writes -termination-log and, with -results-linger, keeps serving
-// /results for that long or until ctx ends. It returns nil when the test completed and passed; a *VerdictError
-// when it failed its thresholds or, with none, no request succeeded (joined
-// with ctx.Err() when it was also stopped); ctx.Err() when it was stopped
-// and passed; a *UsageError for input to fix; and other errors when it
-// could not run.
-func Run(ctx context.Context, cfg Config, opts RunOptions) error {
+// /results for that long or until ctx ends. It returns nil when the test
+// completed and passed; a *VerdictError when it failed its thresholds or,
+// with none, no request succeeded (joined with ctx.Err() when it was also
+// stopped); ctx.Err() when it was stopped and passed; a *UsageError for
+// input to fix; and other errors when it could not run, or when one of
+// its services (the HTTP or gRPC server, the Kubernetes target, a local
+// executor) failed, which ends the test.
+func Run(ctx context.Context, cfg Config, opts RunOptions) (err error) {
+	r, err := prepare(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer func() { err = r.teardown(err) }()
+	if err := r.build(); err != nil {
+		return err
+	}
+	if err := r.start(); err != nil {
+		return err
+	}
+	return r.test()
+}
+
+// run is one Run: the pieces it builds, in the order it builds them.
+// teardown releases whichever of them exist.
+type run struct {
+	ctx     context.Context // the caller's
+	cfg     Config
+	opts    RunOptions
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	om      *metrics.Orchestrator
+	ctrlTLS *tls.Config
+	jobTLS  *engine.TLSConfig
+
+	target     func() (string, error)
+	kube       *k8s.Target // nil in url mode
+	bi         *builtIns
+	src        types.RequestSource
+	calc       manager.LoadCalculator
+	token      string
+	thresholds []results.Threshold
+	sched      *manager.Scheduler
+	// schedCtx is the scheduler's: it also ends when -abort-on-fail or a
+	// failed service ends the test, with that as its cause.
+	schedCtx context.Context
+	abort    context.CancelCauseFunc
+
+	services      *group
+	execCtx       context.Context // the local executors'
+	stopExecutors context.CancelFunc
+	httpLis       net.Listener
+	ctrl          *control.Server
+	rec           *recorder
+	ready         atomic.Bool // /readyz
+	outCreated    atomic.Bool // this run's -out file exists
+}
+
+// prepare checks the configuration and sets up logging, metrics and the
+// seed: everything that needs no teardown.
+func prepare(ctx context.Context, cfg Config, opts RunOptions) (*run, error) {
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
-	ctrlTLS, err := prepareControlPlane(cfg, opts)
-	if err != nil {
+	r := &run{ctx: ctx, cfg: cfg, opts: opts, log: opts.Logger, reg: opts.Registry}
+	var err error
+	if r.ctrlTLS, err = prepareControlPlane(cfg, opts); err != nil {
+		return nil, err
+	}
+	if r.jobTLS, err = loadTLS(cfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.reg == nil {
+		r.reg = prometheus.NewRegistry()
+		r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if r.om, err = metrics.NewOrchestrator(r.reg); err != nil {
+		return nil, fmt.Errorf("orchestrator metrics: %w", err)
+	}
+	if r.cfg.Seed == 0 {
+		r.cfg.Seed = time.Now().UnixNano()
+		r.log.Info("random seed chosen; pass -seed to repeat this run", "seed", r.cfg.Seed)
+	}
+	return r, nil
+}
+
+// build makes the target, the request source and load calculator, the
+// thresholds and the scheduler.
+func (r *run) build() error {
+	var err error
+	if r.target, r.kube, err = targetFor(r.cfg, r.log, r.om); err != nil {
 		return err
 	}
-	jobTLS, err := loadTLS(cfg)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	om, err := metrics.NewOrchestrator(reg)
-	if err != nil {
-		return fmt.Errorf("orchestrator metrics: %w", err)
-	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()
-		log.Info("random seed chosen; pass -seed to repeat this run", "seed", cfg.Seed)
-	}
-	target, kube, err := targetFor(cfg, log, om)
-	if err != nil {
+	if err := r.buildWorkload(); err != nil {
 		return err
 	}
-	var usage func() []manager.PodUsage
-	if kube != nil {
-		usage = kube.Usage
-	}
-	bi := builtIns{log: log}
-	srcFactory := opts.RequestSourceFactory
-	if srcFactory == nil {
-		srcFactory = RequestSourceFactoryFunc(bi.requestSource)
-	}
-	calcFactory := opts.LoadCalculatorFactory
-	if calcFactory == nil {
-		calcFactory = LoadCalculatorFactoryFunc(bi.loadCalculator)
-	}
-	src, err := srcFactory.NewRequestSource(cfg)
-	if err != nil {
-		return fmt.Errorf("request source %q: %w", cfg.RequestSourceType, err)
-	}
-	calc, err := calcFactory.NewLoadCalculator(cfg)
-	if err != nil {
-		closeLua(src, nil)
-		return fmt.Errorf("load calculator %q: %w", cfg.LoadCalculator, err)
-	}
-	defer closeLua(src, calc)
-	if target, err = sourceTarget(cfg, src, target); err != nil {
-		return err
-	}
-	luaSrc, _ := src.(*luaSource)
-	luaCalc, _ := calc.(*luaCalculator)
-	if cfg.Scenario != "" && luaSrc == nil && luaCalc == nil {
-		return fmt.Errorf("-scenario %s is not used: neither -request-source-type nor -load-calculator is lua or auto", cfg.Scenario)
-	}
-	var rl *reloader
-	if cfg.Scenario != "" && cfg.ScenarioReloadInterval > 0 {
-		if rl, err = newReloader(cfg, log, om, luaSrc, luaCalc); err != nil {
-			return err
-		}
-	}
-	var token string
-	if cfg.AuthTokenFile != "" {
-		if token, err = imagerv1.ReadAuthTokenFile(cfg.AuthTokenFile); err != nil {
+	if r.cfg.AuthTokenFile != "" {
+		if r.token, err = imagerv1.ReadAuthTokenFile(r.cfg.AuthTokenFile); err != nil {
 			return fmt.Errorf("-auth-token-file: %w", err)
 		}
 	}
-	thresholds, err := thresholdsFor(cfg, bi)
-	if err != nil {
+	if r.thresholds, err = thresholdsFor(r.cfg, r.bi); err != nil {
 		return err
 	}
-	// The scheduler's context also ends when -abort-on-fail ends the test.
-	schedCtx, abort := context.WithCancelCause(ctx)
-	defer abort(nil)
-	var rec *recorder
-	onRound := func(r *manager.RoundResult) {
-		rec.round(r)
-		if opts.OnRound != nil {
-			opts.OnRound(r)
-		}
-	}
-	sched, err := manager.NewScheduler(manager.SchedulerConfig{
-		Calculator:     calc,
-		Source:         src,
-		Target:         target,
-		Interval:       cfg.RoundInterval,
-		Duration:       cfg.Duration,
-		RequestTimeout: cfg.RequestTimeout,
-		TLS:            jobTLS,
-		Usage:          usage,
-		Metrics:        om,
-		Logger:         log,
-		OnRound:        onRound,
-		QuietRounds:    opts.QuietRounds,
-
-		ExpectExecutors:  cfg.ExpectExecutors,
-		ExecutorWait:     cfg.ExecutorWait,
-		ExecutorWaitFail: cfg.ExecutorWaitFail,
-	})
-	if err != nil {
-		return err
-	}
-
-	httpLis, grpcLis, err := listeners(cfg, opts, ctrlTLS != nil, log)
-	if err != nil {
-		return err
-	}
-	svcCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServices()
-	var wg sync.WaitGroup
-	errc := make(chan error, 4+opts.LocalExecutors)
-	if kube != nil {
-		wg.Go(func() { errc <- kube.Run(svcCtx) })
-	}
-	if rl != nil {
-		wg.Go(func() { errc <- rl.Run(svcCtx) })
-	}
-	var ready, outCreated atomic.Bool
-	if httpLis != nil {
-		srv := &http.Server{Handler: httpHandler(reg, ready.Load, cfg.Out, outCreated.Load), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		wg.Go(func() { errc <- httpserve.Serve(svcCtx, httpLis, srv) })
-		log.Info("serving metrics and health", "addr", httpLis.Addr().String())
-	}
-	var ctrl *control.Server
-	if grpcLis != nil {
-		srv := control.NewServer(control.Config{
-			Fleet: sched, Metrics: om, AuthToken: token, ExecutorTimeout: cfg.ExecutorTimeout,
-			HeartbeatInterval: cfg.ExecutorTimeout / 5, Version: Version, Logger: log, TLS: ctrlTLS,
-		})
-		ctrl = srv
-		wg.Go(func() { errc <- srv.Serve(svcCtx, grpcLis) })
-	}
-	// Local executors stop with the caller's ctx, so a stopped run still
-	// reports what they measured while the scheduler drains, or when the
-	// test is over.
-	execCtx, stopExecutors := context.WithCancel(schedCtx)
-	defer stopExecutors()
-	// abandon stops everything started so far when the test cannot start.
-	abandon := func(err error) error {
-		stopServices()
-		stopExecutors()
-		wg.Wait()
-		return err
-	}
-	if opts.LocalExecutors > 0 {
-		em, err := metrics.NewExecutor(reg)
-		if err != nil {
-			return abandon(fmt.Errorf("executor metrics: %w", err))
-		}
-		for i := range opts.LocalExecutors {
-			runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: opts.LocalMaxInFlight, Connections: opts.LocalConnections, Observer: em})
-			l := executor.NewLocal("local-"+strconv.Itoa(i), 1, runner, sched.Report, em)
-			sched.Join(l)
-			wg.Go(func() { errc <- l.Run(execCtx) })
-		}
-	}
-	if kube != nil {
-		if err := waitKubeTarget(ctx, kube, cfg); err != nil {
-			return abandon(err)
-		}
-	}
-	if rec, err = newRecorder(cfg, opts, thresholds, log, abort); err != nil {
-		return abandon(err)
-	}
-	outCreated.Store(true)
-	if s, ok := calc.(searcher); ok {
-		rec.search = s.SearchResult
-	}
-	ready.Store(true)
-	runErr := sched.Run(schedCtx)
-	if ctx.Err() == nil && errors.Is(context.Cause(schedCtx), errAborted) {
-		runErr = nil
-	}
-	sum := sched.Summary()
-	if opts.OnSummary != nil {
-		opts.OnSummary(sum)
-	}
-	runErr = rec.finish(sum, runErr)
-	if ctrl != nil {
-		// Tell the executors the test is over before the server stops;
-		// Finish waits (boundedly) for them to close their streams.
-		ctrl.Finish(doneNotice(runErr))
-	}
-	stopExecutors()
-	lingerResults(ctx, cfg.ResultsLinger, httpLis, log)
-	stopServices()
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	return runErr
+	r.schedCtx, r.abort = context.WithCancelCause(r.ctx)
+	r.sched, err = manager.NewScheduler(r.schedulerConfig())
+	return err
 }
 
-// closeLua releases the VMs of Lua sources and calculators.
-func closeLua(src any, calc any) {
-	if l, ok := src.(*luaSource); ok {
-		l.close()
+// buildWorkload asks the factories for the request source and load
+// calculator. The built-ins they fall back to share the run's logger and
+// its once-loaded -scenario, which must serve one of them.
+func (r *run) buildWorkload() error {
+	r.bi = newBuiltIns(r.cfg, r.log, nil)
+	r.cfg.builtIns = r.bi
+	var srcFactory RequestSourceFactory = RequestSourceFactoryFunc(NewBuiltInRequestSource)
+	if r.opts.RequestSourceFactory != nil {
+		srcFactory = r.opts.RequestSourceFactory
 	}
-	if l, ok := calc.(*luaCalculator); ok {
-		l.close()
+	var calcFactory LoadCalculatorFactory = LoadCalculatorFactoryFunc(NewBuiltInLoadCalculator)
+	if r.opts.LoadCalculatorFactory != nil {
+		calcFactory = r.opts.LoadCalculatorFactory
 	}
-}
-
-// kubeSyncTimeout bounds the wait for the Kubernetes target's caches.
-const kubeSyncTimeout = 30 * time.Second
-
-// targetFor returns the function that gives each round's target URL and,
-// in pod and service modes, the Kubernetes target behind it, which Run
-// must run. url mode touches no Kubernetes configuration at all.
-func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (string, error), *k8s.Target, error) {
-	switch cfg.TargetMode {
-	case TargetModeURL:
-		// A static URL is always there to send to; pod and service modes
-		// set this from the target's ready endpoints.
-		if om != nil {
-			om.SetTargetAvailable(true)
-		}
-		u := cfg.TargetURL
-		return func() (string, error) { return u, nil }, nil, nil
-	case TargetModePod, TargetModeService:
-		kc, mc, err := k8s.NewClients(cfg.InCluster, cfg.Kubeconfig)
-		if err != nil {
-			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
-		}
-		t, err := k8s.New(kc, mc, k8s.Config{
-			Mode:                cfg.TargetMode,
-			Namespace:           cfg.TargetNamespace,
-			Deployment:          cfg.TargetDeployment,
-			Service:             cfg.TargetService,
-			PortName:            cfg.TargetPortName,
-			ServiceHost:         cfg.ServiceHost,
-			MetricsPollInterval: cfg.MetricsPollInterval,
-			Metrics:             om,
-			Logger:              log,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
-		}
-		return t.URL, t, nil
-	default:
-		return nil, nil, fmt.Errorf("-target-mode %q: want pod, service or url", cfg.TargetMode)
+	var err error
+	if r.src, err = srcFactory.NewRequestSource(r.cfg); err != nil {
+		return fmt.Errorf("request source %q: %w", r.cfg.RequestSourceType, err)
 	}
-}
-
-// waitKubeTarget waits for the Kubernetes target's caches so the first
-// round sees the target as it is. A stop while waiting is not an error
-// here: the scheduler then ends at once and reports the stop.
-func waitKubeTarget(ctx context.Context, kube *k8s.Target, cfg Config) error {
-	wctx, cancel := context.WithTimeout(ctx, kubeSyncTimeout)
-	defer cancel()
-	if err := kube.WaitSynced(wctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("-target-mode=%s: no answer from the Kubernetes API within %v (check -kubeconfig or -in-cluster, and RBAC): %w", cfg.TargetMode, kubeSyncTimeout, err)
+	if r.calc, err = calcFactory.NewLoadCalculator(r.cfg); err != nil {
+		return fmt.Errorf("load calculator %q: %w", r.cfg.LoadCalculator, err)
+	}
+	if r.target, err = sourceTarget(r.cfg, r.src, r.target); err != nil {
+		return err
+	}
+	if r.cfg.Scenario != "" && !r.bi.scenarioUsed() {
+		return fmt.Errorf("-scenario %s is not used: neither -request-source-type nor -load-calculator is lua or auto", r.cfg.Scenario)
 	}
 	return nil
 }
 
-// listeners opens the HTTP and gRPC listeners the config asks for, on
-// -http-bind and -grpc-bind (see Config.grpcHost), and checks and logs
-// the control plane's exposure (see checkExposure).
-func listeners(cfg Config, opts RunOptions, tlsOn bool, log *slog.Logger) (httpLis, grpcLis net.Listener, err error) {
-	httpLis, grpcLis = opts.HTTPListener, opts.GRPCListener
-	if httpLis == nil && cfg.ListenPort != 0 {
-		if httpLis, err = net.Listen("tcp", net.JoinHostPort(cfg.httpHost(), strconv.Itoa(cfg.ListenPort))); err != nil {
-			return nil, nil, fmt.Errorf("-http-bind, -listen-port: %w", err)
-		}
+// schedulerConfig is the scheduler's configuration; every finished round
+// goes to the recorder, then to RunOptions.OnRound.
+func (r *run) schedulerConfig() manager.SchedulerConfig {
+	var usage func() []manager.PodUsage
+	if r.kube != nil {
+		usage = r.kube.Usage
 	}
-	if grpcLis == nil && cfg.GRPCPort != 0 {
-		if grpcLis, err = net.Listen("tcp", net.JoinHostPort(cfg.grpcHost(), strconv.Itoa(cfg.GRPCPort))); err != nil {
-			if httpLis != nil {
-				httpLis.Close()
+	cfg := r.cfg
+	return manager.SchedulerConfig{
+		Calculator:     r.calc,
+		Source:         r.src,
+		Target:         r.target,
+		Interval:       cfg.RoundInterval,
+		Duration:       cfg.Duration,
+		RequestTimeout: cfg.RequestTimeout,
+		TLS:            r.jobTLS,
+		Usage:          usage,
+		Metrics:        r.om,
+		Logger:         r.log,
+		OnRound: func(rr *manager.RoundResult) {
+			r.rec.round(rr)
+			if r.opts.OnRound != nil {
+				r.opts.OnRound(rr)
 			}
-			return nil, nil, fmt.Errorf("-grpc-bind, -grpc-port: %w", err)
+		},
+		QuietRounds: r.opts.QuietRounds,
+
+		ExpectExecutors:  cfg.ExpectExecutors,
+		ExecutorWait:     cfg.ExecutorWait,
+		ExecutorWaitFail: cfg.ExecutorWaitFail,
+	}
+}
+
+// test runs the scheduler to the end of the test, records and judges the
+// run, tells the executors it is over and lingers for /results.
+func (r *run) test() error {
+	runErr := r.sched.Run(r.schedCtx)
+	if r.ctx.Err() == nil {
+		// A test ended by -abort-on-fail is the verdict's to report; one
+		// ended by a failed service fails with that service's error.
+		var failed *serviceError
+		switch cause := context.Cause(r.schedCtx); {
+		case errors.Is(cause, errAborted):
+			runErr = nil
+		case errors.As(cause, &failed):
+			runErr = failed
 		}
 	}
-	if grpcLis != nil {
-		if err := checkExposure(cfg, grpcLis, tlsOn, log); err != nil {
-			grpcLis.Close()
-			if httpLis != nil {
-				httpLis.Close()
-			}
-			return nil, nil, &UsageError{err}
-		}
+	sum := r.sched.Summary()
+	if r.opts.OnSummary != nil {
+		r.opts.OnSummary(sum)
 	}
-	return httpLis, grpcLis, nil
+	runErr = r.rec.finish(sum, runErr)
+	if r.ctrl != nil {
+		// Tell the executors the test is over before the server stops;
+		// Finish waits (boundedly) for them to close their streams.
+		r.ctrl.Finish(doneNotice(runErr))
+	}
+	r.stopExecutors()
+	if r.services.Err() == nil {
+		lingerResults(r.ctx, r.cfg.ResultsLinger, r.httpLis, r.log)
+	}
+	return runErr
+}
+
+// teardown is Run's one way out once prepare has succeeded, whether the
+// test ran or a step failed: it stops the local executors and the
+// services, waits for all their goroutines and releases the scenario's
+// VMs. It returns runErr or, when that is nil, the first failure of a
+// service.
+func (r *run) teardown(runErr error) error {
+	var svcErr error
+	if r.services != nil {
+		r.stopExecutors()
+		svcErr = r.services.Stop()
+	}
+	if r.abort != nil {
+		r.abort(nil)
+	}
+	if r.bi != nil {
+		r.bi.close()
+	}
+	if runErr == nil {
+		return svcErr
+	}
+	return runErr
 }

@@ -2,17 +2,24 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // runWithRemoteExecutor runs the orchestrator on loopback listeners with
@@ -105,5 +112,85 @@ func TestRunWithRemoteExecutor(t *testing.T) {
 	}
 	if sum.Success != total || sum.Rounds != len(want) {
 		t.Errorf("summary %d rounds, %d successes; want %d and %d", sum.Rounds, sum.Success, len(want), total)
+	}
+}
+
+// writeScenario writes content as scenario.lua in a fresh folder and
+// returns its path.
+func writeScenario(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "scenario.lua")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A custom factory that falls back to the built-ins gets Lua VMs that log
+// to the run's logger, not to slog.Default().
+func TestBuiltInFallbackLogsToTheRunLogger(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	path := writeScenario(t, `function setup() print("setup says hello") end
+function request() return {path = "/lua"} end
+function rps(round) if round.index < 1 then return 5 end return nil end
+`)
+	cfg, err := app.ParseConfig([]string{"-target-mode=url", "-target-url=" + target.URL, "-scenario=" + path,
+		"-round-interval=100ms", "-listen-port=0", "-grpc-port=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs proc.Buffer
+	var calls atomic.Int32
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = app.Run(ctx, cfg, app.RunOptions{
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), LocalExecutors: 1,
+		RequestSourceFactory: app.RequestSourceFactoryFunc(func(cfg app.Config) (types.RequestSource, error) {
+			calls.Add(1)
+			return app.NewBuiltInRequestSource(cfg)
+		}),
+		LoadCalculatorFactory: app.LoadCalculatorFactoryFunc(func(cfg app.Config) (manager.LoadCalculator, error) {
+			calls.Add(1)
+			return app.NewBuiltInLoadCalculator(cfg)
+		}),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("the custom factories were called %d times, want 2", calls.Load())
+	}
+	// One VM for the source and one for the calculator run setup; the
+	// probe that finds the scenario's roles logs nothing.
+	if n := strings.Count(logs.String(), "setup says hello"); n != 2 {
+		t.Errorf("the run's logger got %d setup lines, want 2:\n%s", n, logs.String())
+	}
+}
+
+// A service that fails ends the test at once with that service's error.
+func TestFailedServiceEndsTheRun(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	cfg, err := app.ParseConfig([]string{"-target-mode=url", "-target-url=" + target.URL, "-rate=5",
+		"-round-interval=100ms", "-grpc-port=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis.Close() // the HTTP server fails as it starts
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = app.Run(ctx, cfg, app.RunOptions{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalExecutors: 1, HTTPListener: lis,
+	})
+	if err == nil || !strings.Contains(err.Error(), "http server") || errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want the HTTP server's failure", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run went on until the test's deadline")
 	}
 }

@@ -2,46 +2,117 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/PeladoCollado/imager/metrics"
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/script"
-	"github.com/PeladoCollado/imager/types"
 )
 
-// builtIns builds the built-in request sources and load calculators.
-// Scenario VMs log to log (nil: slog.Default()) and read the time from now
-// (nil: the wall clock; a dry run passes a simulated one).
+// builtIns builds the built-in request sources and load calculators of
+// one run. Scenario VMs log to log and read the time from now (nil: the
+// wall clock; a dry run passes a simulated one). The run's -scenario is
+// read and compiled once, by scenario, which every Lua source and
+// calculator of the run is built from and which owns them.
 type builtIns struct {
-	log *slog.Logger
-	now func() time.Time
+	log      *slog.Logger
+	now      func() time.Time
+	scenario *script.Session // nil without -scenario
+}
+
+// newBuiltIns makes the built-ins of a run of cfg; log nil means
+// slog.Default(). close releases what they built.
+func newBuiltIns(cfg Config, log *slog.Logger, now func() time.Time) *builtIns {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := &builtIns{log: log, now: now}
+	if cfg.Scenario != "" {
+		b.scenario = script.NewSession(cfg.Scenario)
+	}
+	return b
+}
+
+// builtInsOf returns the built-ins of the run cfg was handed out by (Run
+// and DryRun attach theirs), or, for a Config from elsewhere, built-ins of
+// its own that log to slog.Default().
+func builtInsOf(cfg Config) *builtIns {
+	if cfg.builtIns != nil {
+		return cfg.builtIns
+	}
+	return newBuiltIns(cfg, nil, nil)
+}
+
+// session returns the scenario session of cfg.Scenario: the run's, unless
+// a custom factory changed -scenario before falling back to the built-ins.
+func (b *builtIns) session(cfg Config) *script.Session {
+	if b.scenario != nil && b.scenario.Path() == cfg.Scenario {
+		return b.scenario
+	}
+	return script.NewSession(cfg.Scenario)
+}
+
+// close releases the Lua VMs of every source and calculator built.
+func (b *builtIns) close() {
+	if b.scenario != nil {
+		b.scenario.Close()
+	}
+}
+
+// scenarioUsed reports whether a Lua source or calculator was built from
+// the run's -scenario.
+func (b *builtIns) scenarioUsed() bool {
+	return b.scenario != nil && b.scenario.Used()
+}
+
+// watchScenario reloads the run's scenario when its file changes (see
+// script.Session.Watch), until ctx ends.
+func (b *builtIns) watchScenario(ctx context.Context, cfg Config, m *metrics.Orchestrator) error {
+	return b.scenario.Watch(ctx, script.WatchConfig{Interval: cfg.ScenarioReloadInterval, Logger: b.log, Observer: m})
 }
 
 // vmConfig is the Lua VM configuration the flags ask for.
-func (b builtIns) vmConfig(cfg Config) (script.VMConfig, error) {
+func (b *builtIns) vmConfig(cfg Config) (script.VMConfig, error) {
 	opts, err := cfg.ScenarioOptionMap()
 	if err != nil {
 		return script.VMConfig{}, fmt.Errorf("-scenario-options: %w", err)
-	}
-	log := b.log
-	if log == nil {
-		log = slog.Default()
 	}
 	return script.VMConfig{
 		Seed:        seedOf(cfg),
 		Options:     opts,
 		Flags:       scenarioFlags(cfg),
-		Logger:      log,
+		Logger:      b.log,
 		CallTimeout: cfg.LuaCallTimeout,
 		MemoryLimit: int64(cfg.LuaMemoryLimitMB) << 20,
 		Now:         b.now,
 	}, nil
+}
+
+// scenarioProblems checks the flags of the Lua scenario and its VMs.
+func (c Config) scenarioProblems() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, err := c.ScenarioOptionMap(); err != nil {
+		bad("-scenario-options: %v", err)
+	}
+	if c.ScenarioReloadInterval < 0 {
+		bad("-scenario-reload-interval (%v) must not be negative", c.ScenarioReloadInterval)
+	}
+	if c.LuaCallTimeout <= 0 {
+		bad("-lua-call-timeout (%v) must be positive", c.LuaCallTimeout)
+	}
+	if c.LuaMemoryLimitMB <= 0 {
+		bad("-lua-memory-limit-mb (%d) must be positive", c.LuaMemoryLimitMB)
+	}
+	if c.LuaVMs < 1 || c.LuaVMs > 64 {
+		bad("-lua-vms (%d) must be between 1 and 64", c.LuaVMs)
+	}
+	if c.Scenario == "" && (c.RequestSourceType == SourceLua || c.LoadCalculator == CalculatorLua) {
+		bad("-request-source-type=lua and -load-calculator=lua need -scenario")
+	}
+	return errs
 }
 
 // scenarioFlags are the built-in flag values a scenario's setup(options)
@@ -70,252 +141,57 @@ func scenarioFlags(cfg Config) map[string]any {
 	}
 }
 
-// scenarioRoles loads -scenario and reports what it defines.
-func (b builtIns) scenarioRoles(cfg Config) (script.Roles, error) {
-	s, err := script.Load(cfg.Scenario)
-	if err != nil {
+// scenarioRoles loads -scenario, once per run, and reports what it
+// defines.
+func (b *builtIns) scenarioRoles(cfg Config) (script.Roles, error) {
+	sess := b.session(cfg)
+	if _, err := sess.Scenario(); err != nil {
 		return script.Roles{}, fmt.Errorf("-scenario: %w", err)
 	}
 	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return script.Roles{}, err
 	}
-	vmc.Logger = nil // a probe: its setup's log lines would repeat
-	roles, err := s.Validate(vmc)
+	roles, err := sess.Roles(vmc)
 	if err != nil {
 		return roles, fmt.Errorf("-scenario: %w", err)
 	}
 	return roles, nil
 }
 
+// scenarioSHA256 is the SHA-256 of -scenario as the run loaded it.
+func (b *builtIns) scenarioSHA256(cfg Config) (string, error) {
+	sc, err := b.session(cfg).Scenario()
+	if err != nil {
+		return "", fmt.Errorf("-scenario: %w", err)
+	}
+	sum := sc.SHA256()
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // newLuaSource builds the Lua request source: cfg.LuaVMs VMs, each with
 // its own state and seed.
-func (b builtIns) newLuaSource(cfg Config) (*luaSource, error) {
-	s, err := script.Load(cfg.Scenario)
-	if err != nil {
+func (b *builtIns) newLuaSource(cfg Config) (*script.ReloadableSource, error) {
+	sess := b.session(cfg)
+	if _, err := sess.Scenario(); err != nil {
 		return nil, fmt.Errorf("-scenario: %w", err)
 	}
 	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	src, err := script.NewRequestSource(s, vmc, cfg.LuaVMs)
-	if err != nil {
-		return nil, err
-	}
-	l := &luaSource{}
-	l.cur = src
-	return l, nil
+	return sess.RequestSource(vmc, cfg.LuaVMs)
 }
 
 // newLuaCalculator builds the Lua load calculator.
-func (b builtIns) newLuaCalculator(cfg Config) (*luaCalculator, error) {
-	s, err := script.Load(cfg.Scenario)
-	if err != nil {
+func (b *builtIns) newLuaCalculator(cfg Config) (*script.ReloadableCalculator, error) {
+	sess := b.session(cfg)
+	if _, err := sess.Scenario(); err != nil {
 		return nil, fmt.Errorf("-scenario: %w", err)
 	}
 	vmc, err := b.vmConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	calc, err := script.NewLoadCalculator(s, vmc)
-	if err != nil {
-		return nil, err
-	}
-	l := &luaCalculator{}
-	l.cur = calc
-	return l, nil
-}
-
-// swapper holds the running version of a Lua role and the reloaded
-// version waiting to take over at the next round boundary.
-type swapper[T interface{ Close() }] struct {
-	mu      sync.Mutex
-	cur     T
-	next    T
-	pending bool
-}
-
-// get returns the running version.
-func (w *swapper[T]) get() T {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.cur
-}
-
-// offer queues v to take over at the next round, replacing any version
-// still waiting.
-func (w *swapper[T]) offer(v T) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.pending {
-		w.next.Close()
-	}
-	w.next, w.pending = v, true
-}
-
-// swap makes the waiting version the running one, if there is one; carry
-// may hand state from the old version to the new one first.
-func (w *swapper[T]) swap(carry func(next, cur T)) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.pending {
-		return
-	}
-	if carry != nil {
-		carry(w.next, w.cur)
-	}
-	w.cur.Close()
-	w.cur, w.pending = w.next, false
-	var zero T
-	w.next = zero
-}
-
-// close releases both versions.
-func (w *swapper[T]) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.cur.Close()
-	if w.pending {
-		w.next.Close()
-		w.pending = false
-	}
-}
-
-// luaSource is a Lua request source that a reloaded scenario can replace
-// at a round boundary. Calls into it come from the scheduler's goroutine.
-type luaSource struct {
-	swapper[*script.RequestSource]
-}
-
-var (
-	_ types.RequestSource   = (*luaSource)(nil)
-	_ manager.BatchSource   = (*luaSource)(nil)
-	_ manager.RoundBeginner = (*luaSource)(nil)
-)
-
-// Next implements types.RequestSource.
-func (l *luaSource) Next() (types.RequestSpec, error) { return l.get().Next() }
-
-// NextBatch implements manager.BatchSource.
-func (l *luaSource) NextBatch(n int) ([]types.RequestSpec, error) { return l.get().NextBatch(n) }
-
-// Reset implements types.RequestSource.
-func (l *luaSource) Reset() error { return l.get().Reset() }
-
-// BeginRound switches to a reloaded scenario, if one is waiting.
-func (l *luaSource) BeginRound(int64) { l.swap(nil) }
-
-// luaCalculator is a Lua load calculator that a reloaded scenario can
-// replace at a round boundary; the new version continues the round count,
-// elapsed time and last result.
-type luaCalculator struct {
-	swapper[*script.LoadCalculator]
-}
-
-var (
-	_ manager.FeedbackLoadCalculator = (*luaCalculator)(nil)
-	_ manager.FailingCalculator      = (*luaCalculator)(nil)
-	_ manager.RoundBeginner          = (*luaCalculator)(nil)
-)
-
-// Next implements manager.LoadCalculator.
-func (l *luaCalculator) Next() int { return l.get().Next() }
-
-// Observe implements manager.FeedbackLoadCalculator.
-func (l *luaCalculator) Observe(o manager.LoadObservation) { l.get().Observe(o) }
-
-// Err implements manager.FailingCalculator.
-func (l *luaCalculator) Err() error { return l.get().Err() }
-
-// BeginRound switches to a reloaded scenario, if one is waiting.
-func (l *luaCalculator) BeginRound(int64) {
-	l.swap(func(next, cur *script.LoadCalculator) { next.ContinueFrom(cur) })
-}
-
-// reloader watches the scenario file and, when its content changes,
-// compiles and checks the new version and queues it to take over at the
-// next round. A version that fails keeps the running one.
-type reloader struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics.Orchestrator
-	src     *luaSource     // nil when the source is not Lua
-	calc    *luaCalculator // nil when the calculator is not Lua
-	sum     [sha256.Size]byte
-}
-
-// newReloader remembers the scenario's current content.
-func newReloader(cfg Config, log *slog.Logger, m *metrics.Orchestrator, src *luaSource, calc *luaCalculator) (*reloader, error) {
-	b, err := os.ReadFile(cfg.Scenario)
-	if err != nil {
-		return nil, fmt.Errorf("-scenario: %w", err)
-	}
-	return &reloader{cfg: cfg, log: log, metrics: m, src: src, calc: calc, sum: sha256.Sum256(b)}, nil
-}
-
-// Run checks the file every -scenario-reload-interval until ctx ends.
-// Reading the file anew each time follows the symlink Kubernetes swaps when
-// it updates a ConfigMap volume.
-func (r *reloader) Run(ctx context.Context) error {
-	t := time.NewTicker(r.cfg.ScenarioReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			r.check()
-		}
-	}
-}
-
-// check reloads the scenario if its content changed.
-func (r *reloader) check() {
-	b, err := os.ReadFile(r.cfg.Scenario)
-	if err != nil {
-		// Mid-swap or removed: keep running what we have.
-		r.log.Warn("scenario file unreadable; keeping the running version", "scenario", r.cfg.Scenario, "error", err)
-		return
-	}
-	sum := sha256.Sum256(b)
-	if sum == r.sum {
-		return
-	}
-	r.sum = sum
-	if err := r.load(); err != nil {
-		r.metrics.ScenarioReloaded(false)
-		r.log.Error("scenario update rejected; keeping the running version", "scenario", r.cfg.Scenario, "error", err)
-		return
-	}
-	r.metrics.ScenarioReloaded(true)
-	r.log.Info("scenario updated; the new version takes over at the next round", "scenario", r.cfg.Scenario)
-}
-
-// load builds every Lua role from the file as it is now and queues them;
-// nothing is queued unless all of them build.
-func (r *reloader) load() error {
-	var src *luaSource
-	var calc *luaCalculator
-	var err error
-	if r.src != nil {
-		if src, err = (builtIns{log: r.log}).newLuaSource(r.cfg); err != nil {
-			return err
-		}
-	}
-	if r.calc != nil {
-		if calc, err = (builtIns{log: r.log}).newLuaCalculator(r.cfg); err != nil {
-			if src != nil {
-				src.close()
-			}
-			return err
-		}
-	}
-	if src != nil {
-		r.src.offer(src.cur)
-	}
-	if calc != nil {
-		r.calc.offer(calc.cur)
-	}
-	return nil
+	return sess.LoadCalculator(vmc)
 }

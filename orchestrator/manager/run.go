@@ -57,22 +57,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if !drainBy.IsZero() && drainBy.Before(wake) {
 			wake = drainBy
 		}
-		for i, p := range s.rounds {
-			due := p.deadline
-			if p.outstanding == 0 {
-				if i > 0 {
-					// Rounds finish in order, so a complete round
-					// behind an unfinished one has nothing to wake for;
-					// waking at its end once that passed would spin.
-					continue
-				}
-				due = p.result.Start.Add(p.result.Interval)
-			}
-			if due.Before(wake) {
-				wake = due
-			}
-		}
-		timer.Reset(max(time.Until(wake), 0))
+		timer.Reset(max(time.Until(s.roundsDue(wake)), 0))
 		select {
 		case <-done:
 			done = nil
@@ -101,13 +86,40 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.expire(now, draining && !now.Before(drainBy))
 		s.finishRounds(now, draining)
 	}
+	s.logFinished()
+	return runErr
+}
+
+// roundsDue returns the earliest of wake and the times the pending rounds
+// need attention: a round's report deadline, or the end of the first
+// round once all its reports are in.
+func (s *Scheduler) roundsDue(wake time.Time) time.Time {
+	for i, p := range s.rounds {
+		due := p.deadline
+		if p.outstanding == 0 {
+			if i > 0 {
+				// Rounds finish in order, so a complete round behind an
+				// unfinished one has nothing to wake for; waking at its
+				// end once that passed would spin.
+				continue
+			}
+			due = p.result.Start.Add(p.result.Interval)
+		}
+		if due.Before(wake) {
+			wake = due
+		}
+	}
+	return wake
+}
+
+// logFinished logs the summary of the whole test.
+func (s *Scheduler) logFinished() {
 	sum := s.Summary()
 	s.log.Info("test finished", "rounds", sum.Rounds, "planned", sum.Planned, "success", sum.Success,
 		"failed", sum.Failed(), "timeouts", sum.Timeouts, "dropped", sum.Dropped, "lost", sum.Lost,
 		"achieved_rps", math.Round(sum.AchievedRPS()*10)/10,
 		"p50_ms", millis(engine.Percentile(sum.Latency, 50)), "p99_ms", millis(engine.Percentile(sum.Latency, 99)),
 		"p99.9_ms", millis(engine.Percentile(sum.Latency, 99.9)), "max_ms", millis(engine.Percentile(sum.Latency, 100)))
-	return runErr
 }
 
 // awaitExecutor blocks until round 0 may start: until ExpectExecutors
@@ -244,34 +256,45 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		if counts[i] == 0 {
 			continue
 		}
-		reqs, err := s.nextRequests(counts[i])
-		if err != nil {
+		if err := s.dispatch(p, e, counts[i], target); err != nil {
 			return true, fmt.Errorf("round %d: %w", index, err)
 		}
-		pool, order := engine.Pool(reqs)
-		job := engine.Job{
-			ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
-			Round:     index,
-			TargetURL: target,
-			StartAt:   start,
-			Duration:  s.cfg.Interval,
-			Count:     counts[i],
-			Timeout:   s.cfg.RequestTimeout,
-			Requests:  pool,
-			Order:     order,
-			TLS:       s.cfg.TLS,
-		}
-		p.jobs[job.ID] = &pendingJob{executor: e.ID(), planned: int64(job.Count)}
-		p.outstanding++
-		if err := e.Dispatch(job); err != nil {
-			s.log.Warn("job not dispatched; its requests are lost", "executor", e.ID(), "job", job.ID, "error", err)
-			p.settle(job.ID, nil, false)
-			continue
-		}
-		s.jobs[job.ID] = e
-		s.cfg.Metrics.JobDispatched(job.Count)
 	}
 	return false, nil
+}
+
+// dispatch builds executor e's job of count requests in round p, to
+// target, and sends it. A job that cannot be sent counts as lost; only a
+// failing request source is an error.
+func (s *Scheduler) dispatch(p *pendingRound, e Executor, count int, target string) error {
+	reqs, err := s.nextRequests(count)
+	if err != nil {
+		return err
+	}
+	pool, order := engine.Pool(reqs)
+	index := p.result.Index
+	job := engine.Job{
+		ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
+		Round:     index,
+		TargetURL: target,
+		StartAt:   p.result.Start,
+		Duration:  s.cfg.Interval,
+		Count:     count,
+		Timeout:   s.cfg.RequestTimeout,
+		Requests:  pool,
+		Order:     order,
+		TLS:       s.cfg.TLS,
+	}
+	p.jobs[job.ID] = &pendingJob{executor: e.ID(), planned: int64(job.Count)}
+	p.outstanding++
+	if err := e.Dispatch(job); err != nil {
+		s.log.Warn("job not dispatched; its requests are lost", "executor", e.ID(), "job", job.ID, "error", err)
+		p.settle(job.ID, nil, false)
+		return nil
+	}
+	s.jobs[job.ID] = e
+	s.cfg.Metrics.JobDispatched(job.Count)
+	return nil
 }
 
 // skip counts and logs a round that was not run. It counts first, so
