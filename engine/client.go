@@ -186,7 +186,7 @@ func NewClient(cfg ClientConfig) *Client {
 		Name:                          userAgent,
 		MaxConnsPerHost:               cfg.MaxConnsPerHost,
 		MaxIdemponentCallAttempts:     1,
-		RetryIf:                       func(*fasthttp.Request) bool { return false },
+		RetryIfErr:                    neverRetry,
 		StreamResponseBody:            true,
 		NoDefaultUserAgentHeader:      false,
 		DisableHeaderNamesNormalizing: true,
@@ -199,6 +199,13 @@ func NewClient(cfg ClientConfig) *Client {
 		ConnPoolStrategy: fasthttp.LIFO,
 	}
 	return c
+}
+
+// neverRetry is the RetryIfErr of every fasthttp client the engine builds
+// (with MaxIdemponentCallAttempts 1, which already allows a single attempt):
+// a failed request is reported, never sent again, whatever its method.
+func neverRetry(*fasthttp.Request, int, error) (resetTimeout, retry bool) {
+	return false, false
 }
 
 // dial opens a TCP connection and tracks it until it is closed.

@@ -148,7 +148,7 @@ func (s *slot) newHostClient() *fasthttp.HostClient {
 		DialTimeout:                   s.dial,
 		MaxConns:                      1,
 		MaxIdemponentCallAttempts:     1,
-		RetryIf:                       func(*fasthttp.Request) bool { return false },
+		RetryIfErr:                    neverRetry,
 		StreamResponseBody:            true,
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,

@@ -132,9 +132,9 @@ func (a *runningApp) awaitLog(t *testing.T, subs ...string) string {
 	}
 }
 
-// wait waits for Run to return and returns its error, the rounds and the
-// summary.
-func (a *runningApp) wait(t *testing.T) (error, []manager.RoundResult, manager.Summary) {
+// wait waits for Run to return and returns the rounds, the summary and
+// Run's error.
+func (a *runningApp) wait(t *testing.T) ([]manager.RoundResult, manager.Summary, error) {
 	t.Helper()
 	var err error
 	select {
@@ -148,7 +148,7 @@ func (a *runningApp) wait(t *testing.T) (error, []manager.RoundResult, manager.S
 	if a.summary == nil {
 		t.Fatalf("Run = %v without a summary", err)
 	}
-	return err, a.rounds, *a.summary
+	return a.rounds, *a.summary, err
 }
 
 // dialControl opens a control-plane client to addr; nil creds means

@@ -153,7 +153,7 @@ func TestRogueExecutorCannotForgeResults(t *testing.T) {
 	}
 	a.awaitLog(t, "level=WARN", "too many refused reports", "executor=rogue", "refused=3")
 	a.cancel()
-	runErr, rounds, sum := a.wait(t)
+	rounds, sum, runErr := a.wait(t)
 	if !errors.Is(runErr, context.Canceled) {
 		t.Fatalf("Run = %v, want it stopped and passed (the honest executor's requests succeeded)", runErr)
 	}

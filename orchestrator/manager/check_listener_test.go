@@ -47,7 +47,7 @@ func TestRefusalListenerHearsRefusedReports(t *testing.T) {
 		forger.sent = func(n int) int { return n - 3 }
 		h.sched.Join(honest)
 		h.sched.Join(forger)
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		if got := honest.calls(); len(got) != 0 {

@@ -58,7 +58,7 @@ func TestSchedulerSumsDials(t *testing.T) {
 		for _, e := range []*fakeExecutor{a, b, c} {
 			h.sched.Join(e)
 		}
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		rounds, _ := h.results()

@@ -85,19 +85,19 @@ func (h *harness) start(ctx context.Context) <-chan error {
 	return errc
 }
 
-// wait returns Run's result and when it came. When Run has not returned
+// wait returns when Run returned and its result. When Run has not returned
 // within limit of fake time it stops Run, waits for it so that the bubble
 // ends cleanly, and fails the test.
-func (h *harness) wait(errc <-chan error, limit time.Duration) (error, time.Time) {
+func (h *harness) wait(errc <-chan error, limit time.Duration) (time.Time, error) {
 	h.t.Helper()
 	select {
 	case err := <-errc:
-		return err, time.Now()
+		return time.Now(), err
 	case <-time.After(limit):
 		h.stop()
 		err := <-errc
 		h.t.Fatalf("Run did not return within %v; once stopped it returned %v", limit, err)
-		return nil, time.Time{}
+		return time.Time{}, nil
 	}
 }
 

@@ -38,7 +38,7 @@ func TestSchedulerPlansLateRounds(t *testing.T) {
 			Duration:   4 * time.Second,
 		})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		err, _ := h.wait(h.start(ctx), time.Minute)
+		_, err := h.wait(h.start(ctx), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

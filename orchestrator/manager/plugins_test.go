@@ -60,7 +60,7 @@ func TestSchedulerUsesBatchSource(t *testing.T) {
 				src := &batchSource{short: tt.short}
 				h := newHarness(t, SchedulerConfig{Calculator: &scriptedCalculator{rates: []int{10, 20}}, Source: src, Interval: time.Second})
 				h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-				err, _ := h.wait(h.start(ctx), time.Minute)
+				_, err := h.wait(h.start(ctx), time.Minute)
 				if (err != nil) != tt.wantErr {
 					t.Fatalf("Run = %v, want error %v", err, tt.wantErr)
 				}
@@ -103,7 +103,7 @@ func TestSchedulerCalculatorError(t *testing.T) {
 		calc := &failingCalculator{scriptedCalculator: scriptedCalculator{rates: []int{10}}, err: boom}
 		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		err, _ := h.wait(h.start(ctx), time.Minute)
+		_, err := h.wait(h.start(ctx), time.Minute)
 		if !errors.Is(err, boom) {
 			t.Fatalf("Run = %v, want the calculator's error", err)
 		}
@@ -129,7 +129,7 @@ func TestRoundsCarryPodUsage(t *testing.T) {
 			Usage:      func() []PodUsage { return usage },
 		})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v", err)
 		}
 		rounds, _ := h.results()

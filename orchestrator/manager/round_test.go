@@ -19,7 +19,7 @@ func TestSchedulerCalculatorEndsTest(t *testing.T) {
 		calc := &scriptedCalculator{rates: []int{10, 10}}
 		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		err, returned := h.wait(h.start(ctx), time.Minute)
+		returned, err := h.wait(h.start(ctx), time.Minute)
 		if err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
@@ -66,7 +66,7 @@ func TestSchedulerCancelDrains(t *testing.T) {
 				errc := h.start(runCtx)
 				time.Sleep(cancelAt)
 				stop()
-				err, returned := h.wait(errc, time.Minute)
+				returned, err := h.wait(errc, time.Minute)
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("Run = %v, want %v", err, context.Canceled)
 				}
@@ -113,7 +113,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 			default:
 			}
 			stop()
-			err, returned := h.wait(errc, time.Minute)
+			returned, err := h.wait(errc, time.Minute)
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("Run = %v, want %v", err, context.Canceled)
 			}
@@ -138,7 +138,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 			time.Sleep(5 * time.Second)
 			joined := time.Now()
 			h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-			err, returned := h.wait(errc, time.Minute)
+			returned, err := h.wait(errc, time.Minute)
 			if err != nil {
 				t.Fatalf("Run = %v, want nil", err)
 			}
@@ -165,7 +165,7 @@ func TestSchedulerFeedback(t *testing.T) {
 		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 2))
 		h.sched.Join(newFake(ctx, h.sched, "exec-b", 1))
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		returned, observed := calc.calls()
@@ -205,7 +205,7 @@ func TestSchedulerSourceFails(t *testing.T) {
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
 		h.sched.Join(a)
 		h.sched.Join(b)
-		err, _ := h.wait(h.start(ctx), time.Minute)
+		_, err := h.wait(h.start(ctx), time.Minute)
 		if !errors.Is(err, errSourceDry) {
 			t.Fatalf("Run = %v, want an error wrapping %v", err, errSourceDry)
 		}

@@ -75,7 +75,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 				tt.broken(b)
 				h.sched.Join(a)
 				h.sched.Join(b)
-				err, returned := h.wait(h.start(ctx), time.Minute)
+				returned, err := h.wait(h.start(ctx), time.Minute)
 				if err != nil {
 					t.Fatalf("Run = %v, want nil", err)
 				}
@@ -132,7 +132,7 @@ func TestSchedulerRoundsFinishInOrder(t *testing.T) {
 		b.silent = func(j engine.Job) bool { return j.Round == 0 }
 		h.sched.Join(a)
 		h.sched.Join(b)
-		err, returned := h.wait(h.start(ctx), time.Minute)
+		returned, err := h.wait(h.start(ctx), time.Minute)
 		if err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}

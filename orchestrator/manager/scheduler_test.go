@@ -23,7 +23,7 @@ func TestSchedulerStepProfile(t *testing.T) {
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 3)
 		h.sched.Join(b)
 		h.sched.Join(a)
-		err, returned := h.wait(h.start(ctx), time.Minute)
+		returned, err := h.wait(h.start(ctx), time.Minute)
 		if err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
@@ -146,7 +146,7 @@ func TestSchedulerExecutorLeaves(t *testing.T) {
 		// exec-b keeps running: its late report for round 1 must be ignored.
 		h.sched.Leave(b, "stream broken")
 
-		if err, _ := h.wait(errc, time.Minute); err != nil {
+		if _, err := h.wait(errc, time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		rounds, finished := h.results()
@@ -264,7 +264,7 @@ func TestSchedulerSendsTLSWithEveryJob(t *testing.T) {
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
 		h.sched.Join(a)
 		h.sched.Join(b)
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		for _, f := range []*fakeExecutor{a, b} {

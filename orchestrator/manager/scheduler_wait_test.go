@@ -95,7 +95,7 @@ func TestSchedulerWaitsForExpectedExecutors(t *testing.T) {
 		joinedC := time.Now()
 		h.sched.Join(c)
 
-		err, _ := h.wait(errc, time.Minute)
+		_, err := h.wait(errc, time.Minute)
 		if err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
@@ -147,7 +147,7 @@ func TestSchedulerExecutorWaitPassesStartsWithThosePresent(t *testing.T) {
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
 		h.sched.Join(a)
 		h.sched.Join(b)
-		if err, _ := h.wait(h.start(ctx), time.Minute); err != nil {
+		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		rounds, _ := h.results()
@@ -187,7 +187,7 @@ func TestSchedulerExecutorWaitFail(t *testing.T) {
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
 		h.sched.Join(a)
 		h.sched.Join(b)
-		err, returned := h.wait(h.start(ctx), time.Minute)
+		returned, err := h.wait(h.start(ctx), time.Minute)
 		var we *ExecutorWaitError
 		if !errors.As(err, &we) || we.Want != 3 || we.Have != 2 || we.Wait != 10*time.Second {
 			t.Fatalf("Run = %v, want an *ExecutorWaitError with 2 of 3 and the 10s wait", err)
@@ -226,7 +226,7 @@ func TestSchedulerExecutorWaitEndsWithContext(t *testing.T) {
 		time.Sleep(5 * time.Second)
 		stopped := time.Now()
 		h.stop()
-		err, returned := h.wait(errc, time.Minute)
+		returned, err := h.wait(errc, time.Minute)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run = %v, want context.Canceled", err)
 		}
@@ -264,7 +264,7 @@ func TestSchedulerExecutorWaitPassesWithNone(t *testing.T) {
 		joined := time.Now()
 		a := newFake(ctx, h.sched, "exec-a", 1)
 		h.sched.Join(a)
-		if err, _ := h.wait(errc, time.Minute); err != nil {
+		if _, err := h.wait(errc, time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		rounds, _ := h.results()
@@ -298,7 +298,7 @@ func TestSchedulerWithoutExpectedExecutorsWaitsForTheFirst(t *testing.T) {
 		}
 		joined := time.Now()
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		if err, _ := h.wait(errc, time.Minute); err != nil {
+		if _, err := h.wait(errc, time.Minute); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		rounds, _ := h.results()

@@ -30,7 +30,7 @@ func TestSchedulerRefusesOversizedRequest(t *testing.T) {
 			Interval:   time.Second,
 		})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
-		err, _ := h.wait(h.start(ctx), time.Minute)
+		_, err := h.wait(h.start(ctx), time.Minute)
 		if err == nil || !strings.Contains(err.Error(), "POST /up request of 33554440 bytes exceeds the limit of 33554432 bytes") {
 			t.Fatalf("Run = %v, want the oversized request refused", err)
 		}
