@@ -8,7 +8,7 @@ import (
 
 func TestNewValidates(t *testing.T) {
 	valid := func() Config {
-		return Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Workers: 1, MaxInFlight: 10}
+		return Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Capacity: 1, MaxInFlight: 10}
 	}
 	tests := []struct {
 		name    string
@@ -19,7 +19,7 @@ func TestNewValidates(t *testing.T) {
 		{"zero max in-flight means default", func(c *Config) { c.MaxInFlight = 0 }, ""},
 		{"no orchestrator", func(c *Config) { c.Orchestrator = "" }, "-orchestrator"},
 		{"no id", func(c *Config) { c.ID = "" }, "-id"},
-		{"zero workers", func(c *Config) { c.Workers = 0 }, "-workers"},
+		{"zero workers", func(c *Config) { c.Capacity = 0 }, "-workers"},
 		{"negative max in-flight", func(c *Config) { c.MaxInFlight = -1 }, "-max-inflight"},
 		{"negative backoff", func(c *Config) { c.MinBackoff = -time.Second }, "backoff"},
 		{"min above max backoff", func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Minute, time.Second }, "backoff"},
@@ -60,7 +60,7 @@ func TestJitterStaysInRange(t *testing.T) {
 // The defaults bring executors back quickly after an orchestrator restart:
 // the first retry within 100-500 ms, and no gap above 2 s between retries.
 func TestDefaultBackoffIsFast(t *testing.T) {
-	e, err := New(Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Workers: 1})
+	e, err := New(Config{Orchestrator: "127.0.0.1:8100", ID: "e1", Capacity: 1})
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}

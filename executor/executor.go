@@ -81,9 +81,10 @@ type Config struct {
 	Orchestrator string
 	// ID identifies the executor to the orchestrator (its pod name, say).
 	ID string
-	// Workers is the executor's capacity: its relative share of the load.
-	// It must be at least 1.
-	Workers int
+	// Capacity is the executor's relative share of the load (the
+	// executor's -workers flag, named so in the seed; it is not a count of
+	// goroutines or connections). It must be at least 1.
+	Capacity int
 	// MaxInFlight bounds each job's queued-plus-in-flight requests (see
 	// engine.RunnerConfig.MaxInFlight); zero means
 	// engine.DefaultMaxInFlight.
@@ -143,8 +144,8 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.ID == "" {
 		return nil, errors.New("executor config: executor id (-id) is empty")
 	}
-	if cfg.Workers < 1 || cfg.Workers > math.MaxInt32 {
-		return nil, fmt.Errorf("executor config: workers (-workers) is %d, want 1 to %d", cfg.Workers, math.MaxInt32)
+	if cfg.Capacity < 1 || cfg.Capacity > math.MaxInt32 {
+		return nil, fmt.Errorf("executor config: capacity (-workers) is %d, want 1 to %d", cfg.Capacity, math.MaxInt32)
 	}
 	if cfg.MaxInFlight < 0 || cfg.MaxInFlight > math.MaxInt32 {
 		return nil, fmt.Errorf("executor config: max in-flight (-max-inflight) is %d, want 1 to %d", cfg.MaxInFlight, math.MaxInt32)

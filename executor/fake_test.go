@@ -140,7 +140,7 @@ func testConfig(addr string, logs io.Writer) Config {
 	return Config{
 		Orchestrator: addr,
 		ID:           "exec-1",
-		Workers:      3,
+		Capacity:     3,
 		MaxInFlight:  500,
 		AuthToken:    "s3cret",
 		Version:      "v9.9.9",

@@ -91,7 +91,7 @@ func (e *Executor) session(ctx context.Context, client imagerv1.ControlPlaneClie
 	}
 	hello := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Hello{Hello: &imagerv1.Hello{
 		ExecutorId:  e.cfg.ID,
-		Capacity:    int32(e.cfg.Workers),
+		Capacity:    int32(e.cfg.Capacity),
 		MaxInflight: int32(e.cfg.MaxInFlight),
 		Version:     e.cfg.Version,
 		AuthToken:   e.cfg.AuthToken,

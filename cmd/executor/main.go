@@ -244,7 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	exec, err := executor.New(executor.Config{
 		Orchestrator: o.orchestrator,
 		ID:           o.id,
-		Workers:      o.workers,
+		Capacity:     o.workers,
 		MaxInFlight:  o.maxInFlight,
 		Connections:  o.connections,
 		AuthToken:    token,

@@ -126,7 +126,7 @@ func TestRogueExecutorCannotForgeResults(t *testing.T) {
 	}
 
 	// The honest executor claims the most capacity believed.
-	ex, err := executor.New(executor.Config{Orchestrator: a.addr(), ID: "honest", Workers: control.MaxCapacity,
+	ex, err := executor.New(executor.Config{Orchestrator: a.addr(), ID: "honest", Capacity: control.MaxCapacity,
 		AuthToken: token, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func runWithRemoteExecutor(t *testing.T, maxInFlight int, args ...string) ([]man
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ex, err := executor.New(executor.Config{Orchestrator: grpcLis.Addr().String(), ID: "remote", Workers: 1, MaxInFlight: maxInFlight, Logger: quiet})
+	ex, err := executor.New(executor.Config{Orchestrator: grpcLis.Addr().String(), ID: "remote", Capacity: 1, MaxInFlight: maxInFlight, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

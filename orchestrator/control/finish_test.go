@@ -120,7 +120,7 @@ func TestFinishIsBounded(t *testing.T) {
 // Finish return at once.
 func TestFinishWithRealExecutor(t *testing.T) {
 	ts := startServer(t, control.Config{ExecutorTimeout: time.Minute})
-	logs, _ := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "real", Workers: 1, ExitWhenDone: true})
+	logs, _ := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "real", Capacity: 1, ExitWhenDone: true})
 	await(t, ts.fleet.joins, "Join")
 
 	if d := await(t, finishAsync(ts, true, "completed"), "return from Finish"); d >= control.FinishTimeout {

@@ -28,7 +28,7 @@ func TestExecutorJoinsRunsJobAndReports(t *testing.T) {
 	t.Cleanup(target.Close)
 
 	ts := startServer(t, control.Config{AuthToken: "s3cret", Version: "test"})
-	_, stop := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "exec-a", Workers: 4, AuthToken: "s3cret"})
+	_, stop := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "exec-a", Capacity: 4, AuthToken: "s3cret"})
 
 	e := await(t, ts.fleet.joins, "Join")
 	if e.ID() != "exec-a" || e.Capacity() != 4 {
@@ -88,7 +88,7 @@ func TestAuthToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := startServer(t, control.Config{AuthToken: "s3cret"})
 			id := "exec-" + strings.ReplaceAll(tt.name, " ", "-")
-			execLogs, stop := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: id, Workers: 1, AuthToken: tt.token})
+			execLogs, stop := runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: id, Capacity: 1, AuthToken: tt.token})
 
 			if tt.wantJoin {
 				if e := await(t, ts.fleet.joins, "Join"); e.ID() != id {
@@ -143,7 +143,7 @@ func TestSchedulerThroughControlPlane(t *testing.T) {
 		t.Fatalf("NewScheduler: %v", err)
 	}
 	ts := startServer(t, control.Config{Fleet: sched})
-	runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "exec-s", Workers: 1})
+	runExecutor(t, executor.Config{Orchestrator: ts.addr, ID: "exec-s", Capacity: 1})
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
