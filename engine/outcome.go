@@ -78,8 +78,8 @@ func ParseOutcome(name string) (Outcome, bool) {
 // Failed reports whether the outcome is a failure: anything but Success.
 func (o Outcome) Failed() bool { return o != Success }
 
-// Classify maps an HTTP status code to its outcome. Per the seed's
-// definition 503 and 504 are timeouts.
+// Classify maps an HTTP status code to its outcome. As imager has always
+// defined them, 503 and 504 are timeouts.
 func Classify(status int) Outcome {
 	switch {
 	case status == 503 || status == 504:

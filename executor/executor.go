@@ -81,8 +81,8 @@ type Config struct {
 	Orchestrator string
 	// ID identifies the executor to the orchestrator (its pod name, say).
 	ID string
-	// Capacity is the executor's relative share of the load (the
-	// executor's -workers flag, named so in the seed; it is not a count of
+	// Capacity is the executor's relative share of the load (its -workers
+	// flag, named so since imager's first version; it is not a count of
 	// goroutines or connections). It must be at least 1.
 	Capacity int
 	// MaxInFlight bounds each job's queued-plus-in-flight requests (see

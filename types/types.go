@@ -1,5 +1,6 @@
-// Package types holds the seed-level data types shared by request sources,
-// the orchestrator and the executors: a request description and the source
+// Package types holds the data types of imager's first public API,
+// shared by request sources, the orchestrator and the executors: a request
+// description and the source
 // interface that yields them.
 package types
 

@@ -8,7 +8,7 @@ import (
 	"github.com/PeladoCollado/imager/types"
 )
 
-// FromSpec converts a seed RequestSpec into an engine request. Headers go
+// FromSpec converts a types.RequestSpec into an engine request. Headers go
 // out sorted by name, so that runs repeat exactly; a name's values keep
 // their order, each on its own line.
 func FromSpec(spec types.RequestSpec) engine.Request {
