@@ -1,7 +1,6 @@
 // Package types holds the data types of imager's first public API,
 // shared by request sources, the orchestrator and the executors: a request
-// description and the source
-// interface that yields them.
+// description and the source interface that yields them.
 package types
 
 import (
