@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +18,14 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"valid", func(*Config) {}, ""},
 		{"zero max in-flight means default", func(c *Config) { c.MaxInFlight = 0 }, ""},
-		{"no orchestrator", func(c *Config) { c.Orchestrator = "" }, "-orchestrator"},
-		{"no id", func(c *Config) { c.ID = "" }, "-id"},
-		{"zero workers", func(c *Config) { c.Capacity = 0 }, "-workers"},
-		{"negative max in-flight", func(c *Config) { c.MaxInFlight = -1 }, "-max-inflight"},
+		{"no orchestrator", func(c *Config) { c.Orchestrator = "" }, "Orchestrator"},
+		{"no id", func(c *Config) { c.ID = "" }, "ID"},
+		{"zero capacity", func(c *Config) { c.Capacity = 0 }, "Capacity"},
+		{"negative max in-flight", func(c *Config) { c.MaxInFlight = -1 }, "MaxInFlight"},
+		{"negative connections", func(c *Config) { c.Connections = -1 }, "Connections"},
 		{"negative backoff", func(c *Config) { c.MinBackoff = -time.Second }, "backoff"},
 		{"min above max backoff", func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Minute, time.Second }, "backoff"},
-		{"malformed address", func(c *Config) { c.Orchestrator = "dns://a/b/c%zz" }, "-orchestrator"},
+		{"malformed address", func(c *Config) { c.Orchestrator = "dns://a/b/c%zz" }, "Orchestrator"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,6 +43,10 @@ func TestNewValidates(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("New() error = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			var ce *ConfigError
+			if tt.wantErr != "backoff" && (!errors.As(err, &ce) || ce.Field != tt.wantErr) {
+				t.Errorf("New() error = %#v, want a *ConfigError for field %s", err, tt.wantErr)
 			}
 		})
 	}

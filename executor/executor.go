@@ -135,23 +135,34 @@ type Executor struct {
 	running   atomic.Bool
 }
 
-// New validates cfg and returns an Executor. Errors name the offending
-// setting by its command-line flag.
+// ConfigError is a Config field that New refused. Field is the field's
+// name in Config; a program with flags maps it to its own flag.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+// Error says which field is wrong and why.
+func (e *ConfigError) Error() string {
+	return "executor config: " + e.Field + " " + e.Problem
+}
+
+// New validates cfg and returns an Executor. A refused field is reported
+// as a *ConfigError.
 func New(cfg Config) (*Executor, error) {
 	if cfg.Orchestrator == "" {
-		return nil, errors.New("executor config: orchestrator address (-orchestrator) is empty")
+		return nil, &ConfigError{"Orchestrator", "is empty: want the orchestrator's gRPC address"}
 	}
 	if cfg.ID == "" {
-		return nil, errors.New("executor config: executor id (-id) is empty")
+		return nil, &ConfigError{"ID", "is empty"}
 	}
-	if cfg.Capacity < 1 || cfg.Capacity > math.MaxInt32 {
-		return nil, fmt.Errorf("executor config: capacity (-workers) is %d, want 1 to %d", cfg.Capacity, math.MaxInt32)
-	}
-	if cfg.MaxInFlight < 0 || cfg.MaxInFlight > math.MaxInt32 {
-		return nil, fmt.Errorf("executor config: max in-flight (-max-inflight) is %d, want 1 to %d", cfg.MaxInFlight, math.MaxInt32)
-	}
-	if cfg.Connections < 0 || cfg.Connections > math.MaxInt32 {
-		return nil, fmt.Errorf("executor config: connections (-connections) is %d, want 0 to %d", cfg.Connections, math.MaxInt32)
+	for _, f := range []struct {
+		name     string
+		v, least int
+	}{{"Capacity", cfg.Capacity, 1}, {"MaxInFlight", cfg.MaxInFlight, 0}, {"Connections", cfg.Connections, 0}} {
+		if f.v < f.least || f.v > math.MaxInt32 {
+			return nil, &ConfigError{f.name, fmt.Sprintf("is %d, want %d to %d", f.v, f.least, math.MaxInt32)}
+		}
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = engine.DefaultMaxInFlight
@@ -175,8 +186,8 @@ func New(cfg Config) (*Executor, error) {
 	// NewClient does not connect.
 	probe, err := grpc.NewClient(cfg.Orchestrator, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return nil, fmt.Errorf("executor config: orchestrator address (-orchestrator) %q: %s",
-			RedactAddress(cfg.Orchestrator), redactIn(err.Error(), cfg.Orchestrator))
+		return nil, &ConfigError{"Orchestrator", fmt.Sprintf("%q: %s",
+			RedactAddress(cfg.Orchestrator), redactIn(err.Error(), cfg.Orchestrator))}
 	}
 	_ = probe.Close()
 	if cfg.Instance == "" {

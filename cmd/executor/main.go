@@ -255,7 +255,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 		ExitWhenDone: o.exitWhenDone,
 	})
 	if err != nil {
-		return err
+		return withFlag(err)
 	}
 	logStart(logger, o, token != "", tlsConfig != nil)
 
@@ -284,4 +284,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	second := <-done
 	logger.Info("executor stopped")
 	return errors.Join(first, second)
+}
+
+// flagOf returns the flag that sets an executor.Config field, or "".
+func flagOf(field string) string {
+	switch field {
+	case "Orchestrator":
+		return "-orchestrator"
+	case "ID":
+		return "-id"
+	case "Capacity":
+		return "-workers"
+	case "MaxInFlight":
+		return "-max-inflight"
+	case "Connections":
+		return "-connections"
+	}
+	return ""
+}
+
+// withFlag names the flag behind a field executor.New refused.
+func withFlag(err error) error {
+	var ce *executor.ConfigError
+	if errors.As(err, &ce) {
+		if f := flagOf(ce.Field); f != "" {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/internal/version"
 )
 
@@ -189,5 +190,22 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("run did not return within 5s of cancel")
+	}
+}
+
+// TestWithFlagNamesTheFlag: a field executor.New refuses is reported with
+// the flag that sets it.
+func TestWithFlagNamesTheFlag(t *testing.T) {
+	_, err := executor.New(executor.Config{Orchestrator: "127.0.0.1:1", ID: "e", Capacity: 0})
+	if got := withFlag(err); got == nil || !strings.HasPrefix(got.Error(), "-workers: ") {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -workers", err, got)
+	}
+	_, err = executor.New(executor.Config{Orchestrator: "dns://a/b/c%zz", ID: "e", Capacity: 1})
+	if got := withFlag(err); got == nil || !strings.HasPrefix(got.Error(), "-orchestrator: ") {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -orchestrator", err, got)
+	}
+	plain := errors.New("other")
+	if withFlag(plain) != plain {
+		t.Fatal("withFlag changed an error that is not a ConfigError")
 	}
 }
