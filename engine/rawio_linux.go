@@ -54,31 +54,31 @@ func newRawIO(conn net.Conn) *rawIO {
 
 // doRead is one read attempt; false asks the poller to wait.
 func (r *rawIO) doRead(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.rbuf[0])), uintptr(len(r.rbuf)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		r.rn, r.rerr = int(n), e
-		return true
-	}
+	n, e, ok := rawCall(syscall.SYS_READ, fd, r.rbuf)
+	r.rn, r.rerr = n, e
+	return ok
 }
 
 // doWrite is one write attempt; false asks the poller to wait.
 func (r *rawIO) doWrite(fd uintptr) bool {
+	n, e, ok := rawCall(syscall.SYS_WRITE, fd, r.wbuf)
+	r.wn, r.werr = n, e
+	return ok
+}
+
+// rawCall makes one read(2) or write(2) (trap) of b on the non-blocking
+// descriptor fd as a raw system call, again after EINTR. ok is false when
+// the call would block, and the caller should wait for the poller.
+func rawCall(trap, fd uintptr, b []byte) (n int, errno syscall.Errno, ok bool) {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&r.wbuf[0])), uintptr(len(r.wbuf)))
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return 0, 0, false
 		}
-		r.wn, r.werr = int(n), e
-		return true
+		return int(r), e, true
 	}
 }
 

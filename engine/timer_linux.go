@@ -6,7 +6,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,16 +53,8 @@ func (t *preciseTimer) tryRead(fd uintptr) bool {
 		t.armed = false
 		return false
 	}
-	for {
-		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		return true
-	}
+	_, _, ok := rawCall(syscall.SYS_READ, fd, t.buf[:])
+	return ok
 }
 
 // sleep blocks the goroutine for d.
