@@ -10,7 +10,9 @@ import (
 // JobMetrics is what an executor, local or remote, counts per job;
 // *metrics.Executor satisfies it. JobPickedUp and JobRequests are called
 // when a job starts, JobConnections when it has finished, with the
-// connections it opened to the target and the attempts that failed.
+// connections it opened to the target and the attempts that failed. The
+// methods are called concurrently: a job finishes on its own goroutine
+// while the next one starts.
 type JobMetrics interface {
 	JobPickedUp()
 	JobRequests(n int)
