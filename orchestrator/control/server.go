@@ -40,10 +40,11 @@ type Fleet interface {
 
 var _ Fleet = (*manager.Scheduler)(nil)
 
-// Config configures a Server. Fleet and Metrics are required.
+// Config configures a Server. Fleet is required; Metrics, when nil,
+// records nothing.
 type Config struct {
 	Fleet   Fleet
-	Metrics *metrics.Orchestrator
+	Metrics ServerMetrics
 	// AuthToken, when set, must be presented by every executor.
 	AuthToken string
 	// HeartbeatInterval is asked of executors; default 2s.
@@ -111,6 +112,9 @@ type Server struct {
 
 // NewServer returns a Server.
 func NewServer(cfg Config) *Server {
+	if cfg.Metrics == nil {
+		cfg.Metrics = noServerMetrics{}
+	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 2 * time.Second
 	}
@@ -288,3 +292,19 @@ func (s *Server) recvHello(stream imagerv1.ControlPlane_ConnectServer) (*imagerv
 		return nil, status.Error(codes.Unavailable, "orchestrator stopping")
 	}
 }
+
+// ServerMetrics is what a Server counts. *metrics.Orchestrator implements
+// it. Its methods are called concurrently, from the executors' streams.
+type ServerMetrics interface {
+	AuthFailed()
+	ReportRefused()
+}
+
+var _ ServerMetrics = (*metrics.Orchestrator)(nil)
+
+// noServerMetrics counts nothing: a Server's metrics when the caller gives
+// none.
+type noServerMetrics struct{}
+
+func (noServerMetrics) AuthFailed()    {}
+func (noServerMetrics) ReportRefused() {}

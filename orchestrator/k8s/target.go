@@ -51,7 +51,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	metricsv "k8s.io/metrics/pkg/client/clientset/versioned"
 
@@ -83,8 +82,8 @@ type Config struct {
 	// metrics.k8s.io; it must be positive.
 	MetricsPollInterval time.Duration
 	// Metrics receives the target availability and pod usage gauges; nil
-	// keeps them on a private registry.
-	Metrics *metrics.Orchestrator
+	// records nothing.
+	Metrics TargetMetrics
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -127,7 +126,7 @@ type resolver interface {
 type Target struct {
 	cfg  Config
 	log  *slog.Logger
-	om   *metrics.Orchestrator
+	om   TargetMetrics
 	mc   metricsv.Interface
 	res  resolver
 	errs *watchErrors
@@ -185,11 +184,7 @@ func New(client kubernetes.Interface, mc metricsv.Interface, cfg Config) (*Targe
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Metrics == nil {
-		om, err := metrics.NewOrchestrator(prometheus.NewRegistry())
-		if err != nil {
-			return nil, fmt.Errorf("k8s target metrics: %w", err)
-		}
-		cfg.Metrics = om
+		cfg.Metrics = noTargetMetrics{}
 	}
 	t := &Target{
 		cfg:     cfg,
@@ -343,3 +338,22 @@ func (t *Target) update(ctx context.Context) {
 	}
 	t.available = &ok
 }
+
+// TargetMetrics is what a Target records: whether the target is available
+// and its pods' usage. *metrics.Orchestrator implements it. Its methods
+// are called from the Target's goroutines, one at a time or concurrently.
+type TargetMetrics interface {
+	SetTargetAvailable(ok bool)
+	SetPodUsage(namespace, pod string, cpuMillicores, memoryBytes float64)
+	DeletePod(namespace, pod string)
+}
+
+var _ TargetMetrics = (*metrics.Orchestrator)(nil)
+
+// noTargetMetrics records nothing: a Target's metrics when the caller
+// gives none.
+type noTargetMetrics struct{}
+
+func (noTargetMetrics) SetTargetAvailable(bool)                      {}
+func (noTargetMetrics) SetPodUsage(string, string, float64, float64) {}
+func (noTargetMetrics) DeletePod(string, string)                     {}

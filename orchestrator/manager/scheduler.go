@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/types"
@@ -74,7 +72,7 @@ type SchedulerConfig struct {
 	Usage func() []PodUsage
 	// Metrics, Logger and OnRound are optional. OnRound is called from
 	// the scheduler's goroutine for every finished round, in order.
-	Metrics *metrics.Orchestrator
+	Metrics SchedulerMetrics
 	Logger  *slog.Logger
 	OnRound func(*RoundResult)
 	// QuietRounds leaves the "round finished" log line out, for a caller
@@ -131,11 +129,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		cfg.ExecutorWait = DefaultExecutorWait
 	}
 	if cfg.Metrics == nil {
-		m, err := metrics.NewOrchestrator(prometheus.NewRegistry())
-		if err != nil {
-			return nil, fmt.Errorf("scheduler metrics: %w", err)
-		}
-		cfg.Metrics = m
+		cfg.Metrics = noSchedulerMetrics{}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -353,3 +347,30 @@ func sortedExecutors(m map[string]Executor) []Executor {
 	slices.SortFunc(out, func(a, b Executor) int { return strings.Compare(a.ID(), b.ID()) })
 	return out
 }
+
+// SchedulerMetrics is what the scheduler counts. *metrics.Orchestrator
+// implements it. Its methods may be called concurrently: from the
+// scheduler's goroutine and from the executors' streams.
+type SchedulerMetrics interface {
+	RoundFinished(metrics.RoundStats)
+	RoundSkipped()
+	ReportRefused()
+	SetRegisteredExecutors(n int)
+	JobDispatched(requests int)
+	ExecutorDisconnected()
+}
+
+var _ SchedulerMetrics = (*metrics.Orchestrator)(nil)
+
+// noSchedulerMetrics counts nothing: the scheduler's metrics when the
+// caller gives none.
+type noSchedulerMetrics struct{}
+
+var _ SchedulerMetrics = noSchedulerMetrics{}
+
+func (noSchedulerMetrics) RoundFinished(metrics.RoundStats) {}
+func (noSchedulerMetrics) RoundSkipped()                    {}
+func (noSchedulerMetrics) ReportRefused()                   {}
+func (noSchedulerMetrics) SetRegisteredExecutors(int)       {}
+func (noSchedulerMetrics) JobDispatched(int)                {}
+func (noSchedulerMetrics) ExecutorDisconnected()            {}
