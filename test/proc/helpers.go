@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -81,15 +82,37 @@ func RaceEnabled() bool {
 	return false
 }
 
-// FreePort returns a loopback port that was free a moment ago.
+// handedOut records every port FreePort has returned in this process, so
+// that two calls never return the same port: the kernel may give a port
+// that was just closed to the next listener that asks for port 0, and a
+// test that asks for three ports in a row would then start two servers on
+// one. It is the one piece of shared state in this package; the mutex
+// guards it across parallel tests.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort returns a loopback port that was free a moment ago and that no
+// earlier call in this process returned. It is safe for concurrent use.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("FreePort: the kernel returned only ports already handed out")
+	return 0
 }
 
 // WaitHTTP waits until a GET of url answers 200, failing the test if it

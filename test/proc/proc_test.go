@@ -162,3 +162,18 @@ func TestFreePort(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestFreePortNeverRepeats asks for many ports in a row, closing nothing
+// in between that FreePort does not close itself: the kernel often hands a
+// just-closed port to the next request, and two servers of one test once
+// got the same port that way.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		port := FreePort(t)
+		if seen[port] {
+			t.Fatalf("FreePort returned %d twice", port)
+		}
+		seen[port] = true
+	}
+}
