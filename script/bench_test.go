@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // benchScenario loads the benchmark scenario.
@@ -64,7 +64,7 @@ func BenchmarkLuaRPS(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer calc.Close()
-	obs := manager.LoadObservation{PlannedRPS: 100, AchievedRPS: 99.5, Planned: 100, Sent: 100, Success: 100, P50: 3 * time.Millisecond, P90: 8 * time.Millisecond, P99: 20 * time.Millisecond, Max: 40 * time.Millisecond}
+	obs := types.RoundStats{PlannedRPS: 100, AchievedRPS: 99.5, Planned: 100, Sent: 100, Success: 100, P50: 3 * time.Millisecond, P90: 8 * time.Millisecond, P99: 20 * time.Millisecond, Max: 40 * time.Millisecond}
 	b.ReportAllocs()
 	for b.Loop() {
 		calc.Observe(obs)

@@ -7,7 +7,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // fakeClock is a settable clock for VMConfig.Now.
@@ -57,12 +57,12 @@ func TestLoadCalculatorSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer calc.Close()
-	obs := func(round int64, planned int) manager.LoadObservation {
-		return manager.LoadObservation{Round: round, PlannedRPS: planned, P99: 20 * time.Millisecond}
+	obs := func(round int64, planned int) types.RoundStats {
+		return types.RoundStats{Round: round, PlannedRPS: planned, P99: 20 * time.Millisecond}
 	}
 	steps := []struct {
 		advance     time.Duration
-		observe     *manager.LoadObservation
+		observe     *types.RoundStats
 		want        int
 		wantElapsed float64
 		wantLast    lua.LValue
@@ -125,7 +125,7 @@ func TestLoadCalculatorErrors(t *testing.T) {
 				t.Fatalf("first Next() = %d, want 5", got)
 			}
 			if tt.observe {
-				calc.Observe(manager.LoadObservation{})
+				calc.Observe(types.RoundStats{})
 			}
 			if got := calc.Next(); got != -1 {
 				t.Fatalf("Next() = %d, want -1 after the failure", got)
@@ -135,31 +135,5 @@ func TestLoadCalculatorErrors(t *testing.T) {
 				t.Errorf("Next() after the failure = %d, want -1", got)
 			}
 		})
-	}
-}
-
-func TestLoadCalculatorConcurrentObserve(t *testing.T) {
-	calc, err := NewLoadCalculator(loadSource(t, `
-n = 0
-function observe(r) n = n + 1 end
-function rps(round) return (round.last and round.last.planned_rps or 0) + 1 end`, nil), VMConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer calc.Close()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range 200 {
-			calc.Observe(manager.LoadObservation{Round: int64(i), PlannedRPS: i})
-		}
-	})
-	for range 200 {
-		if calc.Next() < 0 {
-			t.Fatal(calc.Err())
-		}
-	}
-	wg.Wait()
-	if got := calc.vm.L.GetGlobal("n"); got != lua.LNumber(200) {
-		t.Errorf("observe ran %v times, want 200", got)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -24,7 +23,7 @@ type Round struct {
 	// Elapsed is the time since the first round was planned.
 	Elapsed time.Duration
 	// Last is the most recent finished round, nil before the first.
-	Last *manager.LoadObservation
+	Last *types.RoundStats
 }
 
 // Request calls request() and converts the request table it returns.
@@ -79,7 +78,7 @@ func (v *VM) RPS(round Round) (rps int, end bool, err error) {
 
 // Observe calls observe(result) with a finished round's results, if the
 // scenario defines observe.
-func (v *VM) Observe(o manager.LoadObservation) error {
+func (v *VM) Observe(o types.RoundStats) error {
 	if err := v.ready(); err != nil {
 		return err
 	}
@@ -113,7 +112,7 @@ func (v *VM) roundTable(r Round) *lua.LTable {
 
 // observationTable converts a finished round's results; latencies are in
 // milliseconds.
-func (v *VM) observationTable(o manager.LoadObservation) *lua.LTable {
+func (v *VM) observationTable(o types.RoundStats) *lua.LTable {
 	t := v.L.CreateTable(0, 14)
 	ms := func(d time.Duration) lua.LNumber { return lua.LNumber(float64(d) / float64(time.Millisecond)) }
 	t.RawSetString("index", lua.LNumber(o.Round))

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -192,7 +192,7 @@ func TestThresholdsErrors(t *testing.T) {
 
 func TestObserveAndResetErrors(t *testing.T) {
 	vm := newVM(t, "function rps(r) return 1 end\nfunction observe(r)\n  error('bad observation ' .. r.index)\nend\nfunction reset()\n  error('cannot reset')\nend\n", VMConfig{})
-	wantErr(t, vm.Observe(manager.LoadObservation{Round: 7}), "scenario.lua:3: bad observation 7 (in observe(result))")
+	wantErr(t, vm.Observe(types.RoundStats{Round: 7}), "scenario.lua:3: bad observation 7 (in observe(result))")
 	wantErr(t, vm.Reset(), "scenario.lua:6: cannot reset (in reset())")
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -212,15 +211,14 @@ type ReloadableSource struct {
 }
 
 var (
-	_ types.RequestSource   = (*ReloadableSource)(nil)
-	_ manager.BatchSource   = (*ReloadableSource)(nil)
-	_ manager.RoundBeginner = (*ReloadableSource)(nil)
+	_ types.BatchSource = (*ReloadableSource)(nil)
+	_ types.RoundHook   = (*ReloadableSource)(nil)
 )
 
 // Next implements types.RequestSource.
 func (l *ReloadableSource) Next() (types.RequestSpec, error) { return l.get().Next() }
 
-// NextBatch implements manager.BatchSource.
+// NextBatch implements types.BatchSource.
 func (l *ReloadableSource) NextBatch(n int) ([]types.RequestSpec, error) {
 	return l.get().NextBatch(n)
 }
@@ -241,18 +239,24 @@ type ReloadableCalculator struct {
 }
 
 var (
-	_ manager.FeedbackLoadCalculator = (*ReloadableCalculator)(nil)
-	_ manager.FailingCalculator      = (*ReloadableCalculator)(nil)
-	_ manager.RoundBeginner          = (*ReloadableCalculator)(nil)
+	_ types.Calculator     = (*ReloadableCalculator)(nil)
+	_ types.LoadCalculator = (*ReloadableCalculator)(nil)
+	_ types.Observer       = (*ReloadableCalculator)(nil)
+	_ types.RoundHook      = (*ReloadableCalculator)(nil)
 )
 
-// Next implements manager.LoadCalculator.
+// NextRate implements types.Calculator.
+func (l *ReloadableCalculator) NextRate(round int64) (int, bool, error) {
+	return l.get().NextRate(round)
+}
+
+// Next implements types.LoadCalculator (see LoadCalculator.Next).
 func (l *ReloadableCalculator) Next() int { return l.get().Next() }
 
-// Observe implements manager.FeedbackLoadCalculator.
-func (l *ReloadableCalculator) Observe(o manager.LoadObservation) { l.get().Observe(o) }
+// Observe implements types.Observer.
+func (l *ReloadableCalculator) Observe(o types.RoundStats) { l.get().Observe(o) }
 
-// Err implements manager.FailingCalculator.
+// Err returns the error that ended the test, or nil.
 func (l *ReloadableCalculator) Err() error { return l.get().Err() }
 
 // BeginRound switches to a reloaded scenario, if one is waiting.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -25,7 +24,7 @@ type RequestSource struct {
 
 var (
 	_ types.RequestSource = (*RequestSource)(nil)
-	_ manager.BatchSource = (*RequestSource)(nil)
+	_ types.BatchSource   = (*RequestSource)(nil)
 )
 
 // NewRequestSource makes a request source with vms VMs (at least 1). It

@@ -91,13 +91,14 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		}
 	}
 	advance := func() { clock.advance(cfg.RoundInterval) }
-	for _, r := range manager.DryRun(calc, model, rounds, cfg.RoundInterval, advance) {
+	planned, err := manager.DryRun(types.CalculatorOf(calc), model, rounds, cfg.RoundInterval, advance)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range planned {
 		o := r.Observation
 		out.Rounds = append(out.Rounds, DryRunRound{Index: r.Index, RPS: r.RPS,
 			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
-	}
-	if fc, ok := calc.(manager.FailingCalculator); ok && fc.Err() != nil {
-		return nil, fc.Err()
 	}
 	for range samples {
 		spec, err := src.Next()

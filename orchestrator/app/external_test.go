@@ -139,7 +139,7 @@ func TestExternalModule(t *testing.T) {
 			name:       "custom calculator rejects bad range",
 			args:       []string{"-request-source-type=csv-table", "-request-source-file=" + tablePath, "-load-calculator=sawtooth", "-min-rps=40", "-max-rps=30"},
 			wantCode:   1,
-			wantStderr: []string{"-load-calculator=sawtooth", "-min-rps (40) is greater than -max-rps (30)"},
+			wantStderr: []string{"-load-calculator=sawtooth", "min rate (40) is greater than max rate (30)"},
 		},
 		{
 			name:       "custom source reports a missing table",

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -136,17 +137,14 @@ func (b *builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 		}
 		return manager.NewConstantLoadCalculator(cfg.Rate), nil
 	}
-	step := manager.NoStep
-	if kind == CalculatorStep {
-		step = cfg.StepRPS
-		if step == manager.NoStep {
-			return nil, fmt.Errorf("-step-rps (%d) must be greater than zero", step)
-		}
-	}
 	switch kind {
 	case CalculatorStep, CalculatorExponential, CalculatorLogarithmic, CalculatorAdaptiveExponential:
-		if err := manager.ValidateRange(cfg.MinRPS, cfg.MaxRPS, step); err != nil {
-			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, err)
+		err := manager.ValidateRange(cfg.MinRPS, cfg.MaxRPS)
+		if kind == CalculatorStep {
+			err = errors.Join(err, manager.ValidateStep(cfg.StepRPS))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, rateFlagErrors(err))
 		}
 	}
 	switch kind {

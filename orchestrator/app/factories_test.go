@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -98,6 +99,11 @@ func TestRequestSourceErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
+			// A rate-range problem keeps the library's typed error.
+			var re *manager.RangeError
+			if strings.Contains(err.Error(), "-rps (") && !errors.As(err, &re) {
+				t.Errorf("error %q has no *manager.RangeError in its chain", err)
+			}
 		})
 	}
 }
@@ -155,6 +161,8 @@ func TestBuiltInLoadCalculatorErrors(t *testing.T) {
 		test{"step zero", app.Config{LoadCalculator: app.CalculatorStep, MinRPS: 1, MaxRPS: 10, StepRPS: 0}, []string{"-step-rps"}},
 		test{"step minus one", app.Config{LoadCalculator: app.CalculatorStep, MinRPS: 1, MaxRPS: 10, StepRPS: -1}, []string{"-step-rps"}},
 		test{"step negative", app.Config{LoadCalculator: app.CalculatorStep, MinRPS: 1, MaxRPS: 10, StepRPS: -5}, []string{"-step-rps"}},
+		test{"range and step wrong together", app.Config{LoadCalculator: app.CalculatorStep, MinRPS: 60, MaxRPS: 50, StepRPS: -1},
+			[]string{"-min-rps (60) is greater than -max-rps (50)", "-step-rps (-1) must be greater than zero"}},
 		test{"adaptive negative latency", app.Config{LoadCalculator: app.CalculatorAdaptiveExponential, MinRPS: 1, MaxRPS: 10, AdaptiveMaxLatencyMillis: -1}, []string{"-adaptive-max-latency-ms"}},
 		test{"unknown name", app.Config{LoadCalculator: "random-spike", MinRPS: 1, MaxRPS: 10}, []string{`"random-spike"`, "-load-calculator",
 			app.CalculatorStep, app.CalculatorExponential, app.CalculatorLogarithmic, app.CalculatorAdaptiveExponential}},

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"net/url"
 	"strings"
+
+	"github.com/PeladoCollado/imager/orchestrator/manager"
 )
 
 // sensitiveHeaders are the -H headers whose values are never written to a
@@ -62,4 +65,46 @@ func redactHeaders(hs []string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// rateFlag names the flag behind a field of a manager.RangeError.
+func rateFlag(field string) string {
+	switch field {
+	case "min":
+		return "-min-rps"
+	case "max":
+		return "-max-rps"
+	case "step":
+		return "-step-rps"
+	}
+	return field
+}
+
+// flagError is a library error reworded to name the flag at fault; the
+// library's error stays in the chain for errors.As.
+type flagError struct {
+	msg string
+	err error
+}
+
+func (e *flagError) Error() string { return e.msg }
+func (e *flagError) Unwrap() error { return e.err }
+
+// rateFlagErrors rewords the *manager.RangeError values in err (one, or
+// several joined) to name the rate flags, for example "-min-rps (60) is
+// greater than -max-rps (50)". Other errors pass through.
+func rateFlagErrors(err error) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		var re *manager.RangeError
+		if errors.As(e, &re) {
+			e = &flagError{msg: re.Format(rateFlag), err: e}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }

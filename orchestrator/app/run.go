@@ -227,7 +227,7 @@ func (r *run) schedulerConfig() manager.SchedulerConfig {
 	}
 	cfg := r.cfg
 	return manager.SchedulerConfig{
-		Calculator:     r.calc,
+		Calculator:     types.CalculatorOf(r.calc),
 		Source:         r.src,
 		Target:         r.target,
 		Interval:       cfg.RoundInterval,

@@ -15,6 +15,7 @@ import (
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Tests with a real executor on the other end of the control plane.
@@ -130,7 +131,7 @@ func TestSchedulerThroughControlPlane(t *testing.T) {
 	)
 	var finished atomic.Int64
 	sched, err := manager.NewScheduler(manager.SchedulerConfig{
-		Calculator:     manager.NewStepFunctionLoadCalculator(rps, rps, 1),
+		Calculator:     types.CalculatorOf(manager.NewStepFunctionLoadCalculator(rps, rps, 1)),
 		Source:         fixedSource{},
 		Target:         func() (string, error) { return target.URL, nil },
 		Interval:       interval,

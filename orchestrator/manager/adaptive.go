@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -35,8 +34,6 @@ const (
 // adaptiveCalculator searches for the highest rate the target sustains. It is
 // a state machine driven by Observe; Next only reads the current rate.
 type adaptiveCalculator struct {
-	mu sync.Mutex
-
 	max int
 	// maxLatency is the p99 limit; 0 selects timeout mode.
 	maxLatency time.Duration
@@ -97,7 +94,6 @@ type adaptiveCalculator struct {
 // The constructor cannot fail, so it repairs bad input instead: negative
 // min, max or maxLatencyMillis become 0 and a max below min is raised to
 // min. All rates, including the 1 rps recovery rate, are clamped to max.
-// The calculator is safe for concurrent use.
 func NewAdaptiveExponentialLoadCalculator(min, max int, maxLatencyMillis int64) LoadCalculator {
 	min, max = normaliseRange(min, max)
 	var limit time.Duration
@@ -125,8 +121,6 @@ func NewAdaptiveExponentialLoadCalculator(min, max int, maxLatencyMillis int64) 
 // Next returns the rate of the next round. It does not advance the search:
 // without a new observation it returns the same rate again.
 func (c *adaptiveCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return c.rate
 }
 
@@ -134,8 +128,6 @@ func (c *adaptiveCalculator) Next() int {
 // observations, as described on NewAdaptiveExponentialLoadCalculator, are
 // ignored.
 func (c *adaptiveCalculator) Observe(o LoadObservation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if o.PlannedRPS != c.rate || o.Round < c.lastRound {
 		return
 	}
@@ -252,8 +244,6 @@ func clampRate(rate, limit int) int {
 // SearchResult says what the search has found so far, for the end of a
 // run: the settled rate, or the bounds it got to.
 func (c *adaptiveCalculator) SearchResult() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case c.phase == phaseHold:
 		return fmt.Sprintf("adaptive search settled on %d rps, the highest rate found healthy", c.rate)

@@ -1,7 +1,7 @@
-// Package manager plans the orchestrator's load. It defines LoadCalculator,
+// Package manager plans the orchestrator's load. It names LoadCalculator,
 // the interface that picks each round's request rate, and
 // FeedbackLoadCalculator for calculators that also learn from the results of
-// finished rounds. It ships the built-in calculators: constant, step,
+// finished rounds (both contracts live in package types). It ships the built-in calculators: constant, step,
 // exponential, logarithmic and adaptive-exponential. The package also hosts
 // the executor registry and the round scheduler that drive the calculators.
 package manager
@@ -9,105 +9,94 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
-// LoadCalculator decides the requests-per-second of the next round. The
-// orchestrator calls Next once for each round, in round order, before the
-// round starts. Next should never return a negative rate.
+// LoadCalculator decides the requests-per-second of the next round: Next is
+// called once for each round, in round order, before the round starts, and
+// a negative rate ends the test. It is types.LoadCalculator; the scheduler
+// drives it through types.CalculatorOf, and a calculator that implements
+// types.Calculator instead can also end the test with an error. Like every
+// plug-in it is called from one goroutine (see types.Calculator).
 //
 // A custom calculator only has to implement Next; it can be plugged into the
 // orchestrator through a load calculator factory.
-type LoadCalculator interface {
-	// Next returns the rate, in requests per second, of the next round.
-	Next() int
-}
+type LoadCalculator = types.LoadCalculator
 
 // FeedbackLoadCalculator is a LoadCalculator that also learns from each
-// finished round. The orchestrator calls Observe once for every finished
-// round, with that round's merged results.
-//
-// Rounds are pipelined on a fixed time grid, so Next for round k+1 is called
-// before the observation of round k arrives. Implementations must therefore
-// tolerate Next calls that have seen no new observation, and observations
-// that describe an earlier rate than the one Next last returned. Observe and
-// Next may be called from different goroutines.
+// finished round: Observe is called once for every finished round, in round
+// order, with that round's merged results (see types.Observer for how that
+// interleaves with Next).
 type FeedbackLoadCalculator interface {
 	LoadCalculator
 	// Observe delivers the results of a finished round.
 	Observe(LoadObservation)
 }
 
-// LoadObservation is the merged result of one finished round, as seen by a
-// FeedbackLoadCalculator.
-type LoadObservation struct {
-	// Round is the index of the finished round, counting from 0.
-	Round int64
-	// PlannedRPS is the rate Next returned for the round.
-	PlannedRPS int
-	// AchievedRPS is the rate at which requests were actually sent.
-	AchievedRPS float64
+// LoadObservation is the merged result of one finished round, as a
+// FeedbackLoadCalculator sees it.
+type LoadObservation = types.RoundStats
 
-	// Planned is the number of requests scheduled in the round.
-	Planned int64
-	// Sent is the number of requests that went out on the wire.
-	Sent int64
-	// Success counts 2xx and 3xx responses.
-	Success int64
-	// Failed counts every request that did not succeed: Planned − Success.
-	// It includes the Timeouts, Dropped and Lost counted below, as well as
-	// 4xx and 5xx responses and connection errors.
-	Failed int64
-	// Timeouts counts 503 and 504 responses and requests that got no
-	// response headers within the request timeout.
-	Timeouts int64
-	// Dropped counts requests never sent because an executor's in-flight
-	// cap was reached.
-	Dropped int64
-	// Lost counts planned requests whose outcome is unknown, for example
-	// because the executor holding them went away before reporting.
-	Lost int64
-
-	// P50 is the median latency of the round.
-	P50 time.Duration
-	// P90 is the 90th percentile latency of the round.
-	P90 time.Duration
-	// P99 is the 99th percentile latency of the round.
-	P99 time.Duration
-	// Max is the largest latency of the round.
-	Max time.Duration
+// RangeError is a rate range a calculator cannot run: Field names the
+// value at fault ("min", "max" or "step"), Value is what was given and
+// Problem says what is wrong with it. When the problem is a relation to
+// another value ("is greater than"), Other names that value and
+// OtherValue holds it. Configuration code maps the names to its own (a
+// flag, a file key).
+type RangeError struct {
+	Field   string
+	Value   int
+	Problem string
+	// Other and OtherValue are empty and 0 unless Problem is a relation.
+	Other      string
+	OtherValue int
 }
 
-// NoStep, passed as the step argument of ValidateRange, skips the step check.
-// Configuration code uses it for calculators that have no step.
-const NoStep = -1
+// Error implements error, naming the values as rates: "min rate (60) is
+// greater than max rate (50)".
+func (e *RangeError) Error() string {
+	return e.Format(func(field string) string { return field + " rate" })
+}
 
-// ValidateRange checks the rate flags of a load calculator before one is
-// built: min (-min-rps) and max (-max-rps) must not be negative, min must not
-// exceed max, and step (-step-rps) must be positive. Pass NoStep (-1) as step
-// to skip the step check for calculators without a step; every other step
-// value of zero or less is rejected. All problems found are reported
-// together, each naming its flag and value, for example
-// "-min-rps (60) is greater than -max-rps (50)".
+// Format writes the error with each value named by name(field), for
+// example a flag: "-min-rps (60) is greater than -max-rps (50)".
+func (e *RangeError) Format(name func(field string) string) string {
+	msg := fmt.Sprintf("%s (%d) %s", name(e.Field), e.Value, e.Problem)
+	if e.Other != "" {
+		msg += fmt.Sprintf(" %s (%d)", name(e.Other), e.OtherValue)
+	}
+	return msg
+}
+
+// ValidateRange checks a rate range before a calculator is built: min and
+// max must not be negative and min must not exceed max. Every problem found
+// is reported, each as a *RangeError, joined.
 //
 // The constructors in this package cannot fail and quietly repair the values
-// ValidateRange rejects, so configuration code should call ValidateRange
-// first to tell the user about a mistake.
-func ValidateRange(min, max, step int) error {
+// ValidateRange and ValidateStep reject, so configuration code should call
+// them first to tell the user about a mistake.
+func ValidateRange(min, max int) error {
 	var errs []error
 	if min < 0 {
-		errs = append(errs, fmt.Errorf("-min-rps (%d) must not be negative", min))
+		errs = append(errs, &RangeError{Field: "min", Value: min, Problem: "must not be negative"})
 	}
 	if max < 0 {
-		errs = append(errs, fmt.Errorf("-max-rps (%d) must not be negative", max))
+		errs = append(errs, &RangeError{Field: "max", Value: max, Problem: "must not be negative"})
 	}
 	if min > max {
-		errs = append(errs, fmt.Errorf("-min-rps (%d) is greater than -max-rps (%d)", min, max))
-	}
-	if step != NoStep && step <= 0 {
-		errs = append(errs, fmt.Errorf("-step-rps (%d) must be greater than zero", step))
+		errs = append(errs, &RangeError{Field: "min", Value: min, Problem: "is greater than", Other: "max", OtherValue: max})
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateStep checks the step of a stepped calculator: it must be
+// greater than zero. A problem is a *RangeError.
+func ValidateStep(step int) error {
+	if step <= 0 {
+		return &RangeError{Field: "step", Value: step, Problem: "must be greater than zero"}
+	}
+	return nil
 }
 
 // normaliseRange repairs a rate range the way the constructors document:

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -8,35 +9,48 @@ import (
 
 func TestValidateRange(t *testing.T) {
 	tests := []struct {
-		name           string
-		min, max, step int
+		name     string
+		min, max int
 		// want is the exact error text, "" for no error.
 		want string
 	}{
-		{"valid step profile", 5, 50, 5, ""},
-		{"valid with step check skipped", 10, 500, manager.NoStep, ""},
-		{"min equals max", 40, 40, 1, ""},
-		{"all zero rates", 0, 0, 1, ""},
-		{"min greater than max", 60, 50, 5, "-min-rps (60) is greater than -max-rps (50)"},
-		{"min greater than max without step", 60, 50, manager.NoStep, "-min-rps (60) is greater than -max-rps (50)"},
-		{"negative min", -1, 50, 5, "-min-rps (-1) must not be negative"},
-		{"negative max", 0, -2, manager.NoStep, "-max-rps (-2) must not be negative\n-min-rps (0) is greater than -max-rps (-2)"},
-		{"both negative", -3, -1, manager.NoStep, "-min-rps (-3) must not be negative\n-max-rps (-1) must not be negative"},
-		{"zero step", 5, 50, 0, "-step-rps (0) must be greater than zero"},
-		{"negative step other than NoStep", 5, 50, -5, "-step-rps (-5) must be greater than zero"},
-		{"everything wrong", -1, -9, 0, "-min-rps (-1) must not be negative\n-max-rps (-9) must not be negative\n-min-rps (-1) is greater than -max-rps (-9)\n-step-rps (0) must be greater than zero"},
+		{"valid", 5, 50, ""},
+		{"min equals max", 40, 40, ""},
+		{"all zero rates", 0, 0, ""},
+		{"min greater than max", 60, 50, "min rate (60) is greater than max rate (50)"},
+		{"negative min", -1, 50, "min rate (-1) must not be negative"},
+		{"negative max", 0, -2, "max rate (-2) must not be negative\nmin rate (0) is greater than max rate (-2)"},
+		{"both negative", -3, -1, "min rate (-3) must not be negative\nmax rate (-1) must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := manager.ValidateRange(tt.min, tt.max, tt.step)
+			err := manager.ValidateRange(tt.min, tt.max)
 			got := ""
 			if err != nil {
 				got = err.Error()
 			}
 			if got != tt.want {
-				t.Errorf("ValidateRange(%d, %d, %d) = %q, want %q", tt.min, tt.max, tt.step, got, tt.want)
+				t.Errorf("ValidateRange(%d, %d) = %q, want %q", tt.min, tt.max, got, tt.want)
+			}
+			var re *manager.RangeError
+			if (err != nil) != errors.As(err, &re) {
+				t.Errorf("ValidateRange(%d, %d) = %v: not a *RangeError", tt.min, tt.max, err)
 			}
 		})
+	}
+}
+
+// TestValidateStep: every step of zero or less is refused, -1 included
+// (it once doubled as a "no step" sentinel).
+func TestValidateStep(t *testing.T) {
+	for _, step := range []int{0, -1, -5} {
+		var re *manager.RangeError
+		if err := manager.ValidateStep(step); !errors.As(err, &re) || re.Field != "step" || re.Value != step {
+			t.Errorf("ValidateStep(%d) = %v, want a *RangeError for the step", step, err)
+		}
+	}
+	if err := manager.ValidateStep(1); err != nil {
+		t.Errorf("ValidateStep(1) = %v", err)
 	}
 }
 

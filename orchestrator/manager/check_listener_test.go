@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 // listeningFake is a fake executor that hears of its refused reports.
@@ -37,7 +39,7 @@ func TestRefusalListenerHearsRefusedReports(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:     NewStepFunctionLoadCalculator(10, 10, 1),
+			Calculator:     types.CalculatorOf(NewStepFunctionLoadCalculator(10, 10, 1)),
 			Interval:       time.Second,
 			Duration:       2 * time.Second,
 			RequestTimeout: 100 * time.Millisecond,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestCheckReportDials(t *testing.T) {
@@ -48,7 +49,7 @@ func TestSchedulerSumsDials(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator: &scriptedCalculator{rates: []int{30, 60}},
+			Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{30, 60}}),
 			Interval:   time.Second,
 		})
 		a, b, c := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1), newFake(ctx, h.sched, "exec-c", 1)

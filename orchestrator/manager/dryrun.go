@@ -1,8 +1,11 @@
 package manager
 
 import (
+	"fmt"
 	"math"
 	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 // SyntheticTarget is a made-up target used to feed feedback calculators in
@@ -74,26 +77,36 @@ type PlannedRound struct {
 }
 
 // DryRun asks calc for up to rounds rates without sending anything. A
-// feedback calculator is fed the model's prediction for each round the way
-// the orchestrator feeds real results: round k's result arrives after the
-// rate of round k+1 has been chosen. The run stops early when the
-// calculator ends the test (a negative rate). advance, when not nil, is
+// calculator that is a types.Observer is fed the model's prediction for
+// each round the way the orchestrator feeds real results: round k's result
+// arrives after the rate of round k+1 has been chosen. The run stops early
+// when the calculator ends the test, and returns the rounds planned so far
+// with the calculator's error when it failed. advance, when not nil, is
 // called before every round but the first, to move a simulated clock on.
-func DryRun(calc LoadCalculator, model SyntheticTarget, rounds int, interval time.Duration, advance func()) []PlannedRound {
-	fc, feedback := calc.(FeedbackLoadCalculator)
+func DryRun(calc types.Calculator, model SyntheticTarget, rounds int, interval time.Duration, advance func()) ([]PlannedRound, error) {
+	obs, feedback := calc.(types.Observer)
+	hook, hooked := calc.(types.RoundHook)
 	var out []PlannedRound
 	for i := range rounds {
 		if i > 0 && advance != nil {
 			advance()
 		}
-		rps := calc.Next()
-		if feedback && i > 0 {
-			fc.Observe(out[i-1].Observation)
+		if hooked {
+			hook.BeginRound(int64(i))
 		}
-		if rps < 0 {
-			break
+		rps, stop, err := calc.NextRate(int64(i))
+		if feedback && i > 0 {
+			obs.Observe(out[i-1].Observation)
+		}
+		switch {
+		case err != nil:
+			return out, fmt.Errorf("round %d: load calculator: %w", i, err)
+		case stop:
+			return out, nil
+		case rps < 0:
+			return out, fmt.Errorf("round %d: load calculator: negative rate %d without stop", i, rps)
 		}
 		out = append(out, PlannedRound{Index: int64(i), RPS: rps, Observation: model.Observe(int64(i), rps, interval)})
 	}
-	return out
+	return out, nil
 }

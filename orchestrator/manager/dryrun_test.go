@@ -1,9 +1,12 @@
 package manager
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestSyntheticTargetObserve(t *testing.T) {
@@ -55,9 +58,26 @@ func TestDryRun(t *testing.T) {
 			[]int{10, 10, 20, 20, 40, 40, 80, 80, 1, 1, 60, 60, 1, 1, 70, 70}},
 	}
 	for _, tt := range tests {
-		got := rates(DryRun(tt.calc, tt.model, tt.rounds, time.Second, nil))
+		planned, err := DryRun(types.CalculatorOf(tt.calc), tt.model, tt.rounds, time.Second, nil)
+		if err != nil {
+			t.Fatalf("%s: DryRun: %v", tt.name, err)
+		}
+		got := rates(planned)
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: rates %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestDryRunCalculatorError: a calculator that fails ends the dry run with
+// its error, keeping the rounds planned before it.
+func TestDryRunCalculatorError(t *testing.T) {
+	boom := errors.New("scenario.lua:3: boom")
+	planned, err := DryRun(&failingCalculator{rates: []int{7, 8}, err: boom}, SyntheticTarget{}, 5, time.Second, nil)
+	if !errors.Is(err, boom) {
+		t.Fatalf("DryRun error = %v, want the calculator's", err)
+	}
+	if got := rates(planned); !slices.Equal(got, []int{7, 8}) {
+		t.Errorf("rates before the failure = %v, want [7 8]", got)
 	}
 }

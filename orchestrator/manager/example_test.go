@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -145,14 +146,17 @@ func ExampleLoadCalculator_endOfTest() {
 }
 
 // ValidateRange checks a rate range the way the built-in calculators'
-// flags are checked; a custom calculator's factory can use it to report
-// bad flags by name.
+// flags are checked; a custom calculator's factory can use it and name
+// the values its own way with RangeError.Format.
 func ExampleValidateRange() {
-	fmt.Println(manager.ValidateRange(10, 30, manager.NoStep))
-	fmt.Println(manager.ValidateRange(30, 10, manager.NoStep))
-	fmt.Println(manager.ValidateRange(5, 50, 0))
+	fmt.Println(manager.ValidateRange(10, 30))
+	fmt.Println(manager.ValidateRange(30, 10))
+	var re *manager.RangeError
+	if err := manager.ValidateStep(0); errors.As(err, &re) {
+		fmt.Println(re.Format(func(field string) string { return "-" + field + "-rps" }))
+	}
 	// Output:
 	// <nil>
-	// -min-rps (30) is greater than -max-rps (10)
+	// min rate (30) is greater than max rate (10)
 	// -step-rps (0) must be greater than zero
 }

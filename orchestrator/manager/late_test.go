@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 // stallingCalculator is a scriptedCalculator whose first Next stalls the
@@ -33,7 +35,7 @@ func TestSchedulerPlansLateRounds(t *testing.T) {
 		// 2.8s: round 1 is then 1.3s late (skipped), round 2 0.3s late
 		// (run), round 3 on time.
 		h := newHarness(t, SchedulerConfig{
-			Calculator: &stallingCalculator{scriptedCalculator: scriptedCalculator{rates: []int{10}, repeat: true}, stall: 2800 * time.Millisecond},
+			Calculator: types.CalculatorOf(&stallingCalculator{scriptedCalculator: scriptedCalculator{rates: []int{10}, repeat: true}, stall: 2800 * time.Millisecond}),
 			Interval:   time.Second,
 			Duration:   4 * time.Second,
 		})

@@ -95,7 +95,7 @@ func BenchmarkPlanRound50x1M(b *testing.B) {
 // time one round takes, in seconds and per request.
 func benchPlanRound(b *testing.B, src types.RequestSource) {
 	s, err := NewScheduler(SchedulerConfig{
-		Calculator: constCalculator(benchRPS),
+		Calculator: types.CalculatorOf(constCalculator(benchRPS)),
 		Source:     src,
 		Target:     func() (string, error) { return "http://127.0.0.1:8080", nil },
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -20,8 +20,8 @@ type batchSource struct {
 }
 
 var (
-	_ BatchSource   = (*batchSource)(nil)
-	_ RoundBeginner = (*batchSource)(nil)
+	_ types.BatchSource = (*batchSource)(nil)
+	_ types.RoundHook   = (*batchSource)(nil)
 )
 
 func (s *batchSource) BeginRound(index int64) {
@@ -58,7 +58,7 @@ func TestSchedulerUsesBatchSource(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				src := &batchSource{short: tt.short}
-				h := newHarness(t, SchedulerConfig{Calculator: &scriptedCalculator{rates: []int{10, 20}}, Source: src, Interval: time.Second})
+				h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{10, 20}}), Source: src, Interval: time.Second})
 				h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
 				_, err := h.wait(h.start(ctx), time.Minute)
 				if (err != nil) != tt.wantErr {
@@ -85,22 +85,27 @@ func TestSchedulerUsesBatchSource(t *testing.T) {
 	}
 }
 
-// failingCalculator returns one rate, then fails.
+// failingCalculator returns its rates, then fails.
 type failingCalculator struct {
-	scriptedCalculator
-	err error
+	rates []int
+	err   error
 }
 
-var _ FailingCalculator = (*failingCalculator)(nil)
+var _ types.Calculator = (*failingCalculator)(nil)
 
-func (c *failingCalculator) Err() error { return c.err }
+func (c *failingCalculator) NextRate(round int64) (int, bool, error) {
+	if round < int64(len(c.rates)) {
+		return c.rates[round], false, nil
+	}
+	return 0, false, c.err
+}
 
 func TestSchedulerCalculatorError(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		boom := errors.New("scenario.lua:3: attempt to index a nil value")
-		calc := &failingCalculator{scriptedCalculator: scriptedCalculator{rates: []int{10}}, err: boom}
+		calc := &failingCalculator{rates: []int{10}, err: boom}
 		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
 		_, err := h.wait(h.start(ctx), time.Minute)
@@ -124,7 +129,7 @@ func TestRoundsCarryPodUsage(t *testing.T) {
 		defer cancel()
 		usage := []PodUsage{{Namespace: "ns", Pod: "web-1", CPUMillicores: 150, MemoryBytes: 64 << 20}, {Namespace: "ns", Pod: "web-2", CPUMillicores: 50, MemoryBytes: 32 << 20}}
 		h := newHarness(t, SchedulerConfig{
-			Calculator: &scriptedCalculator{rates: []int{100}},
+			Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{100}}),
 			Interval:   time.Second,
 			Usage:      func() []PodUsage { return usage },
 		})

@@ -1,13 +1,11 @@
 package manager
 
-import (
-	"math"
-	"sync"
-)
+import "math"
 
 // The open-loop calculators in this file follow a fixed schedule: every Next
 // call is one round and advances the schedule, whatever the rounds' results.
-// All of them are safe for concurrent use.
+// Like every calculator they are called from one goroutine (see
+// types.Calculator).
 
 var (
 	_ LoadCalculator = (*stepCalculator)(nil)
@@ -31,7 +29,6 @@ func (c constantCalculator) Next() int { return int(c) }
 
 // stepCalculator raises the rate by a fixed step each round up to max.
 type stepCalculator struct {
-	mu      sync.Mutex
 	max     int
 	step    int
 	next    int
@@ -56,8 +53,6 @@ func NewStepFunctionLoadCalculator(min, max, step int) LoadCalculator {
 
 // Next returns the rate of the next round and advances by one step.
 func (c *stepCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.started {
 		c.next = addCapped(c.next, c.step, c.max)
 	}
@@ -67,7 +62,6 @@ func (c *stepCalculator) Next() int {
 
 // exponentialCalculator doubles the rate each round up to max.
 type exponentialCalculator struct {
-	mu      sync.Mutex
 	max     int
 	next    int
 	started bool
@@ -88,8 +82,6 @@ func NewExponentialLoadCalculator(min, max int) LoadCalculator {
 
 // Next returns the rate of the next round and doubles it for the round after.
 func (c *exponentialCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.started {
 		c.next = doubleCapped(c.next, c.max)
 	}
@@ -103,7 +95,6 @@ const logRounds = 10
 
 // logarithmicCalculator rises quickly at first and flattens toward max.
 type logarithmicCalculator struct {
-	mu    sync.Mutex
 	min   int
 	max   int
 	round int
@@ -130,8 +121,6 @@ func NewLogarithmicLoadCalculator(min, max int) LoadCalculator {
 
 // Next returns the rate of the next round on the logarithmic curve.
 func (c *logarithmicCalculator) Next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	k := c.round
 	if k >= logRounds {
 		return c.max

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestSchedulerCalculatorEndsTest(t *testing.T) {
@@ -17,7 +18,7 @@ func TestSchedulerCalculatorEndsTest(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		calc := &scriptedCalculator{rates: []int{10, 10}}
-		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
+		h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(calc), Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
 		returned, err := h.wait(h.start(ctx), time.Minute)
 		if err != nil {
@@ -61,7 +62,7 @@ func TestSchedulerCancelDrains(t *testing.T) {
 				runCtx, stop := context.WithCancel(ctx)
 				defer stop()
 				calc := &scriptedCalculator{rates: []int{10}, repeat: true}
-				h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second, DrainTimeout: tt.drain})
+				h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(calc), Interval: time.Second, DrainTimeout: tt.drain})
 				h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
 				errc := h.start(runCtx)
 				time.Sleep(cancelAt)
@@ -103,7 +104,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 			runCtx, stop := context.WithCancel(t.Context())
 			defer stop()
 			calc := &scriptedCalculator{rates: []int{10}, repeat: true}
-			h := newHarness(t, SchedulerConfig{Calculator: calc, Duration: 2 * time.Second})
+			h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(calc), Duration: 2 * time.Second})
 			errc := h.start(runCtx)
 			time.Sleep(10 * time.Second)
 			synctest.Wait()
@@ -133,7 +134,7 @@ func TestSchedulerWaitsForExecutors(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			calc := &scriptedCalculator{rates: []int{10}, repeat: true}
-			h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second, Duration: 2 * time.Second})
+			h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(calc), Interval: time.Second, Duration: 2 * time.Second})
 			errc := h.start(ctx)
 			time.Sleep(5 * time.Second)
 			joined := time.Now()
@@ -162,7 +163,7 @@ func TestSchedulerFeedback(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		calc := &scriptedCalculator{rates: []int{5, 0, 12, 7}}
-		h := newHarness(t, SchedulerConfig{Calculator: calc, Interval: time.Second})
+		h := newHarness(t, SchedulerConfig{Calculator: types.CalculatorOf(calc), Interval: time.Second})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 2))
 		h.sched.Join(newFake(ctx, h.sched, "exec-b", 1))
 		if _, err := h.wait(h.start(ctx), time.Minute); err != nil {
@@ -198,7 +199,7 @@ func TestSchedulerSourceFails(t *testing.T) {
 		// Round 0 draws 10 requests; round 1 has 10 for exec-a but none
 		// left for exec-b.
 		h := newHarness(t, SchedulerConfig{
-			Calculator: &scriptedCalculator{rates: []int{10}, repeat: true},
+			Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{10}, repeat: true}),
 			Source:     &fakeSource{failAfter: 15},
 			Interval:   time.Second,
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Run waits for the executors (ExpectExecutors of them, at most
@@ -225,17 +226,19 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 		return false, nil
 	}
 	for _, v := range []any{s.cfg.Calculator, s.cfg.Source} {
-		if rb, ok := v.(RoundBeginner); ok {
-			rb.BeginRound(index)
+		if h, ok := v.(types.RoundHook); ok {
+			h.BeginRound(index)
 		}
 	}
-	rps := s.cfg.Calculator.Next()
-	if rps < 0 {
-		if fc, ok := s.cfg.Calculator.(FailingCalculator); ok && fc.Err() != nil {
-			return true, fmt.Errorf("round %d: load calculator: %w", index, fc.Err())
-		}
+	rps, stop, err := s.cfg.Calculator.NextRate(index)
+	switch {
+	case err != nil:
+		return true, fmt.Errorf("round %d: load calculator: %w", index, err)
+	case stop:
 		s.log.Info("load calculator ended the test", "round", index)
 		return true, nil
+	case rps < 0:
+		return true, fmt.Errorf("round %d: load calculator: negative rate %d without stop", index, rps)
 	}
 	execs := sortedExecutors(s.executors)
 	caps := make([]int, len(execs))
@@ -352,8 +355,8 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 		s.summary.Elapsed = end.Sub(s.t0)
 		s.mu.Unlock()
 		s.logRound(r)
-		if fc, ok := s.cfg.Calculator.(FeedbackLoadCalculator); ok {
-			fc.Observe(r.Observation())
+		if obs, ok := s.cfg.Calculator.(types.Observer); ok {
+			obs.Observe(r.Observation())
 		}
 		if s.cfg.OnRound != nil {
 			s.cfg.OnRound(r)

@@ -34,8 +34,13 @@ const DefaultExecutorWait = 2 * time.Minute
 // SchedulerConfig configures a Scheduler. Calculator, Source and Target are
 // required.
 type SchedulerConfig struct {
-	Calculator LoadCalculator
-	Source     types.RequestSource
+	// Calculator decides each round's rate and when the test ends; wrap a
+	// LoadCalculator with types.CalculatorOf. It may also implement
+	// types.Observer and types.RoundHook.
+	Calculator types.Calculator
+	// Source makes the requests; it may also implement types.BatchSource
+	// and types.RoundHook.
+	Source types.RequestSource
 	// Target returns the base URL for the next round's jobs.
 	Target func() (string, error)
 	// Interval is the length of a round; default 1s.
@@ -272,27 +277,6 @@ func (s *Scheduler) requestsForRound(rps int) int {
 	return int(math.Round(float64(rps) * s.cfg.Interval.Seconds()))
 }
 
-// BatchSource is a request source that can produce many requests at once,
-// for example by running several scripting VMs in parallel. The scheduler
-// uses NextBatch instead of calling Next n times when a source has it.
-type BatchSource interface {
-	NextBatch(n int) ([]types.RequestSpec, error)
-}
-
-// FailingCalculator is a calculator that can fail: when its Next returns a
-// negative rate, a non-nil Err says the test ended because of an error,
-// not because the calculator was done.
-type FailingCalculator interface {
-	Err() error
-}
-
-// RoundBeginner is told that a round is being planned, before its rate and
-// requests are asked for. A scenario that was reloaded takes over there, so
-// that a round never mixes two versions.
-type RoundBeginner interface {
-	BeginRound(index int64)
-}
-
 // nextRequests draws n requests from the source. Requests whose bodies
 // are the same string (a source line or a script value used again) share
 // one copy of its bytes, so that a large body is not copied once per
@@ -300,7 +284,7 @@ type RoundBeginner interface {
 func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 	out := make([]engine.Request, n)
 	conv := newSpecConverter()
-	if bs, ok := s.cfg.Source.(BatchSource); ok {
+	if bs, ok := s.cfg.Source.(types.BatchSource); ok {
 		specs, err := bs.NextBatch(n)
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)

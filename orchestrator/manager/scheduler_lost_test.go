@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Tests of requests that go missing: jobs never reported, refused or
@@ -65,7 +66,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				h := newHarness(t, SchedulerConfig{
-					Calculator:     NewStepFunctionLoadCalculator(10, 10, 1),
+					Calculator:     types.CalculatorOf(NewStepFunctionLoadCalculator(10, 10, 1)),
 					Interval:       interval,
 					Duration:       2 * interval,
 					RequestTimeout: timeout,
@@ -122,7 +123,7 @@ func TestSchedulerRoundsFinishInOrder(t *testing.T) {
 		defer cancel()
 		const deadline = time.Second + 100*time.Millisecond + 2*time.Second
 		h := newHarness(t, SchedulerConfig{
-			Calculator:     &scriptedCalculator{rates: []int{10}, repeat: true},
+			Calculator:     types.CalculatorOf(&scriptedCalculator{rates: []int{10}, repeat: true}),
 			Interval:       time.Second,
 			Duration:       3 * time.Second,
 			RequestTimeout: 100 * time.Millisecond,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestSchedulerStepProfile(t *testing.T) {
@@ -16,7 +17,7 @@ func TestSchedulerStepProfile(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator: NewStepFunctionLoadCalculator(10, 30, 10),
+			Calculator: types.CalculatorOf(NewStepFunctionLoadCalculator(10, 30, 10)),
 			Interval:   time.Second,
 			Duration:   3 * time.Second,
 		})
@@ -125,7 +126,7 @@ func TestSchedulerExecutorLeaves(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator: NewStepFunctionLoadCalculator(10, 30, 10),
+			Calculator: types.CalculatorOf(NewStepFunctionLoadCalculator(10, 30, 10)),
 			Interval:   time.Second,
 			Duration:   3 * time.Second,
 		})
@@ -237,10 +238,10 @@ func TestNewSchedulerValidates(t *testing.T) {
 		cfg     SchedulerConfig
 		wantErr bool
 	}{
-		{"complete", SchedulerConfig{Calculator: calc, Source: &fakeSource{}, Target: target}, false},
+		{"complete", SchedulerConfig{Calculator: types.CalculatorOf(calc), Source: &fakeSource{}, Target: target}, false},
 		{"no calculator", SchedulerConfig{Source: &fakeSource{}, Target: target}, true},
-		{"no source", SchedulerConfig{Calculator: calc, Target: target}, true},
-		{"no target", SchedulerConfig{Calculator: calc, Source: &fakeSource{}}, true},
+		{"no source", SchedulerConfig{Calculator: types.CalculatorOf(calc), Target: target}, true},
+		{"no target", SchedulerConfig{Calculator: types.CalculatorOf(calc), Source: &fakeSource{}}, true},
 	}
 	for _, tt := range tests {
 		_, err := NewScheduler(tt.cfg)
@@ -256,7 +257,7 @@ func TestSchedulerSendsTLSWithEveryJob(t *testing.T) {
 		defer cancel()
 		tc := &engine.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca")}
 		h := newHarness(t, SchedulerConfig{
-			Calculator: NewConstantLoadCalculator(4),
+			Calculator: types.CalculatorOf(NewConstantLoadCalculator(4)),
 			Interval:   time.Second,
 			Duration:   2 * time.Second,
 			TLS:        tc,

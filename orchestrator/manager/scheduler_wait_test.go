@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Tests of round 0 waiting for the expected executors
@@ -70,7 +72,7 @@ func TestSchedulerWaitsForExpectedExecutors(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:      NewConstantLoadCalculator(30),
+			Calculator:      types.CalculatorOf(NewConstantLoadCalculator(30)),
 			Interval:        time.Second,
 			Duration:        2 * time.Second,
 			ExpectExecutors: 3,
@@ -137,7 +139,7 @@ func TestSchedulerExecutorWaitPassesStartsWithThosePresent(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:      NewConstantLoadCalculator(10),
+			Calculator:      types.CalculatorOf(NewConstantLoadCalculator(10)),
 			Interval:        time.Second,
 			Duration:        2 * time.Second,
 			ExpectExecutors: 3,
@@ -177,7 +179,7 @@ func TestSchedulerExecutorWaitFail(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:       NewConstantLoadCalculator(10),
+			Calculator:       types.CalculatorOf(NewConstantLoadCalculator(10)),
 			Interval:         time.Second,
 			Duration:         2 * time.Second,
 			ExpectExecutors:  3,
@@ -216,7 +218,7 @@ func TestSchedulerExecutorWaitEndsWithContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:      NewConstantLoadCalculator(10),
+			Calculator:      types.CalculatorOf(NewConstantLoadCalculator(10)),
 			ExpectExecutors: 3,
 			ExecutorWait:    time.Hour,
 		})
@@ -244,7 +246,7 @@ func TestSchedulerExecutorWaitPassesWithNone(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:      NewConstantLoadCalculator(10),
+			Calculator:      types.CalculatorOf(NewConstantLoadCalculator(10)),
 			Interval:        time.Second,
 			Duration:        time.Second,
 			ExpectExecutors: 2,
@@ -279,7 +281,7 @@ func TestSchedulerWithoutExpectedExecutorsWaitsForTheFirst(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator:       NewConstantLoadCalculator(10),
+			Calculator:       types.CalculatorOf(NewConstantLoadCalculator(10)),
 			Interval:         time.Second,
 			Duration:         time.Second,
 			ExecutorWait:     time.Second,

@@ -25,7 +25,7 @@ func TestSchedulerRefusesOversizedRequest(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
-			Calculator: &scriptedCalculator{rates: []int{4}, repeat: true},
+			Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{4}, repeat: true}),
 			Source:     &bigSource{body: strings.Repeat("x", engine.MaxRequestBytes+1)},
 			Interval:   time.Second,
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -18,10 +19,11 @@ type sawtooth struct {
 
 var _ manager.LoadCalculator = (*sawtooth)(nil)
 
-// newSawtooth checks the range with manager.ValidateRange, so mistakes are
-// reported with the flag names, and returns the calculator.
+// newSawtooth checks the range with manager.ValidateRange and
+// ValidateStep, so mistakes are reported the way the built-ins report
+// them, and returns the calculator.
 func newSawtooth(min, max, step int) (*sawtooth, error) {
-	if err := manager.ValidateRange(min, max, step); err != nil {
+	if err := errors.Join(manager.ValidateRange(min, max), manager.ValidateStep(step)); err != nil {
 		return nil, fmt.Errorf("invalid rate range: %w", err)
 	}
 	return &sawtooth{min: min, max: max, step: step}, nil
