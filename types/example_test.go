@@ -83,3 +83,50 @@ func ExampleRequestSpec_Validate() {
 	// GET orders: path "orders" must start with '/'
 	// GET /orders: header Content-Length is set from the body when the request is sent: remove it
 }
+
+// burst runs three rounds at rising rates, then ends the test. It uses the
+// Calculator contract directly: stop says the test is over, and an error
+// would end it as failed.
+type burst struct{}
+
+var _ types.Calculator = burst{}
+
+func (burst) NextRate(round int64) (int, bool, error) {
+	if round >= 3 {
+		return 0, true, nil
+	}
+	return int(round+1) * 100, false, nil
+}
+
+// fiftyTwice is a calculator in the older LoadCalculator form: a negative
+// rate ends the test.
+type fiftyTwice struct{ left int }
+
+func (c *fiftyTwice) Next() int {
+	c.left--
+	if c.left < 0 {
+		return -1
+	}
+	return 50
+}
+
+func ExampleCalculatorOf() {
+	for _, calc := range []types.Calculator{burst{}, types.CalculatorOf(&fiftyTwice{left: 2})} {
+		for round := int64(0); ; round++ {
+			rps, stop, err := calc.NextRate(round)
+			if err != nil || stop {
+				fmt.Println("ended before round", round, "error:", err)
+				break
+			}
+			fmt.Println("round", round, "at", rps, "rps")
+		}
+	}
+	// Output:
+	// round 0 at 100 rps
+	// round 1 at 200 rps
+	// round 2 at 300 rps
+	// ended before round 3 error: <nil>
+	// round 0 at 50 rps
+	// round 1 at 50 rps
+	// ended before round 2 error: <nil>
+}
