@@ -7,33 +7,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // roundQuantiles are the values of the quantile label of
 // imager_orchestrator_round_latency_seconds.
 var roundQuantiles = [...]string{"0.5", "0.9", "0.99", "0.999"}
-
-// RoundStats summarises one finished round for the orchestrator's metrics.
-type RoundStats struct {
-	// Round is the index of the round on the schedule's time grid.
-	Round int64
-	// PlannedRPS is the rate the load calculator asked for.
-	PlannedRPS int
-	// AchievedRPS is the rate at which requests were actually sent.
-	AchievedRPS float64
-	// Counts is the round's tally of planned requests by outcome.
-	Counts engine.Counts
-	// Dials is how many connections the round's jobs opened to the
-	// target and DialErrors how many connection attempts failed.
-	Dials, DialErrors int64
-	// P50, P90, P99 and P999 are latency percentiles of the round, measured
-	// from each request's intended send time.
-	P50, P90, P99, P999 time.Duration
-	// Latency is the round's merged latency histogram in microseconds
-	// (nil: none), added to the whole-run latency histogram. It is only
-	// read.
-	Latency *hdrhistogram.Histogram
-}
 
 // Orchestrator holds the orchestrator's collectors. Its methods are safe for
 // concurrent use.
@@ -217,14 +196,16 @@ func (o *Orchestrator) DeletePod(namespace, pod string) {
 // RoundFinished publishes the summary of a finished round: the round
 // gauges and latency percentiles are replaced, the round's counts are
 // added to the per-outcome request counter, its connections opened and
-// failed to theirs, and its latency histogram to the whole-run one.
-func (o *Orchestrator) RoundFinished(r RoundStats) {
+// failed to theirs, and its latency histogram (microseconds; nil adds
+// nothing; only read) to the whole-run one. counts is the round's tally by
+// outcome.
+func (o *Orchestrator) RoundFinished(r types.RoundStats, counts engine.Counts, latency *hdrhistogram.Histogram) {
 	o.round.Set(float64(r.Round))
 	o.plannedRPS.Set(float64(r.PlannedRPS))
 	o.achievedRPS.Set(r.AchievedRPS)
 
 	for i, oc := range engine.Outcomes() {
-		o.roundRequests[i].Add(nonNegative(r.Counts.Of(oc)))
+		o.roundRequests[i].Add(nonNegative(counts.Of(oc)))
 	}
 	o.connsOpened.Add(nonNegative(r.Dials))
 	o.connFailures.Add(nonNegative(r.DialErrors))
@@ -233,5 +214,5 @@ func (o *Orchestrator) RoundFinished(r RoundStats) {
 	for i, d := range percentiles {
 		o.roundLatency[i].Set(d.Seconds())
 	}
-	o.runLatency.add(r.Latency)
+	o.runLatency.add(latency)
 }

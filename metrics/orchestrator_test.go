@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func newTestOrchestrator(t *testing.T) (*Orchestrator, *prometheus.Registry) {
@@ -147,29 +148,27 @@ imager_orchestrator_target_pod_memory_bytes{namespace="demo",pod="a"} 6.815744e+
 
 func TestOrchestratorRoundFinished(t *testing.T) {
 	o, reg := newTestOrchestrator(t)
-	o.RoundFinished(RoundStats{
+	o.RoundFinished(types.RoundStats{
 		Round:       6,
 		PlannedRPS:  100,
 		AchievedRPS: 97.5,
-		Counts: engine.Counts{
-			Planned: 100, Sent: 95, Success: 80, ClientErrors: 4, ServerErrors: 3,
-			Timeouts: 2, ConnErrors: 1, Dropped: 5, Lost: 5,
-		},
-		Dials: 6, DialErrors: 1,
+		Dials:       6, DialErrors: 1,
 		P50: 2 * time.Millisecond, P90: 10 * time.Millisecond,
 		P99: 250 * time.Millisecond, P999: 1500 * time.Millisecond,
-	})
+	}, engine.Counts{
+		Planned: 100, Sent: 95, Success: 80, ClientErrors: 4, ServerErrors: 3,
+		Timeouts: 2, ConnErrors: 1, Dropped: 5, Lost: 5,
+	}, nil)
 	// The second round replaces the gauges and adds to the counters.
-	o.RoundFinished(RoundStats{
+	o.RoundFinished(types.RoundStats{
 		Round:       7,
 		PlannedRPS:  110,
 		AchievedRPS: 110,
-		Counts:      engine.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1},
 		// A negative count adds nothing.
 		Dials: 2, DialErrors: -3,
 		P50: time.Millisecond, P90: 3 * time.Millisecond,
 		P99: 20 * time.Millisecond, P999: 40 * time.Millisecond,
-	})
+	}, engine.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1}, nil)
 
 	want := `
 # HELP imager_orchestrator_round Index of the last finished round.

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // gatherHistogram returns the one histogram of family name in reg.
@@ -52,9 +53,9 @@ func TestRunLatencyHistogram(t *testing.T) {
 	// 1.2s and 2 minutes (above the last bound, so only in +Inf).
 	r1 := roundHistogram(t, 3, 80, 1000, 3000)
 	r2 := roundHistogram(t, 1_000_000, 80, 1_200_000, 120_000_000)
-	o.RoundFinished(RoundStats{Round: 0, Latency: r1})
-	o.RoundFinished(RoundStats{Round: 1}) // no histogram: adds nothing
-	o.RoundFinished(RoundStats{Round: 2, Latency: r2})
+	o.RoundFinished(types.RoundStats{Round: 0}, engine.Counts{}, r1)
+	o.RoundFinished(types.RoundStats{Round: 1}, engine.Counts{}, nil) // no histogram: adds nothing
+	o.RoundFinished(types.RoundStats{Round: 2}, engine.Counts{}, r2)
 
 	run := engine.NewHistogram()
 	run.Merge(r1)
@@ -92,7 +93,7 @@ func TestRunLatencyMatchesQuantiles(t *testing.T) {
 	for v := int64(1); v <= 5_000_000; v = v*11/10 + 1 {
 		_ = h.RecordValues(v, v%7+1)
 	}
-	o.RoundFinished(RoundStats{Latency: h})
+	o.RoundFinished(types.RoundStats{}, engine.Counts{}, h)
 	got := gatherHistogram(t, reg, runLatencyName)
 	for _, b := range got.GetBucket() {
 		bound := int64(math.Round(b.GetUpperBound() * 1e6))

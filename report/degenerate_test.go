@@ -11,6 +11,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // badNumberRE finds what careless scaling or formatting would leave: NaN,
@@ -50,7 +51,7 @@ func checkPage(t *testing.T, f *results.File, wantTarget bool) string {
 // emptyRound is a round in which nothing was planned.
 func emptyRound(t *testing.T, i int64) *results.Round {
 	t.Helper()
-	r, err := results.FromRound(&manager.RoundResult{Index: i, Start: time.Unix(1e9+i, 0), Interval: time.Second})
+	r, err := results.FromRound(&manager.RoundResult{RoundStats: types.RoundStats{Round: i}, Start: time.Unix(1e9+i, 0), Interval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +112,11 @@ func TestDegenerateAllZero(t *testing.T) {
 func TestDegenerateHugeValues(t *testing.T) {
 	h := engine.NewHistogram()
 	_ = h.RecordValues(h.HighestTrackableValue(), math.MaxInt64/4)
-	rr := &manager.RoundResult{Index: 1 << 40, Start: time.Unix(0, 0), Interval: time.Hour, PlannedRPS: math.MaxInt32,
-		AchievedRPS: math.MaxFloat64, Latency: h, Service: h,
+	rr := &manager.RoundResult{RoundStats: types.RoundStats{Round: 1 << 40, PlannedRPS: math.MaxInt32, AchievedRPS: math.MaxFloat64},
+		Start: time.Unix(0, 0), Interval: time.Hour, Latency: h, Service: h,
 		PodUsage: []manager.PodUsage{{CPUMillicores: math.MaxFloat64, MemoryBytes: math.MaxInt64}}}
-	rr.Planned, rr.Sent, rr.Success, rr.Lost = math.MaxInt64/2, math.MaxInt64/2, math.MaxInt64/4, math.MaxInt64/4
+	rr.Counts.Planned, rr.Counts.Sent, rr.Counts.Success, rr.Counts.Lost = math.MaxInt64/2, math.MaxInt64/2, math.MaxInt64/4, math.MaxInt64/4
+	rr.Summarize()
 	r, err := results.FromRound(rr)
 	if err != nil {
 		t.Fatal(err)

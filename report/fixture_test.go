@@ -10,6 +10,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // hostile is a string that would run script if it reached the page
@@ -31,34 +32,34 @@ func synthRound(t *testing.T, rng *rand.Rand, i int, withTarget bool) *manager.R
 	t.Helper()
 	rps := 50 * (i + 1)
 	r := &manager.RoundResult{
-		Index: int64(i), Start: time.Date(2025, 3, 1, 12, 0, i, 0, time.UTC), Interval: time.Second,
-		PlannedRPS: rps, AchievedRPS: float64(rps) * 0.97, Executors: 2,
+		RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: rps, AchievedRPS: float64(rps) * 0.97},
+		Start:      time.Date(2025, 3, 1, 12, 0, i, 0, time.UTC), Interval: time.Second, Executors: 2,
 		Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
 	}
-	r.Planned = int64(rps)
+	r.Counts.Planned = int64(rps)
 	lat := r.Breakdown.Name("/sum")
 	bad := r.Breakdown.Name(hostile)
 	for k := 0; k < rps; k++ {
 		us := int64(2000+rng.ExpFloat64()*float64(1000*(i+1))) + 1
 		switch {
 		case k%41 == 7:
-			r.ServerErrors++
+			r.Counts.ServerErrors++
 			r.AddStatus(500, 1)
 		case k%53 == 3:
-			r.Timeouts++
+			r.Counts.Timeouts++
 			r.AddError("timeout awaiting response headers", 1)
 		case k%67 == 5:
-			r.ConnErrors++
+			r.Counts.ConnErrors++
 			r.AddError("dial tcp 127.0.0.1:1: connect: connection refused "+hostile, 1)
 		case k%97 == 1:
-			r.Dropped++
+			r.Counts.Dropped++
 			r.AddError("dropped: in-flight cap reached", 1)
 			continue
 		default:
-			r.Success++
+			r.Counts.Success++
 			r.AddStatus(200, 1)
 		}
-		r.Sent++
+		r.Counts.Sent++
 		_ = r.Latency.RecordValue(us)
 		_ = r.Service.RecordValue(us / 2)
 		nr := lat
@@ -97,6 +98,7 @@ func (fx fixture) build(t *testing.T) *results.File {
 	var sum manager.Summary
 	for i := 0; i < fx.rounds; i++ {
 		rr := synthRound(t, rng, i, fx.target)
+		rr.Summarize()
 		line, err := results.FromRound(rr)
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // roundSpec describes a synthetic one-second round: every request has
@@ -23,8 +24,8 @@ type roundSpec struct {
 func synthRound(base time.Time, idx int64, sp roundSpec) *manager.RoundResult {
 	n := sp.success + sp.failed
 	r := &manager.RoundResult{
-		Index: idx, Start: base.Add(time.Duration(idx) * time.Second), Interval: time.Second,
-		PlannedRPS: int(n), AchievedRPS: float64(n), Executors: 1,
+		RoundStats: types.RoundStats{Round: idx, PlannedRPS: int(n), AchievedRPS: float64(n)},
+		Start:      base.Add(time.Duration(idx) * time.Second), Interval: time.Second, Executors: 1,
 		Counts:  engine.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
 		Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
 	}
@@ -61,6 +62,7 @@ func writeRun(t *testing.T, name string, killed bool, specs ...roundSpec) string
 	var sum manager.Summary
 	for i, sp := range specs {
 		r := synthRound(base, int64(i), sp)
+		r.Summarize()
 		line, err := FromRound(r)
 		must(err)
 		must(w.Write(line))

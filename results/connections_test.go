@@ -29,6 +29,7 @@ func TestConnectionsInFileAndSummary(t *testing.T) {
 		r := synthRound(base, int64(i), roundSpec{success: 10, latency: time.Millisecond, name: "home"})
 		r.Dials, r.DialErrors = c.Opened, c.Failed
 		sum.Add(r)
+		r.Summarize()
 		line, err := FromRound(r)
 		if err != nil {
 			t.Fatal(err)
@@ -98,6 +99,7 @@ func TestConnectionsUnknown(t *testing.T) {
 // with zeros, so a reader can tell "none" from "not counted".
 func TestConnectionsZeroIsWritten(t *testing.T) {
 	r := synthRound(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), 0, roundSpec{success: 1, latency: time.Millisecond})
+	r.Summarize()
 	line, err := FromRound(r)
 	if err != nil {
 		t.Fatal(err)

@@ -10,16 +10,21 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // MaxErrors is the most failure reasons a round or summary line lists.
 const MaxErrors = 10
 
-// FromRound converts a finished round into its results line.
+// FromRound converts a finished round into its results line. Its latency
+// quantiles are r's, computed by Summarize: the scheduler's rounds are
+// summarized; a RoundResult built by hand must call Summarize first.
 func FromRound(r *manager.RoundResult) (*Round, error) {
-	st, err := stats(r.Counts, r.Latency, r.Service, &r.Breakdown, r.AchievedRPS)
+	// The round's quantiles were computed once when it finished.
+	q := quantilesFrom(&r.RoundStats)
+	st, err := stats(r.Counts, r.Latency, &q, r.Service, &r.Breakdown, r.AchievedRPS)
 	if err != nil {
-		return nil, fmt.Errorf("round %d: %w", r.Index, err)
+		return nil, fmt.Errorf("round %d: %w", r.Round, err)
 	}
 	if len(r.PodUsage) > 0 {
 		st.Target = &TargetUsage{CPUMillicores: r.TargetCPU(), MemoryBytes: r.TargetMemory(), CPUMsPerRequest: r.CPUPerRequest()}
@@ -27,7 +32,7 @@ func FromRound(r *manager.RoundResult) (*Round, error) {
 	st.PlannedRPS = float64(r.PlannedRPS)
 	st.Connections = &Connections{Opened: r.Dials, Failed: r.DialErrors}
 	return &Round{
-		Type: TypeRound, Round: r.Index, Start: r.Start.UTC(), IntervalSeconds: r.Interval.Seconds(),
+		Type: TypeRound, Round: r.Round, Start: r.Start.UTC(), IntervalSeconds: r.Interval.Seconds(),
 		Executors: r.Executors, Stats: st,
 	}, nil
 }
@@ -35,7 +40,7 @@ func FromRound(r *manager.RoundResult) (*Round, error) {
 // FromSummary converts a run's totals into its summary line, with no
 // verdict yet (see Judge).
 func FromSummary(s *manager.Summary) (*Summary, error) {
-	st, err := stats(s.Counts, s.Latency, s.Service, &s.Breakdown, s.AchievedRPS())
+	st, err := stats(s.Counts, s.Latency, nil, s.Service, &s.Breakdown, s.AchievedRPS())
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
@@ -47,9 +52,10 @@ func FromSummary(s *manager.Summary) (*Summary, error) {
 	return sum, nil
 }
 
-// stats builds the part common to round and summary lines.
-func stats(c engine.Counts, lat, svc *hdrhistogram.Histogram, b *engine.Breakdown, rps float64) (Stats, error) {
-	cs, err := counts(c, lat)
+// stats builds the part common to round and summary lines. latQ, when
+// not nil, holds lat's quantiles already computed.
+func stats(c engine.Counts, lat *hdrhistogram.Histogram, latQ *Quantiles, svc *hdrhistogram.Histogram, b *engine.Breakdown, rps float64) (Stats, error) {
+	cs, err := counts(c, lat, latQ)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -66,7 +72,7 @@ func stats(c engine.Counts, lat, svc *hdrhistogram.Histogram, b *engine.Breakdow
 	}
 	for _, name := range sortedNames(b.Names) {
 		nr := b.Names[name]
-		nc, err := counts(nr.Counts, nr.Latency)
+		nc, err := counts(nr.Counts, nr.Latency, nil)
 		if err != nil {
 			return Stats{}, fmt.Errorf("name %q: %w", name, err)
 		}
@@ -75,13 +81,18 @@ func stats(c engine.Counts, lat, svc *hdrhistogram.Histogram, b *engine.Breakdow
 	return st, nil
 }
 
-// counts converts outcome counts and a latency histogram.
-func counts(c engine.Counts, lat *hdrhistogram.Histogram) (Counts, error) {
+// counts converts outcome counts and a latency histogram; q, when not nil,
+// holds the histogram's quantiles already computed.
+func counts(c engine.Counts, lat *hdrhistogram.Histogram, q *Quantiles) (Counts, error) {
 	enc, err := EncodeHistogram(lat)
 	if err != nil {
 		return Counts{}, err
 	}
-	out := Counts{Planned: c.Planned, Sent: c.Sent, Outcomes: map[string]int64{}, Latency: QuantilesOf(lat), LatencyHistogram: enc}
+	if q == nil {
+		all := QuantilesOf(lat)
+		q = &all
+	}
+	out := Counts{Planned: c.Planned, Sent: c.Sent, Outcomes: map[string]int64{}, Latency: *q, LatencyHistogram: enc}
 	for _, o := range engine.Outcomes() {
 		out.Outcomes[o.String()] = c.Of(o)
 	}
@@ -89,6 +100,12 @@ func counts(c engine.Counts, lat *hdrhistogram.Histogram) (Counts, error) {
 		out.ErrorRate = float64(c.Planned-c.Success) / float64(c.Planned)
 	}
 	return out, nil
+}
+
+// quantilesFrom converts a round's quantiles to milliseconds.
+func quantilesFrom(s *types.RoundStats) Quantiles {
+	return Quantiles{P50: durationMS(s.P50), P90: durationMS(s.P90), P95: durationMS(s.P95),
+		P99: durationMS(s.P99), P999: durationMS(s.P999), Max: durationMS(s.Max)}
 }
 
 // QuantilesOf reads the quantiles of a microsecond histogram; all zero for

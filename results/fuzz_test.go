@@ -87,7 +87,9 @@ func resultsLines(t testing.TB, specs ...roundSpec) string {
 	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	lines := []any{&Run{Type: TypeRun, SchemaVersion: SchemaVersion, Command: "imager run", Start: base, Target: "http://x"}}
 	for i, sp := range specs {
-		r, err := FromRound(synthRound(base, int64(i), sp))
+		rr := synthRound(base, int64(i), sp)
+		rr.Summarize()
+		r, err := FromRound(rr)
 		if err != nil {
 			t.Fatal(err)
 		}

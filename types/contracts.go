@@ -92,9 +92,9 @@ type RoundStats struct {
 	// DialErrors the connection attempts that failed.
 	Dials, DialErrors int64
 
-	// P50, P90, P99 and P999 are latency quantiles of the round; Max is
-	// its largest latency.
-	P50, P90, P99, P999, Max time.Duration
+	// P50, P90, P95, P99 and P999 are latency quantiles of the round; Max
+	// is its largest latency.
+	P50, P90, P95, P99, P999, Max time.Duration
 }
 
 // CalculatorOf returns c as a Calculator. A value that already implements

@@ -12,6 +12,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // compareRound is one synthetic second of a run: success and failed (500)
@@ -43,8 +44,8 @@ func writeCompareFile(t *testing.T, name string, killed bool, rounds ...compareR
 	for i, tr := range rounds {
 		n := tr.success + tr.failed
 		r := &manager.RoundResult{
-			Index: int64(i), Start: base.Add(time.Duration(i) * time.Second), Interval: time.Second,
-			PlannedRPS: int(n), AchievedRPS: float64(n), Executors: 1,
+			RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: int(n), AchievedRPS: float64(n)},
+			Start:      base.Add(time.Duration(i) * time.Second), Interval: time.Second, Executors: 1,
 			Counts:  engine.Counts{Planned: n, Sent: n, Success: tr.success, ServerErrors: tr.failed},
 			Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
 		}
@@ -57,6 +58,7 @@ func writeCompareFile(t *testing.T, name string, killed bool, rounds ...compareR
 		}
 		r.AddStatus(200, tr.success)
 		r.AddStatus(500, tr.failed)
+		r.Summarize()
 		line, err := results.FromRound(r)
 		must(err)
 		must(w.Write(line))

@@ -11,6 +11,7 @@ import (
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // writeResults writes a small results file (a run line, two rounds and a
@@ -28,14 +29,15 @@ func writeResults(t *testing.T, dir string) string {
 	}}
 	var sum manager.Summary
 	for i := range 2 {
-		r := &manager.RoundResult{Index: int64(i), Start: time.Unix(1700000000+int64(i), 0), Interval: time.Second,
-			PlannedRPS: 10, AchievedRPS: 10, Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
-		r.Planned, r.Sent, r.Success = 10, 10, 10
+		r := &manager.RoundResult{RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: 10, AchievedRPS: 10},
+			Start: time.Unix(1700000000+int64(i), 0), Interval: time.Second, Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
+		r.Counts.Planned, r.Counts.Sent, r.Counts.Success = 10, 10, 10
 		r.AddStatus(200, 10)
 		for v := int64(1000); v < 11000; v += 1000 {
 			_ = r.Latency.RecordValue(v)
 			_ = r.Service.RecordValue(v / 2)
 		}
+		r.Summarize()
 		line, err := results.FromRound(r)
 		if err != nil {
 			t.Fatal(err)

@@ -162,8 +162,8 @@ func TestScenarioReload(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range rounds {
-		if want := 10 + int(r.Index); r.PlannedRPS != want {
-			t.Errorf("round %d planned %d rps, want %d", r.Index, r.PlannedRPS, want)
+		if want := 10 + int(r.Round); r.PlannedRPS != want {
+			t.Errorf("round %d planned %d rps, want %d", r.Round, r.PlannedRPS, want)
 		}
 	}
 }

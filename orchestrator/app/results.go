@@ -80,7 +80,7 @@ func (t *targetTotals) add(r *manager.RoundResult) {
 	t.peakCPU = max(t.peakCPU, r.TargetCPU())
 	t.peakMemory = max(t.peakMemory, r.TargetMemory())
 	t.cpuMs += r.TargetCPU() * r.Interval.Seconds()
-	t.success += r.Success
+	t.success += r.Counts.Success
 }
 
 // usage is the run's target usage, nil when no round had any.
@@ -187,7 +187,7 @@ func describeTarget(cfg Config) string {
 func (r *recorder) round(rr *manager.RoundResult) {
 	line, err := results.FromRound(rr)
 	if err != nil {
-		r.log.Error("round not recorded", "round", rr.Index, "error", err)
+		r.log.Error("round not recorded", "round", rr.Round, "error", err)
 		return
 	}
 	r.target.add(rr)
@@ -197,11 +197,11 @@ func (r *recorder) round(rr *manager.RoundResult) {
 	}
 	failed := r.judge.Round(line)
 	for _, f := range failed {
-		r.log.Warn("threshold failed", "round", rr.Index, "threshold", f.Expression, "value", f.Value)
+		r.log.Warn("threshold failed", "round", rr.Round, "threshold", f.Expression, "value", f.Value)
 	}
 	if len(failed) > 0 && r.abortOnFail && !r.aborted {
 		r.aborted = true
-		r.log.Warn("aborting the test: a round threshold failed", "round", rr.Index, "threshold", failed[0].Expression)
+		r.log.Warn("aborting the test: a round threshold failed", "round", rr.Round, "threshold", failed[0].Expression)
 		r.abort(errAborted)
 	}
 }

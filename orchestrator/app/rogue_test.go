@@ -178,7 +178,7 @@ func TestRogueExecutorCannotForgeResults(t *testing.T) {
 	}
 	// Both claims clamped to MaxCapacity: round 0 is split evenly, and
 	// the honest executor's half succeeded.
-	if len(rounds) == 0 || rounds[0].Planned != 10 || rounds[0].Success != 5 || rounds[0].Lost != 5 {
+	if len(rounds) == 0 || rounds[0].Counts.Planned != 10 || rounds[0].Counts.Success != 5 || rounds[0].Counts.Lost != 5 {
 		t.Errorf("rounds %+v, want round 0 to have 5 successes (the honest half) and 5 lost", rounds)
 	}
 	a.awaitLog(t, "level=WARN", "capacity claim out of bounds", "executor=rogue", "capacity=1024")

@@ -99,6 +99,10 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (err error) {
 	return r.test()
 }
 
+// The orchestrator's metrics are what each part counts; each part defines
+// its own small interface, and this is where they meet.
+var _ manager.SchedulerMetrics = (*metrics.Orchestrator)(nil)
+
 // run is one Run: the pieces it builds, in the order it builds them.
 // teardown releases whichever of them exist.
 type run struct {

@@ -81,14 +81,14 @@ func TestLargeJobCrossesControlPlane(t *testing.T) {
 		t.Fatalf("got %d rounds, want 1", len(rounds))
 	}
 	r := rounds[0]
-	if r.Planned != rps || r.Accounted() != rps {
-		t.Errorf("planned %d, accounted %d, want %d each: %+v", r.Planned, r.Accounted(), rps, r.Counts)
+	if r.Counts.Planned != rps || r.Counts.Accounted() != rps {
+		t.Errorf("planned %d, accounted %d, want %d each: %+v", r.Counts.Planned, r.Counts.Accounted(), rps, r.Counts)
 	}
-	if r.Lost != 0 {
-		t.Errorf("lost %d requests: the job did not make it through the control plane", r.Lost)
+	if r.Counts.Lost != 0 {
+		t.Errorf("lost %d requests: the job did not make it through the control plane", r.Counts.Lost)
 	}
-	if r.Sent == 0 || r.Dropped == 0 || r.Sent+r.Dropped != rps {
-		t.Errorf("sent %d dropped %d, want both non-zero and together %d", r.Sent, r.Dropped, rps)
+	if r.Counts.Sent == 0 || r.Counts.Dropped == 0 || r.Counts.Sent+r.Counts.Dropped != rps {
+		t.Errorf("sent %d dropped %d, want both non-zero and together %d", r.Counts.Sent, r.Counts.Dropped, rps)
 	}
 	if sum.Planned != rps {
 		t.Errorf("summary planned %d, want %d", sum.Planned, rps)
@@ -105,10 +105,10 @@ func TestRunWithRemoteExecutor(t *testing.T) {
 	}
 	var total int64
 	for i, r := range rounds {
-		if r.Planned != want[i] || r.Success != want[i] {
-			t.Errorf("round %d: planned %d success %d, want %d each", i, r.Planned, r.Success, want[i])
+		if r.Counts.Planned != want[i] || r.Counts.Success != want[i] {
+			t.Errorf("round %d: planned %d success %d, want %d each", i, r.Counts.Planned, r.Counts.Success, want[i])
 		}
-		total += r.Planned
+		total += r.Counts.Planned
 	}
 	if sum.Success != total || sum.Rounds != len(want) {
 		t.Errorf("summary %d rounds, %d successes; want %d and %d", sum.Rounds, sum.Success, len(want), total)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // fuzzReport builds a report from FuzzCheckReport's arguments: counts
@@ -75,7 +76,7 @@ func FuzzCheckReport(f *testing.F) {
 			return
 		}
 		pr := &pendingRound{
-			result: RoundResult{Start: time.Unix(1_700_000_000, 0), Interval: time.Second, PlannedRPS: 10},
+			result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 10}, Start: time.Unix(1_700_000_000, 0), Interval: time.Second},
 			merged: engine.NewReport("", 0),
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: job}},
 		}
@@ -93,35 +94,35 @@ func FuzzCheckReport(f *testing.F) {
 // that the report had a latency histogram (an in-process report may not).
 func checkRound(t *testing.T, r *RoundResult, planned int64, stopping, withLatency bool) {
 	t.Helper()
-	if r.Planned > planned || (!stopping && r.Planned != planned) || r.Planned < 0 {
-		t.Fatalf("round plans %d of the job's %d (stopping %v)", r.Planned, planned, stopping)
+	if r.Counts.Planned > planned || (!stopping && r.Counts.Planned != planned) || r.Counts.Planned < 0 {
+		t.Fatalf("round plans %d of the job's %d (stopping %v)", r.Counts.Planned, planned, stopping)
 	}
 	var sum int64
 	for _, o := range engine.Outcomes() {
-		n := r.Of(o)
-		if n < 0 || n > r.Planned {
-			t.Fatalf("%s = %d, outside 0..%d", o, n, r.Planned)
+		n := r.Counts.Of(o)
+		if n < 0 || n > r.Counts.Planned {
+			t.Fatalf("%s = %d, outside 0..%d", o, n, r.Counts.Planned)
 		}
 		sum += n
 	}
-	if sum != r.Planned || r.Success+r.Failed() != r.Planned {
-		t.Fatalf("outcomes add up to %d, not the %d planned: %+v", sum, r.Planned, r.Counts)
+	if sum != r.Counts.Planned || r.Counts.Success+r.Counts.Failed() != r.Counts.Planned {
+		t.Fatalf("outcomes add up to %d, not the %d planned: %+v", sum, r.Counts.Planned, r.Counts)
 	}
-	if r.Sent < 0 || r.Sent > r.Planned-r.Dropped {
-		t.Fatalf("%d sent of %d planned with %d dropped", r.Sent, r.Planned, r.Dropped)
+	if r.Counts.Sent < 0 || r.Counts.Sent > r.Counts.Planned-r.Counts.Dropped {
+		t.Fatalf("%d sent of %d planned with %d dropped", r.Counts.Sent, r.Counts.Planned, r.Counts.Dropped)
 	}
-	if n, want := r.Latency.TotalCount(), r.Planned-r.Dropped-r.Lost; withLatency && n != want {
+	if n, want := r.Latency.TotalCount(), r.Counts.Planned-r.Counts.Dropped-r.Counts.Lost; withLatency && n != want {
 		t.Fatalf("latency histogram holds %d, want %d", n, want)
 	}
 	var codes int64
 	for _, n := range r.StatusCodes {
 		codes += n
 	}
-	if codes < 0 || codes > r.Planned {
-		t.Fatalf("status codes add up to %d of %d planned", codes, r.Planned)
+	if codes < 0 || codes > r.Counts.Planned {
+		t.Fatalf("status codes add up to %d of %d planned", codes, r.Counts.Planned)
 	}
 	for name, nr := range r.Names {
-		if nr.Planned < 0 || nr.Planned > r.Planned || nr.Success > r.Success {
+		if nr.Planned < 0 || nr.Planned > r.Counts.Planned || nr.Success > r.Counts.Success {
 			t.Fatalf("name %q: %+v beyond the round's %+v", name, nr.Counts, r.Counts)
 		}
 	}

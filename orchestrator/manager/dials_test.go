@@ -69,10 +69,10 @@ func TestSchedulerSumsDials(t *testing.T) {
 		checkAccounting(t, rounds)
 		for _, r := range rounds {
 			if r.Dials != 5 || r.DialErrors != 1 {
-				t.Errorf("round %d: dials %d, dial errors %d; want 5 and 1 (exec-a's and exec-b's)", r.Index, r.Dials, r.DialErrors)
+				t.Errorf("round %d: dials %d, dial errors %d; want 5 and 1 (exec-a's and exec-b's)", r.Round, r.Dials, r.DialErrors)
 			}
-			if want := int64(r.PlannedRPS / 3); r.Lost != want {
-				t.Errorf("round %d: %d lost, want exec-c's %d", r.Index, r.Lost, want)
+			if want := int64(r.PlannedRPS / 3); r.Counts.Lost != want {
+				t.Errorf("round %d: %d lost, want exec-c's %d", r.Round, r.Counts.Lost, want)
 			}
 		}
 		sum := h.sched.Summary()
@@ -100,7 +100,7 @@ func TestSchedulerSumsDials(t *testing.T) {
 func TestPendingRoundSumsDials(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	p := &pendingRound{
-		result: RoundResult{Start: start, Interval: time.Second, PlannedRPS: 30},
+		result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 30}, Start: start, Interval: time.Second},
 		merged: engine.NewReport("", 0),
 		jobs:   map[string]*pendingJob{"a": {planned: 10}, "b": {planned: 10}, "c": {planned: 10}},
 	}
@@ -112,8 +112,8 @@ func TestPendingRoundSumsDials(t *testing.T) {
 	}
 	p.settle("c", nil, false)
 	r := p.finish(start.Add(time.Second))
-	if r.Dials != 5 || r.DialErrors != 2 || r.Lost != 10 {
-		t.Errorf("round: dials %d, dial errors %d, lost %d; want 5, 2 and job c's 10", r.Dials, r.DialErrors, r.Lost)
+	if r.Dials != 5 || r.DialErrors != 2 || r.Counts.Lost != 10 {
+		t.Errorf("round: dials %d, dial errors %d, lost %d; want 5, 2 and job c's 10", r.Dials, r.DialErrors, r.Counts.Lost)
 	}
 	var sum Summary
 	sum.Add(r)

@@ -147,8 +147,8 @@ func hasLabelValue(m *dto.Metric, v string) bool {
 func checkAccounting(t *testing.T, rounds []*RoundResult) {
 	t.Helper()
 	for _, r := range rounds {
-		if got, want := r.Accounted(), r.Planned; got != want {
-			t.Errorf("round %d: Accounted() = %d, want Planned = %d (%+v)", r.Index, got, want, r.Counts)
+		if got, want := r.Counts.Accounted(), r.Counts.Planned; got != want {
+			t.Errorf("round %d: Accounted() = %d, want Planned = %d (%+v)", r.Round, got, want, r.Counts)
 		}
 	}
 }
@@ -157,7 +157,7 @@ func checkAccounting(t *testing.T, rounds []*RoundResult) {
 func indexes(rounds []*RoundResult) []int64 {
 	out := make([]int64, len(rounds))
 	for i, r := range rounds {
-		out[i] = r.Index
+		out[i] = r.Round
 	}
 	return out
 }

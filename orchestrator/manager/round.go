@@ -6,27 +6,31 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/types"
 )
 
-// RoundResult is the merged outcome of one finished round.
+// RoundResult is the merged outcome of one finished round: its summary
+// (types.RoundStats, with the latency quantiles computed once when the
+// round finished), which calculators, scripts, metrics and the results file
+// all read, and the detail behind it.
 type RoundResult struct {
-	// Index is the round's position on the time grid, from 0.
-	Index int64
+	// RoundStats is the round's summary. Its Round is the round's position
+	// on the time grid, from 0; PlannedRPS is what the load calculator
+	// asked for and AchievedRPS the rate at which requests actually went
+	// out; Dials and DialErrors are the connections the round's jobs
+	// opened and failed to open, summed over the executors' reports (a
+	// report refused or never received adds none).
+	types.RoundStats
 	// Start is when the round was due to start; it lasts Interval.
 	Start    time.Time
 	Interval time.Duration
-	// PlannedRPS is what the load calculator asked for; AchievedRPS is the
-	// rate at which requests actually went out.
-	PlannedRPS  int
-	AchievedRPS float64
 	// Executors is how many executors the round was split across.
 	Executors int
+	// Counts is the round's tally of planned requests by outcome, with
+	// the bytes received. RoundStats repeats its counts, so r.Success and
+	// the like are ambiguous and do not compile: write r.Counts.Success
+	// (the tally) or r.RoundStats.Success (the summary Summarize made).
 	engine.Counts
-	// Dials counts the connections the round's jobs opened to the target
-	// (a first connect, or a reconnect after one was closed) and
-	// DialErrors the connection attempts that failed, summed over the
-	// executors' reports; a report refused or never received adds none.
-	Dials, DialErrors int64
 	// Latency (from intended send time) and Service (from actual send)
 	// hold microseconds.
 	Latency *hdrhistogram.Histogram
@@ -68,34 +72,25 @@ func (r *RoundResult) TargetMemory() int64 {
 // this round, in milliseconds: millicores times the round's length over
 // its successes. It is 0 when either is unknown.
 func (r *RoundResult) CPUPerRequest() float64 {
-	if r.Success == 0 || len(r.PodUsage) == 0 {
+	if r.Counts.Success == 0 || len(r.PodUsage) == 0 {
 		return 0
 	}
 	// millicores * seconds = CPU milliseconds.
-	return r.TargetCPU() * r.Interval.Seconds() / float64(r.Success)
+	return r.TargetCPU() * r.Interval.Seconds() / float64(r.Counts.Success)
 }
 
-// Quantile returns the latency at percentile q (0-100).
-func (r *RoundResult) Quantile(q float64) time.Duration { return engine.Percentile(r.Latency, q) }
-
-// Observation is the round as a feedback calculator sees it.
-func (r *RoundResult) Observation() LoadObservation {
-	return LoadObservation{
-		Round:       r.Index,
-		PlannedRPS:  r.PlannedRPS,
-		AchievedRPS: r.AchievedRPS,
-		Planned:     r.Planned,
-		Sent:        r.Sent,
-		Success:     r.Success,
-		Failed:      r.Failed(),
-		Timeouts:    r.Timeouts,
-		Dropped:     r.Dropped,
-		Lost:        r.Lost,
-		P50:         r.Quantile(50),
-		P90:         r.Quantile(90),
-		P99:         r.Quantile(99),
-		Max:         r.Quantile(100),
-	}
+// Summarize fills r.RoundStats from r.Counts and r.Latency: the one place
+// a round's counts summary and quantiles are computed. The scheduler calls
+// it when a round finishes; a RoundResult built by hand (a test, a
+// replay) calls it once its counts and histograms are set.
+func (r *RoundResult) Summarize() {
+	c := &r.Counts
+	s := &r.RoundStats
+	s.Planned, s.Sent, s.Success, s.Failed = c.Planned, c.Sent, c.Success, c.Failed()
+	s.ClientErrors, s.ServerErrors, s.Timeouts, s.ConnErrors = c.ClientErrors, c.ServerErrors, c.Timeouts, c.ConnErrors
+	s.Dropped, s.Lost = c.Dropped, c.Lost
+	q := func(p float64) time.Duration { return engine.Percentile(r.Latency, p) }
+	s.P50, s.P90, s.P95, s.P99, s.P999, s.Max = q(50), q(90), q(95), q(99), q(99.9), q(100)
 }
 
 // achievedRPS is the rate at which the round's requests went out:
@@ -211,5 +206,6 @@ func (p *pendingRound) finish(end time.Time) *RoundResult {
 	r.Latency, r.Service = p.merged.Latency, p.merged.Service
 	r.Breakdown = p.merged.Breakdown
 	r.AchievedRPS = achievedRPS(p.merged, r.Start, min(r.Interval, end.Sub(r.Start)), r.PlannedRPS)
+	r.Summarize()
 	return r
 }

@@ -82,8 +82,8 @@ func TestSchedulerCancelDrains(t *testing.T) {
 					t.Fatalf("rounds = %v, want %v", got, want)
 				}
 				checkAccounting(t, rounds)
-				if r := rounds[1]; r.Planned != 10 || r.Lost != tt.wantLost || r.Success != 10-tt.wantLost {
-					t.Errorf("round 1 Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", r.Planned, r.Success, r.Lost, 10-tt.wantLost, tt.wantLost)
+				if r := rounds[1]; r.Counts.Planned != 10 || r.Counts.Lost != tt.wantLost || r.Counts.Success != 10-tt.wantLost {
+					t.Errorf("round 1 Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", r.Counts.Planned, r.Counts.Success, r.Counts.Lost, 10-tt.wantLost, tt.wantLost)
 				}
 				sum := h.sched.Summary()
 				if sum.Rounds != 2 || sum.Planned != 20 || sum.Lost != tt.wantLost || sum.Success != 20-tt.wantLost {
@@ -268,7 +268,7 @@ func TestPendingRoundSettle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := &pendingRound{
-			result: RoundResult{Start: start, Interval: time.Second, PlannedRPS: 10},
+			result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 10}, Start: start, Interval: time.Second},
 			merged: engine.NewReport("", 0),
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: 10}},
 		}

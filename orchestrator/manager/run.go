@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -247,7 +246,7 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 	}
 	counts := splitCounts(s.requestsForRound(rps), caps)
 	p := &pendingRound{
-		result: RoundResult{Index: index, Start: start, Interval: s.cfg.Interval, PlannedRPS: rps, Executors: len(execs)},
+		result: RoundResult{RoundStats: types.RoundStats{Round: index, PlannedRPS: rps}, Start: start, Interval: s.cfg.Interval, Executors: len(execs)},
 		merged: engine.NewReport("", index),
 		jobs:   make(map[string]*pendingJob),
 		// The last request may take the request timeout to end; after
@@ -275,7 +274,7 @@ func (s *Scheduler) dispatch(p *pendingRound, e Executor, count int, target stri
 		return err
 	}
 	pool, order := engine.Pool(reqs)
-	index := p.result.Index
+	index := p.result.Round
 	job := engine.Job{
 		ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
 		Round:     index,
@@ -356,7 +355,7 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 		s.mu.Unlock()
 		s.logRound(r)
 		if obs, ok := s.cfg.Calculator.(types.Observer); ok {
-			obs.Observe(r.Observation())
+			obs.Observe(r.RoundStats)
 		}
 		if s.cfg.OnRound != nil {
 			s.cfg.OnRound(r)
@@ -368,30 +367,25 @@ func (s *Scheduler) finishRounds(now time.Time, draining bool) {
 // prints rounds itself) and updates the round metrics. Rates are numbers
 // and latencies milliseconds, so JSON logs carry numbers.
 func (s *Scheduler) logRound(r *RoundResult) {
-	p50, p90, p99, p999 := r.Quantile(50), r.Quantile(90), r.Quantile(99), r.Quantile(99.9)
-	s.cfg.Metrics.RoundFinished(metrics.RoundStats{
-		Round: r.Index, PlannedRPS: r.PlannedRPS, AchievedRPS: r.AchievedRPS, Counts: r.Counts,
-		Dials: r.Dials, DialErrors: r.DialErrors,
-		P50: p50, P90: p90, P99: p99, P999: p999, Latency: r.Latency,
-	})
+	s.cfg.Metrics.RoundFinished(r.RoundStats, r.Counts, r.Latency)
 	if s.cfg.QuietRounds {
 		return
 	}
 	attrs := []any{
-		"round", r.Index,
+		"round", r.Round,
 		"planned_rps", r.PlannedRPS,
 		"achieved_rps", math.Round(r.AchievedRPS*10) / 10,
-		"planned", r.Planned,
-		"success", r.Success,
-		"failed", r.Failed(),
-		"client_errors", r.ClientErrors,
-		"server_errors", r.ServerErrors,
-		"timeouts", r.Timeouts,
-		"connection_errors", r.ConnErrors,
-		"dropped", r.Dropped,
-		"lost", r.Lost,
-		"p50_ms", millis(p50),
-		"p99_ms", millis(p99),
+		"planned", r.RoundStats.Planned,
+		"success", r.RoundStats.Success,
+		"failed", r.RoundStats.Failed,
+		"client_errors", r.RoundStats.ClientErrors,
+		"server_errors", r.RoundStats.ServerErrors,
+		"timeouts", r.RoundStats.Timeouts,
+		"connection_errors", r.RoundStats.ConnErrors,
+		"dropped", r.RoundStats.Dropped,
+		"lost", r.RoundStats.Lost,
+		"p50_ms", millis(r.P50),
+		"p99_ms", millis(r.P99),
 	}
 	if reason, n := topReason(r.Errors); n > 0 {
 		attrs = append(attrs, "top_error", reason, "top_error_count", n)

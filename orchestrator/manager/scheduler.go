@@ -11,8 +11,9 @@ import (
 	"sync"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -206,7 +207,7 @@ func (s *Scheduler) Report(executorID string, rep *engine.Report) {
 		}
 		for _, p := range s.rounds {
 			j := p.jobs[rep.JobID]
-			if p.result.Index != rep.Round || j == nil {
+			if p.result.Round != rep.Round || j == nil {
 				continue
 			}
 			if err := checkReport(rep, j.planned); err != nil {
@@ -333,10 +334,11 @@ func sortedExecutors(m map[string]Executor) []Executor {
 }
 
 // SchedulerMetrics is what the scheduler counts. *metrics.Orchestrator
-// implements it. Its methods may be called concurrently: from the
+// implements it (checked where app wires them, so that this package does
+// not link Prometheus). Its methods may be called concurrently: from the
 // scheduler's goroutine and from the executors' streams.
 type SchedulerMetrics interface {
-	RoundFinished(metrics.RoundStats)
+	RoundFinished(stats types.RoundStats, counts engine.Counts, latency *hdrhistogram.Histogram)
 	RoundSkipped()
 	ReportRefused()
 	SetRegisteredExecutors(n int)
@@ -344,17 +346,15 @@ type SchedulerMetrics interface {
 	ExecutorDisconnected()
 }
 
-var _ SchedulerMetrics = (*metrics.Orchestrator)(nil)
-
 // noSchedulerMetrics counts nothing: the scheduler's metrics when the
 // caller gives none.
 type noSchedulerMetrics struct{}
 
 var _ SchedulerMetrics = noSchedulerMetrics{}
 
-func (noSchedulerMetrics) RoundFinished(metrics.RoundStats) {}
-func (noSchedulerMetrics) RoundSkipped()                    {}
-func (noSchedulerMetrics) ReportRefused()                   {}
-func (noSchedulerMetrics) SetRegisteredExecutors(int)       {}
-func (noSchedulerMetrics) JobDispatched(int)                {}
-func (noSchedulerMetrics) ExecutorDisconnected()            {}
+func (noSchedulerMetrics) RoundFinished(types.RoundStats, engine.Counts, *hdrhistogram.Histogram) {}
+func (noSchedulerMetrics) RoundSkipped()                                                          {}
+func (noSchedulerMetrics) ReportRefused()                                                         {}
+func (noSchedulerMetrics) SetRegisteredExecutors(int)                                             {}
+func (noSchedulerMetrics) JobDispatched(int)                                                      {}
+func (noSchedulerMetrics) ExecutorDisconnected()                                                  {}

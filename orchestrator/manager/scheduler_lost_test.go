@@ -86,9 +86,9 @@ func TestSchedulerLostRequests(t *testing.T) {
 				}
 				checkAccounting(t, rounds)
 				for k, r := range rounds {
-					if r.Planned != 10 || r.Sent != tt.wantSent || r.Success != tt.wantSent || r.Lost != tt.wantLost {
+					if r.Counts.Planned != 10 || r.Counts.Sent != tt.wantSent || r.Counts.Success != tt.wantSent || r.Counts.Lost != tt.wantLost {
 						t.Errorf("round %d: Planned/Sent/Success/Lost = %d/%d/%d/%d, want 10/%d/%d/%d",
-							k, r.Planned, r.Sent, r.Success, r.Lost, tt.wantSent, tt.wantSent, tt.wantLost)
+							k, r.Counts.Planned, r.Counts.Sent, r.Counts.Success, r.Counts.Lost, tt.wantSent, tt.wantSent, tt.wantLost)
 					}
 					if got, want := r.AchievedRPS, float64(tt.wantSent)/interval.Seconds(); math.Abs(got-want) > 0.01*want {
 						t.Errorf("round %d: AchievedRPS = %.2f, want %.2f", k, got, want)
@@ -98,7 +98,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 					}
 				}
 				if last := rounds[len(rounds)-1]; !returned.Equal(finished[len(finished)-1]) {
-					t.Errorf("Run returned %v after round %d finished, want at once", returned.Sub(finished[len(finished)-1]), last.Index)
+					t.Errorf("Run returned %v after round %d finished, want at once", returned.Sub(finished[len(finished)-1]), last.Round)
 				}
 				if got := h.metric("imager_orchestrator_jobs_dispatched_total", ""); got != tt.wantDispatched {
 					t.Errorf("jobs dispatched = %v, want %v", got, tt.wantDispatched)
@@ -148,8 +148,8 @@ func TestSchedulerRoundsFinishInOrder(t *testing.T) {
 			if k == 0 {
 				wantLost = 5
 			}
-			if r.Planned != 10 || r.Lost != wantLost || r.Success != 10-wantLost {
-				t.Errorf("round %d: Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", k, r.Planned, r.Success, r.Lost, 10-wantLost, wantLost)
+			if r.Counts.Planned != 10 || r.Counts.Lost != wantLost || r.Counts.Success != 10-wantLost {
+				t.Errorf("round %d: Planned/Success/Lost = %d/%d/%d, want 10/%d/%d", k, r.Counts.Planned, r.Counts.Success, r.Counts.Lost, 10-wantLost, wantLost)
 			}
 			if !finished[k].Equal(giveUp) {
 				t.Errorf("round %d finished %v after round 0 started, want %v (when round 0 gave up)", k, finished[k].Sub(rounds[0].Start), deadline)

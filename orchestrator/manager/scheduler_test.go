@@ -48,12 +48,12 @@ func TestSchedulerStepProfile(t *testing.T) {
 		var want engine.Counts
 		for k, r := range rounds {
 			rps := 10 * (k + 1)
-			if r.PlannedRPS != rps || r.Planned != int64(rps) || r.Success != int64(rps) || r.Sent != int64(rps) {
+			if r.PlannedRPS != rps || r.Counts.Planned != int64(rps) || r.Counts.Success != int64(rps) || r.Counts.Sent != int64(rps) {
 				t.Errorf("round %d: PlannedRPS/Planned/Sent/Success = %d/%d/%d/%d, want %d each",
-					k, r.PlannedRPS, r.Planned, r.Sent, r.Success, rps)
+					k, r.PlannedRPS, r.Counts.Planned, r.Counts.Sent, r.Counts.Success, rps)
 			}
-			if r.Lost != 0 || r.Failed() != 0 {
-				t.Errorf("round %d: Lost = %d, Failed = %d, want 0", k, r.Lost, r.Failed())
+			if r.Counts.Lost != 0 || r.Counts.Failed() != 0 {
+				t.Errorf("round %d: Lost = %d, Failed = %d, want 0", k, r.Counts.Lost, r.Counts.Failed())
 			}
 			if math.Abs(r.AchievedRPS-float64(rps)) > 0.01*float64(rps) {
 				t.Errorf("round %d: AchievedRPS = %.2f, want %d within 1%%", k, r.AchievedRPS, rps)
@@ -64,7 +64,7 @@ func TestSchedulerStepProfile(t *testing.T) {
 			if r.Executors != 2 || r.Interval != time.Second {
 				t.Errorf("round %d: Executors = %d, Interval = %v, want 2, 1s", k, r.Executors, r.Interval)
 			}
-			if got, want := r.Quantile(50), testLatency; got < want*99/100 || got > want*101/100 {
+			if got, want := r.P50, testLatency; got < want*99/100 || got > want*101/100 {
 				t.Errorf("round %d: p50 = %v, want about %v", k, got, want)
 			}
 			want.Add(r.Counts)
@@ -73,9 +73,9 @@ func TestSchedulerStepProfile(t *testing.T) {
 			jobs, at := f.snapshot()
 			for i, j := range jobs {
 				r := rounds[i]
-				if j.Round != r.Index || !j.StartAt.Equal(r.Start) || j.Duration != time.Second {
+				if j.Round != r.Round || !j.StartAt.Equal(r.Start) || j.Duration != time.Second {
 					t.Errorf("%s job %d: Round/StartAt/Duration = %d/t0%+v/%v, want %d/t0%+v/1s",
-						f.id, i, j.Round, j.StartAt.Sub(start), j.Duration, r.Index, r.Start.Sub(start))
+						f.id, i, j.Round, j.StartAt.Sub(start), j.Duration, r.Round, r.Start.Sub(start))
 				}
 				if !at[i].Before(j.StartAt) {
 					t.Errorf("%s job %d dispatched at t0%+v, want before its start t0%+v", f.id, i, at[i].Sub(start), j.StartAt.Sub(start))
@@ -172,9 +172,9 @@ func TestSchedulerExecutorLeaves(t *testing.T) {
 		}
 		for k, tt := range tests {
 			r := rounds[k]
-			if r.Planned != tt.planned || r.Success != tt.success || r.Lost != tt.lost || r.Executors != tt.executors {
+			if r.Counts.Planned != tt.planned || r.Counts.Success != tt.success || r.Counts.Lost != tt.lost || r.Executors != tt.executors {
 				t.Errorf("round %d: Planned/Success/Lost/Executors = %d/%d/%d/%d, want %d/%d/%d/%d",
-					k, r.Planned, r.Success, r.Lost, r.Executors, tt.planned, tt.success, tt.lost, tt.executors)
+					k, r.Counts.Planned, r.Counts.Success, r.Counts.Lost, r.Executors, tt.planned, tt.success, tt.lost, tt.executors)
 			}
 		}
 		if got, want := a.counts(), []int{5, 10, 30}; !slices.Equal(got, want) {
