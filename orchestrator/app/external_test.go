@@ -184,25 +184,46 @@ func TestExternalModule(t *testing.T) {
 	}
 }
 
-// buildExternal compiles the external module offline, from the module
+// seedExtDir is a module holding the extension example of the first
+// README (a database request source, a random-spike calculator and the
+// main that plugs them in), as written then.
+const seedExtDir = "testdata/seedext"
+
+// TestSeedExtensionExampleCompiles: programs written against the first
+// public API still build.
+func TestSeedExtensionExampleCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a separate module; skipped with -short")
+	}
+	bin := buildModule(t, seedExtDir)
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("no binary after the build: %v", err)
+	}
+}
+
+// buildExternal compiles the external module and returns the binary's path.
+func buildExternal(t *testing.T) string { return buildModule(t, externalModDir) }
+
+// buildModule compiles the module in modDir offline, from the module
 // cache, and returns the binary's path.
-func buildExternal(t *testing.T) string {
+func buildModule(t *testing.T, modDir string) string {
 	t.Helper()
-	dir, err := filepath.Abs(externalModDir)
+	dir, err := filepath.Abs(modDir)
 	if err != nil {
 		t.Fatalf("external module dir: %v", err)
 	}
 	// The go command caches test results by the files the test itself
 	// opens or stats; stat the module's files so that editing them reruns
 	// the test instead of reusing a stale pass.
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatalf("read external module: %v", err)
-	}
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(dir, e.Name())); err != nil {
-			t.Fatalf("stat %s: %v", e.Name(), err)
+	err = filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		_, err = os.Stat(path)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("stat the files of %s: %v", dir, err)
 	}
 	bin := filepath.Join(t.TempDir(), "ext")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
