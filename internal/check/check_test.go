@@ -2,6 +2,7 @@ package check
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -238,5 +239,36 @@ func TestPassPathAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { s.Failures(r) }); n != 0 {
 		t.Errorf("Failures allocates %v times per response, want 0", n)
+	}
+}
+
+func TestJudgeConcurrently(t *testing.T) {
+	s, err := Compile("", fullExpect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := answer(200, jsonHeaders, okBody, time.Millisecond)
+	bad := answer(200, jsonHeaders, `{"error":"overloaded"}`, time.Millisecond)
+	const workers, rounds = 4, 500
+	errs := make(chan string, workers)
+	for w := range workers {
+		go func() {
+			for i := range rounds {
+				r, want := good, -1
+				if (i+w)%2 == 1 {
+					r, want = bad, 5 // body_contains
+				}
+				if got := s.Judge(r); got != want {
+					errs <- fmt.Sprintf("worker %d, round %d: Judge = %d, want %d", w, i, got, want)
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range workers {
+		if msg := <-errs; msg != "" {
+			t.Error(msg)
+		}
 	}
 }
