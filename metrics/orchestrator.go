@@ -6,7 +6,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // roundQuantiles are the values of the quantile label of
@@ -22,7 +22,7 @@ type RoundStats struct {
 	// AchievedRPS is the rate at which requests were actually sent.
 	AchievedRPS float64
 	// Counts is the round's tally of planned requests by outcome.
-	Counts engine.Counts
+	Counts tally.Counts
 	// Dials is how many connections the round's jobs opened to the
 	// target and DialErrors how many connection attempts failed.
 	Dials, DialErrors int64
@@ -123,7 +123,7 @@ func (o *Orchestrator) initRounds() []prometheus.Collector {
 		Name: "imager_orchestrator_round_requests_total",
 		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.",
 	}, []string{"outcome"})
-	for _, oc := range engine.Outcomes() {
+	for _, oc := range tally.Outcomes() {
 		o.roundRequests = append(o.roundRequests, roundRequests.WithLabelValues(oc.String()))
 	}
 	roundLatency := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -223,7 +223,7 @@ func (o *Orchestrator) RoundFinished(r RoundStats) {
 	o.plannedRPS.Set(float64(r.PlannedRPS))
 	o.achievedRPS.Set(r.AchievedRPS)
 
-	for i, oc := range engine.Outcomes() {
+	for i, oc := range tally.Outcomes() {
 		o.roundRequests[i].Add(nonNegative(r.Counts.Of(oc)))
 	}
 	o.connsOpened.Add(nonNegative(r.Dials))

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 func newTestOrchestrator(t *testing.T) (*Orchestrator, *prometheus.Registry) {
@@ -151,7 +151,7 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 		Round:       6,
 		PlannedRPS:  100,
 		AchievedRPS: 97.5,
-		Counts: engine.Counts{
+		Counts: tally.Counts{
 			Planned: 100, Sent: 95, Success: 80, ClientErrors: 4, ServerErrors: 3,
 			Timeouts: 2, ConnErrors: 1, Dropped: 5, Lost: 5,
 		},
@@ -164,7 +164,7 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 		Round:       7,
 		PlannedRPS:  110,
 		AchievedRPS: 110,
-		Counts:      engine.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1},
+		Counts:      tally.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1},
 		// A negative count adds nothing.
 		Dials: 2, DialErrors: -3,
 		P50: time.Millisecond, P90: 3 * time.Millisecond,

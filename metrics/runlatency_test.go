@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // gatherHistogram returns the one histogram of family name in reg.
@@ -34,7 +34,7 @@ func gatherHistogram(t *testing.T, reg *prometheus.Registry, name string) *dto.H
 // roundHistogram records each value (µs) n times in a new histogram.
 func roundHistogram(t *testing.T, n int64, values ...int64) *hdrhistogram.Histogram {
 	t.Helper()
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	for _, v := range values {
 		if err := h.RecordValues(v, n); err != nil {
 			t.Fatal(err)
@@ -56,7 +56,7 @@ func TestRunLatencyHistogram(t *testing.T) {
 	o.RoundFinished(RoundStats{Round: 1}) // no histogram: adds nothing
 	o.RoundFinished(RoundStats{Round: 2, Latency: r2})
 
-	run := engine.NewHistogram()
+	run := tally.NewHistogram()
 	run.Merge(r1)
 	run.Merge(r2)
 	got := gatherHistogram(t, reg, runLatencyName)
@@ -88,7 +88,7 @@ func TestRunLatencyMatchesQuantiles(t *testing.T) {
 	// HdrHistogram's count of values at or below the bound, within the
 	// width of the HdrHistogram bucket holding the bound.
 	o, reg := newTestOrchestrator(t)
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	for v := int64(1); v <= 5_000_000; v = v*11/10 + 1 {
 		_ = h.RecordValues(v, v%7+1)
 	}

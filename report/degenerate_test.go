@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
 )
@@ -109,7 +109,7 @@ func TestDegenerateAllZero(t *testing.T) {
 }
 
 func TestDegenerateHugeValues(t *testing.T) {
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	_ = h.RecordValues(h.HighestTrackableValue(), math.MaxInt64/4)
 	rr := &manager.RoundResult{Index: 1 << 40, Start: time.Unix(0, 0), Interval: time.Hour, PlannedRPS: math.MaxInt32,
 		AchievedRPS: math.MaxFloat64, Latency: h, Service: h,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 )
 
@@ -25,8 +25,8 @@ func synthRound(base time.Time, idx int64, sp roundSpec) *manager.RoundResult {
 	r := &manager.RoundResult{
 		Index: idx, Start: base.Add(time.Duration(idx) * time.Second), Interval: time.Second,
 		PlannedRPS: int(n), AchievedRPS: float64(n), Executors: 1,
-		Counts:  engine.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
-		Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
+		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
+		Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
 	}
 	nr := r.Name(sp.name)
 	nr.Counts = r.Counts

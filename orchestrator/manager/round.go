@@ -5,7 +5,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // RoundResult is the merged outcome of one finished round.
@@ -21,7 +21,7 @@ type RoundResult struct {
 	AchievedRPS float64
 	// Executors is how many executors the round was split across.
 	Executors int
-	engine.Counts
+	tally.Counts
 	// Dials counts the connections the round's jobs opened to the target
 	// (a first connect, or a reconnect after one was closed) and
 	// DialErrors the connection attempts that failed, summed over the
@@ -33,7 +33,7 @@ type RoundResult struct {
 	Service *hdrhistogram.Histogram
 	// Breakdown holds the round's status codes, failure reasons and
 	// per-name results.
-	engine.Breakdown
+	tally.Breakdown
 	// PodUsage is the target pods' CPU and memory as last read when the
 	// round finished; empty in url mode or without a metrics API.
 	PodUsage []PodUsage
@@ -76,7 +76,7 @@ func (r *RoundResult) CPUPerRequest() float64 {
 }
 
 // Quantile returns the latency at percentile q (0-100).
-func (r *RoundResult) Quantile(q float64) time.Duration { return engine.Percentile(r.Latency, q) }
+func (r *RoundResult) Quantile(q float64) time.Duration { return tally.Percentile(r.Latency, q) }
 
 // Observation is the round as a feedback calculator sees it.
 func (r *RoundResult) Observation() LoadObservation {
@@ -104,7 +104,7 @@ func (r *RoundResult) Observation() LoadObservation {
 // request is due one spacing (1s / the planned rate) before the round
 // ends, so a round cut short just after it began does not report its few
 // sends over a few milliseconds as a huge rate.
-func achievedRPS(rep *engine.Report, start time.Time, window time.Duration, plannedRPS int) float64 {
+func achievedRPS(rep *tally.Report, start time.Time, window time.Duration, plannedRPS int) float64 {
 	if rep.Sent == 0 {
 		return 0
 	}
@@ -125,10 +125,10 @@ type Summary struct {
 	Skipped int
 	// Elapsed runs from the first round's start to the end of the last.
 	Elapsed time.Duration
-	engine.Counts
+	tally.Counts
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
-	engine.Breakdown
+	tally.Breakdown
 	// Dials and DialErrors are the rounds' connections opened and
 	// connection attempts failed (see RoundResult), summed.
 	Dials, DialErrors int64
@@ -145,7 +145,7 @@ func (s *Summary) AchievedRPS() float64 {
 // Add folds a finished round into the summary; the caller sets Elapsed.
 func (s *Summary) Add(r *RoundResult) {
 	if s.Latency == nil {
-		s.Latency, s.Service = engine.NewHistogram(), engine.NewHistogram()
+		s.Latency, s.Service = tally.NewHistogram(), tally.NewHistogram()
 	}
 	s.Rounds++
 	s.Counts.Add(r.Counts)
@@ -166,7 +166,7 @@ type pendingJob struct {
 // pendingRound is a dispatched round awaiting its reports.
 type pendingRound struct {
 	result      RoundResult
-	merged      *engine.Report
+	merged      *tally.Report
 	jobs        map[string]*pendingJob
 	outstanding int
 	// deadline is when missing reports are given up on and counted lost.
@@ -177,7 +177,7 @@ type pendingRound struct {
 // are lost) and reports whether the job was outstanding. stopping tells
 // that the run was stopped: a report may then plan fewer requests than the
 // job held, those that had not fallen due.
-func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool {
+func (p *pendingRound) settle(id string, rep *tally.Report, stopping bool) bool {
 	j, ok := p.jobs[id]
 	if !ok || j.done {
 		return false
@@ -185,7 +185,7 @@ func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool
 	j.done = true
 	p.outstanding--
 	if rep == nil {
-		rep = &engine.Report{Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+		rep = &tally.Report{Counts: tally.Counts{Planned: j.planned, Lost: j.planned}}
 		rep.AddError("lost: the executor went away before reporting", j.planned)
 	}
 	planned := j.planned
