@@ -65,6 +65,7 @@ func prepare(target string, reqs []types.RequestSpec) ([]prepared, error) {
 	}
 	host := targetHost(target)
 	out := make([]prepared, len(reqs))
+	var sorter headerSorter
 	for i := range reqs {
 		r := &reqs[i]
 		method := r.Method
@@ -74,7 +75,7 @@ func prepare(target string, reqs []types.RequestSpec) ([]prepared, error) {
 		if err := checkRequest(method, r); err != nil {
 			return nil, fmt.Errorf("request %d: %w", i+1, err)
 		}
-		p := prepared{method: []byte(method), uri: []byte(URL(target, *r)), headers: sortedHeaders(r.Headers), body: stringBytes(r.Body),
+		p := prepared{method: []byte(method), uri: []byte(URL(target, *r)), headers: sorter.sorted(r.Headers), body: stringBytes(r.Body),
 			name: r.Name, host: host, isHead: method == fasthttp.MethodHead}
 		p.scanHeaders()
 		out[i] = p

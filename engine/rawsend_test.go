@@ -275,3 +275,29 @@ func TestIdlePlainConnectionClosed(t *testing.T) {
 		t.Errorf("%v (%v) after %d dials, want a success over a new connection", smp.Outcome, smp.Err, accepted.Load())
 	}
 }
+
+// TestPrepareHeaders checks the order prepared headers are sent in
+// (sorted by name, a name's values in their order) and that requests
+// sharing a header map share its conversion.
+func TestPrepareHeaders(t *testing.T) {
+	shared := map[string][]string{"b": {"2"}, "A": {"z", "y"}, "a": {"x"}}
+	ps, err := prepare("http://127.0.0.1:1", []types.RequestSpec{
+		{Path: "/1", Headers: shared}, {Path: "/2", Headers: shared}, {Path: "/3"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range ps[0].headers {
+		got = append(got, h.name+"="+h.value)
+	}
+	if want := "A=z A=y a=x b=2"; strings.Join(got, " ") != want {
+		t.Errorf("headers %q, want %q", strings.Join(got, " "), want)
+	}
+	if &ps[0].headers[0] != &ps[1].headers[0] {
+		t.Error("requests sharing a header map converted it twice")
+	}
+	if ps[2].headers != nil {
+		t.Errorf("a request without headers has %v", ps[2].headers)
+	}
+}
