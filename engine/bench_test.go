@@ -14,6 +14,9 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Open-loop search parameters. A rate "holds" when every planned request
@@ -66,8 +69,8 @@ func benchTarget(b *testing.B) string {
 }
 
 // benchRequests returns the one request every benchmark sends.
-func benchRequests() []Request {
-	return []Request{{Method: fasthttp.MethodGet, Path: "/bench"}}
+func benchRequests() []types.RequestSpec {
+	return []types.RequestSpec{{Method: fasthttp.MethodGet, Path: "/bench"}}
 }
 
 // lagObserver records each request's send lag: how long after its intended
@@ -77,14 +80,14 @@ type lagObserver struct {
 	lag *hdrhistogram.Histogram
 }
 
-var _ Observer = (*lagObserver)(nil)
+var _ tally.Observer = (*lagObserver)(nil)
 
-func (o *lagObserver) ObserveRequest(s *Sample) {
-	if s.Outcome == Dropped {
+func (o *lagObserver) ObserveRequest(s *tally.Sample) {
+	if s.Outcome == tally.Dropped {
 		return
 	}
 	o.mu.Lock()
-	record(o.lag, s.Latency-s.Service)
+	tally.Record(o.lag, s.Latency-s.Service)
 	o.mu.Unlock()
 }
 
@@ -93,14 +96,14 @@ func (o *lagObserver) take() *hdrhistogram.Histogram {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	h := o.lag
-	o.lag = NewHistogram()
+	o.lag = tally.NewHistogram()
 	return h
 }
 
 // rateStep is the outcome of one open-loop job at a fixed planned rate.
 type rateStep struct {
 	rate     int
-	rep      *Report
+	rep      *tally.Report
 	lag      *hdrhistogram.Histogram
 	gcs      uint32
 	achieved float64
@@ -115,7 +118,7 @@ func runRate(ctx context.Context, r *Runner, obs *lagObserver, url string, rate 
 	runtime.ReadMemStats(&before)
 	obs.take()
 	count := int(int64(rate) * int64(d) / int64(time.Second))
-	job := Job{
+	job := tally.Job{
 		ID: fmt.Sprintf("bench-%d", rate), TargetURL: url,
 		StartAt: time.Now().Add(20 * time.Millisecond), Duration: d, Count: count,
 		Timeout: 5 * time.Second, Requests: benchRequests(),
@@ -129,7 +132,7 @@ func runRate(ctx context.Context, r *Runner, obs *lagObserver, url string, rate 
 		st.achieved = float64(rep.Sent) / span.Seconds()
 		st.errPct = 100 * (st.achieved - float64(rate)) / float64(rate)
 	}
-	switch p99 := Percentile(rep.Latency, 99); {
+	switch p99 := tally.Percentile(rep.Latency, 99); {
 	case rep.Err != "":
 		st.why = "error: " + rep.Err
 	case rep.Dropped > 0:
@@ -155,9 +158,9 @@ func printStep(st rateStep, attempt int) {
 	rep := st.rep
 	fmt.Fprintf(os.Stdout, "%7d %3d %9.0f %+7.3f %7d %7d %3d %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f  %s\n",
 		st.rate, attempt, st.achieved, st.errPct, rep.Sent, rep.Dropped, st.gcs,
-		ms(Percentile(st.lag, 50)), ms(Percentile(st.lag, 99)),
-		ms(Percentile(rep.Latency, 50)), ms(Percentile(rep.Latency, 99)),
-		ms(Percentile(rep.Service, 50)), ms(Percentile(rep.Service, 99)), verdict)
+		ms(tally.Percentile(st.lag, 50)), ms(tally.Percentile(st.lag, 99)),
+		ms(tally.Percentile(rep.Latency, 50)), ms(tally.Percentile(rep.Latency, 99)),
+		ms(tally.Percentile(rep.Service, 50)), ms(tally.Percentile(rep.Service, 99)), verdict)
 }
 
 // BenchmarkOpenLoopSustained searches for the highest open-loop rate the
@@ -166,7 +169,7 @@ func printStep(st rateStep, attempt int) {
 // row. The search runs once whatever b.N is; run it with -benchtime 1x.
 func BenchmarkOpenLoopSustained(b *testing.B) {
 	url := benchTarget(b)
-	obs := &lagObserver{lag: NewHistogram()}
+	obs := &lagObserver{lag: tally.NewHistogram()}
 	r := NewRunner(RunnerConfig{MaxInFlight: benchMaxInFlight, Observer: obs})
 	b.Cleanup(r.Client().CloseConnections)
 	ctx, cancel := context.WithTimeout(context.Background(), benchSearchBudget+30*time.Second)
@@ -206,14 +209,14 @@ search:
 		b.Fatal("no rate held, not even the lowest")
 	}
 	fmt.Fprintf(os.Stdout, "highest holding rate: %d/s (error %+.3f%%, latency p50 %.2fms p99 %.2fms, service p50 %.2fms p99 %.2fms)\n\n",
-		best.rate, best.errPct, ms(Percentile(best.rep.Latency, 50)), ms(Percentile(best.rep.Latency, 99)),
-		ms(Percentile(best.rep.Service, 50)), ms(Percentile(best.rep.Service, 99)))
+		best.rate, best.errPct, ms(tally.Percentile(best.rep.Latency, 50)), ms(tally.Percentile(best.rep.Latency, 99)),
+		ms(tally.Percentile(best.rep.Service, 50)), ms(tally.Percentile(best.rep.Service, 99)))
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(best.rate), "rps")
 	b.ReportMetric(best.errPct, "rate_err_%")
-	b.ReportMetric(ms(Percentile(best.rep.Latency, 50)), "p50_ms")
-	b.ReportMetric(ms(Percentile(best.rep.Latency, 99)), "p99_ms")
-	b.ReportMetric(ms(Percentile(best.rep.Service, 99)), "svc_p99_ms")
+	b.ReportMetric(ms(tally.Percentile(best.rep.Latency, 50)), "p50_ms")
+	b.ReportMetric(ms(tally.Percentile(best.rep.Latency, 99)), "p99_ms")
+	b.ReportMetric(ms(tally.Percentile(best.rep.Service, 99)), "svc_p99_ms")
 }
 
 // BenchmarkClosedLoop measures the maximum request rate of the Client:
@@ -239,23 +242,23 @@ func closedLoop(b *testing.B, conc int) {
 		wg         sync.WaitGroup
 		mu         sync.Mutex
 	)
-	service := NewHistogram()
+	service := tally.NewHistogram()
 	b.ResetTimer()
 	start := time.Now()
 	stop := start.Add(benchClosedFor)
 	for range conc {
 		wg.Go(func() {
 			p := &reqs[0]
-			h := NewHistogram()
-			var s Sample
+			h := tally.NewHistogram()
+			var s tally.Sample
 			for time.Now().Before(stop) {
 				client.send(p, time.Now().Add(5*time.Second), &s)
-				if s.Outcome != Success {
+				if s.Outcome != tally.Success {
 					failed.Add(1)
 					continue
 				}
 				ok.Add(1)
-				record(h, s.Service)
+				tally.Record(h, s.Service)
 			}
 			mu.Lock()
 			service.Merge(h)
@@ -271,11 +274,11 @@ func closedLoop(b *testing.B, conc int) {
 	}
 	rps := float64(ok.Load()) / elapsed.Seconds()
 	fmt.Fprintf(os.Stdout, "closed loop C=%d: %d ok in %v = %.0f requests/s, service p50 %.2fms p99 %.2fms\n",
-		conc, ok.Load(), elapsed.Round(time.Millisecond), rps, ms(Percentile(service, 50)), ms(Percentile(service, 99)))
+		conc, ok.Load(), elapsed.Round(time.Millisecond), rps, ms(tally.Percentile(service, 50)), ms(tally.Percentile(service, 99)))
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(rps, "rps")
-	b.ReportMetric(ms(Percentile(service, 50)), "p50_ms")
-	b.ReportMetric(ms(Percentile(service, 99)), "p99_ms")
+	b.ReportMetric(ms(tally.Percentile(service, 50)), "p50_ms")
+	b.ReportMetric(ms(tally.Percentile(service, 99)), "p99_ms")
 }
 
 // BenchmarkSend measures one request through Client.send, sequentially,
@@ -289,12 +292,12 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatalf("prepare: %v", err)
 	}
 	p := &reqs[0]
-	var s Sample
+	var s tally.Sample
 	client.send(p, time.Now().Add(5*time.Second), &s) // dial outside the timing
 	b.ReportAllocs()
 	for b.Loop() {
 		client.send(p, time.Now().Add(5*time.Second), &s)
-		if s.Outcome != Success {
+		if s.Outcome != tally.Success {
 			b.Fatalf("outcome %v, want success", s.Outcome)
 		}
 	}
@@ -314,12 +317,12 @@ func BenchmarkSlotSend(b *testing.B) {
 	s := &slot{}
 	s.bind(&jobRun{client: client, addr: url[len("http://"):]})
 	defer s.unbind()
-	var smp Sample
+	var smp tally.Sample
 	s.send(&reqs[0], time.Now().Add(5*time.Second), &smp) // dial outside the timing
 	b.ReportAllocs()
 	for b.Loop() {
 		s.send(&reqs[0], time.Now().Add(5*time.Second), &smp)
-		if smp.Outcome != Success {
+		if smp.Outcome != tally.Success {
 			b.Fatalf("outcome %v (%v), want success", smp.Outcome, smp.Err)
 		}
 	}
@@ -335,13 +338,13 @@ func BenchmarkRunnerPerRequest(b *testing.B) {
 	url := benchTarget(b)
 	r := NewRunner(RunnerConfig{MaxInFlight: benchMaxInFlight})
 	b.Cleanup(r.Client().CloseConnections)
-	warm := r.Run(context.Background(), Job{ID: "warm", TargetURL: url, StartAt: time.Now(),
+	warm := r.Run(context.Background(), tally.Job{ID: "warm", TargetURL: url, StartAt: time.Now(),
 		Duration: 100 * time.Millisecond, Count: 100, Timeout: 5 * time.Second, Requests: benchRequests()})
 	if warm.Success != warm.Planned {
 		b.Fatalf("warm-up: %+v", warm.Counts)
 	}
 
-	job := Job{
+	job := tally.Job{
 		ID: "bench", TargetURL: url, StartAt: time.Now(),
 		Duration: time.Duration(b.N) * time.Second / rate, Count: b.N,
 		Timeout: 5 * time.Second, Requests: benchRequests(),

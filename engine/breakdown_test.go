@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 func TestRunBreakdown(t *testing.T) {
@@ -16,9 +19,9 @@ func TestRunBreakdown(t *testing.T) {
 		}
 	})
 	r := NewRunner(RunnerConfig{MaxInFlight: 100})
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		TargetURL: url, StartAt: time.Now(), Duration: 30 * time.Millisecond, Count: 6, Timeout: time.Second,
-		Requests: []Request{{Path: "/", Name: "home"}, {Path: "/missing", Name: "missing"}, {Path: "/"}},
+		Requests: []types.RequestSpec{{Path: "/", Name: "home"}, {Path: "/missing", Name: "missing"}, {Path: "/"}},
 	})
 	checkAccounted(t, rep)
 	if rep.StatusCodes[200] != 4 || rep.StatusCodes[404] != 2 || len(rep.StatusCodes) != 2 {
@@ -45,9 +48,9 @@ func TestRunErrorReasons(t *testing.T) {
 	refused := "http://" + closed.Addr().String()
 	closed.Close()
 	r := NewRunner(RunnerConfig{MaxInFlight: 100})
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		TargetURL: refused, StartAt: time.Now(), Duration: 10 * time.Millisecond, Count: 3, Timeout: time.Second,
-		Requests: []Request{{Path: "/", Name: "home"}},
+		Requests: []types.RequestSpec{{Path: "/", Name: "home"}},
 	})
 	if rep.ConnErrors != 3 || len(rep.Errors) != 1 {
 		t.Fatalf("counts %+v, errors %v; want 3 connection errors with one reason", rep.Counts, rep.Errors)
@@ -62,34 +65,11 @@ func TestRunErrorReasons(t *testing.T) {
 	}
 
 	slow := target(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(200 * time.Millisecond) })
-	rep = r.Run(context.Background(), Job{
+	rep = r.Run(context.Background(), tally.Job{
 		TargetURL: slow, StartAt: time.Now(), Duration: 10 * time.Millisecond, Count: 2, Timeout: 20 * time.Millisecond,
-		Requests: []Request{{Path: "/"}},
+		Requests: []types.RequestSpec{{Path: "/"}},
 	})
 	if rep.Timeouts != 2 || rep.Errors["timeout: no response headers within 20ms"] != 2 {
 		t.Errorf("counts %+v, errors %v; want 2 timeouts with the timeout named", rep.Counts, rep.Errors)
-	}
-}
-
-func TestBreakdownBounds(t *testing.T) {
-	var b Breakdown
-	for i := range 3 * MaxErrorReasons {
-		b.AddError(strings.Repeat("x", i+1), 1)
-	}
-	if len(b.Errors) != MaxErrorReasons || b.Errors[OtherReason] != 2*MaxErrorReasons+1 {
-		t.Errorf("%d reasons, other %d; want %d reasons with the rest under other", len(b.Errors), b.Errors[OtherReason], MaxErrorReasons)
-	}
-	var one Breakdown
-	one.AddError("a\nlong\treason "+strings.Repeat("y", 500), 1)
-	for reason := range one.Errors {
-		if !strings.HasPrefix(reason, "a long reason yyy") || len(reason) != maxReasonLen+len("…") {
-			t.Errorf("reason %q is not one bounded line", reason)
-		}
-	}
-	b.AddStatus(99, 1)
-	b.AddStatus(600, 1)
-	b.AddStatus(200, 2)
-	if len(b.StatusCodes) != 1 || b.StatusCodes[200] != 2 {
-		t.Errorf("status codes %v, want only 200: 2", b.StatusCodes)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // A job whose whole backlog is due at once (a huge count, started in the
@@ -15,10 +18,10 @@ func TestRunCancelsAmidBacklog(t *testing.T) {
 	url := target(t, func(http.ResponseWriter, *http.Request) {})
 	r := NewRunner(RunnerConfig{MaxInFlight: 1})
 	const count = 1_000_000_000
-	job := Job{ID: "huge", TargetURL: url, StartAt: time.Now().Add(-time.Minute), Duration: time.Second,
-		Count: count, Timeout: time.Second, Requests: []Request{{Path: "/"}}}
+	job := tally.Job{ID: "huge", TargetURL: url, StartAt: time.Now().Add(-time.Minute), Duration: time.Second,
+		Count: count, Timeout: time.Second, Requests: []types.RequestSpec{{Path: "/"}}}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *Report, 1)
+	done := make(chan *tally.Report, 1)
 	go func() { done <- r.Run(ctx, job) }()
 	time.Sleep(50 * time.Millisecond) // let the pacer get into the backlog
 	cancel()
@@ -50,10 +53,10 @@ func TestCancelCutsInFlight(t *testing.T) {
 	})
 	r := NewRunner(RunnerConfig{Connections: 3})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *Report, 1)
+	done := make(chan *tally.Report, 1)
 	go func() {
-		done <- r.Run(ctx, Job{ID: "cut", TargetURL: url, StartAt: time.Now(), Duration: time.Second, Count: 100,
-			Timeout: time.Minute, Requests: []Request{{Path: "/"}}})
+		done <- r.Run(ctx, tally.Job{ID: "cut", TargetURL: url, StartAt: time.Now(), Duration: time.Second, Count: 100,
+			Timeout: time.Minute, Requests: []types.RequestSpec{{Path: "/"}}})
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for (arrived.Load() < 3 || r.InFlight() < 3) && time.Now().Before(deadline) {

@@ -13,38 +13,27 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
-// DefaultTimeout is the request timeout used when a job does not set one:
-// a request without response headers after it counts as a timeout.
-const DefaultTimeout = time.Minute
-
-// Header is one HTTP request header.
-type Header struct {
-	Name, Value string
+// header is one line of a prepared request's headers.
+type header struct {
+	name, value string
 }
 
-// Request is one HTTP request relative to a job's target URL.
-type Request struct {
-	Method string
-	// Path starts with a slash.
-	Path string
-	// Query is the raw query without the leading '?'.
-	Query   string
-	Headers []Header
-	Body    []byte
-	// Name groups the request in per-name results; empty for none.
-	Name string
-}
-
-// prepared is a Request resolved against a target: everything the hot path
+// prepared is a request resolved against a target: everything the hot path
 // needs, built once per job so that sending allocates nothing.
 type prepared struct {
-	method  []byte
-	uri     []byte
-	headers []Header
-	body    []byte
-	name    string
+	method []byte
+	uri    []byte
+	// headers are the request's headers in the order they are sent:
+	// sorted by name, a name's values in their order.
+	headers []header
+	// body is the request's Body string, shared, never written.
+	body []byte
+	name string
 	// host is the target's host and port, sent as the Host header unless
 	// the request has its own (hasHost).
 	host []byte
@@ -63,7 +52,7 @@ type prepared struct {
 // prepare resolves reqs against target, which must be an absolute http or
 // https URL. Every request must be sendable exactly as written
 // (checkRequest); the first one that is not fails the job.
-func prepare(target string, reqs []Request) ([]prepared, error) {
+func prepare(target string, reqs []types.RequestSpec) ([]prepared, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("target URL %q: %w", target, err)
@@ -76,7 +65,9 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 	}
 	host := targetHost(target)
 	out := make([]prepared, len(reqs))
-	for i, r := range reqs {
+	var sorter headerSorter
+	for i := range reqs {
+		r := &reqs[i]
 		method := r.Method
 		if method == "" {
 			method = fasthttp.MethodGet
@@ -84,8 +75,8 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 		if err := checkRequest(method, r); err != nil {
 			return nil, fmt.Errorf("request %d: %w", i+1, err)
 		}
-		p := prepared{method: []byte(method), uri: []byte(URL(target, r)), headers: r.Headers, body: r.Body, name: r.Name, host: host,
-			isHead: method == fasthttp.MethodHead}
+		p := prepared{method: []byte(method), uri: []byte(URL(target, *r)), headers: sorter.sorted(r.Headers), body: stringBytes(r.Body),
+			name: r.Name, host: host, isHead: method == fasthttp.MethodHead}
 		p.scanHeaders()
 		out[i] = p
 	}
@@ -98,10 +89,10 @@ func prepare(target string, reqs []Request) ([]prepared, error) {
 }
 
 // URL joins a request's path and query onto target, the base URL.
-func URL(target string, r Request) string {
+func URL(target string, r types.RequestSpec) string {
 	uri := strings.TrimSuffix(target, "/") + r.Path
-	if r.Query != "" {
-		uri += "?" + r.Query
+	if r.QueryString != "" {
+		uri += "?" + r.QueryString
 	}
 	return uri
 }
@@ -126,7 +117,7 @@ func (p *prepared) fill(req *fasthttp.Request) {
 		req.Header.AddBytesV(fasthttp.HeaderHost, p.host)
 	}
 	for _, h := range p.headers {
-		req.Header.Add(h.Name, h.Value)
+		req.Header.Add(h.name, h.value)
 	}
 	if p.connClose {
 		// Not written again (special headers are off); it tells the
@@ -140,8 +131,8 @@ func (p *prepared) fill(req *fasthttp.Request) {
 
 // Render returns r exactly as the engine would write it to the wire when
 // sending it to target: request line, headers and body.
-func Render(target string, r Request) (string, error) {
-	ps, err := prepare(target, []Request{r})
+func Render(target string, r types.RequestSpec) (string, error) {
+	ps, err := prepare(target, []types.RequestSpec{r})
 	if err != nil {
 		return "", err
 	}
@@ -282,7 +273,7 @@ func (t *trackedConn) Close() error {
 // send performs p with the given deadline and fills s with the outcome,
 // service time, time to first byte and body size. It allocates nothing
 // beyond fasthttp's pooled objects.
-func (c *Client) send(p *prepared, deadline time.Time, s *Sample) {
+func (c *Client) send(p *prepared, deadline time.Time, s *tally.Sample) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -298,7 +289,7 @@ type doer interface {
 
 // sendWith performs p through d using req and resp, which must be reset,
 // and fills s as send does.
-func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepared, deadline time.Time, s *Sample) {
+func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepared, deadline time.Time, s *tally.Sample) {
 	p.fill(req)
 
 	start := time.Now()
@@ -314,14 +305,14 @@ func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepare
 		return
 	}
 	s.Status = resp.StatusCode()
-	s.Outcome = Classify(s.Status)
+	s.Outcome = tally.Classify(s.Status)
 	var n int64
 	if resp.IsBodyStream() {
 		n, err = io.Copy(io.Discard, resp.BodyStream())
 		if cerr := resp.CloseBodyStream(); err == nil {
 			err = cerr
 		}
-		if err != nil && s.Outcome == Success {
+		if err != nil && s.Outcome == tally.Success {
 			// Headers arrived but the body did not: the response is not
 			// complete, so the request did not succeed.
 			s.Outcome = classifyErr(err)
@@ -337,13 +328,13 @@ func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepare
 // classifyErr maps a transport error to an outcome: deadline expiries are
 // timeouts (no response headers within the request timeout), anything else
 // is a connection error.
-func classifyErr(err error) Outcome {
+func classifyErr(err error) tally.Outcome {
 	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
-		return Timeout
+		return tally.Timeout
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return Timeout
+		return tally.Timeout
 	}
-	return ConnError
+	return tally.ConnError
 }

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // An overloaded target gets no more connections than the budget: requests
@@ -17,8 +20,8 @@ func TestConnectionsStayBounded(t *testing.T) {
 	})
 	r := NewRunner(RunnerConfig{Connections: 4, MaxInFlight: 50})
 	defer r.CloseConnections()
-	job := Job{TargetURL: srv, Duration: 300 * time.Millisecond, Count: 300, Timeout: 5 * time.Second,
-		Requests: []Request{{Path: "/"}}}
+	job := tally.Job{TargetURL: srv, Duration: 300 * time.Millisecond, Count: 300, Timeout: 5 * time.Second,
+		Requests: []types.RequestSpec{{Path: "/"}}}
 	job.StartAt = time.Now()
 	rep := r.Run(context.Background(), job)
 	checkAccounted(t, rep)
@@ -33,7 +36,7 @@ func TestConnectionsStayBounded(t *testing.T) {
 	}
 	// The queue (up to 47 requests for 4 connections serving 400/s, so
 	// about 100 ms) shows in latency, not in service time.
-	if p99, svc := Percentile(rep.Latency, 99), Percentile(rep.Service, 99); p99 < svc+30*time.Millisecond {
+	if p99, svc := tally.Percentile(rep.Latency, 99), tally.Percentile(rep.Service, 99); p99 < svc+30*time.Millisecond {
 		t.Errorf("p99 latency %v, service %v: want queueing to show in latency", p99, svc)
 	}
 
@@ -53,11 +56,11 @@ func TestOverlappingJobsShareBudget(t *testing.T) {
 	r := NewRunner(RunnerConfig{Connections: 3})
 	defer r.CloseConnections()
 	start := time.Now().Add(30 * time.Millisecond)
-	reps := make(chan *Report, 2)
+	reps := make(chan *tally.Report, 2)
 	for k := range 2 {
 		go func() {
-			reps <- r.Run(context.Background(), Job{TargetURL: srv, StartAt: start.Add(time.Duration(k) * 50 * time.Millisecond),
-				Duration: 200 * time.Millisecond, Count: 100, Timeout: 5 * time.Second, Requests: []Request{{Path: "/"}}})
+			reps <- r.Run(context.Background(), tally.Job{TargetURL: srv, StartAt: start.Add(time.Duration(k) * 50 * time.Millisecond),
+				Duration: 200 * time.Millisecond, Count: 100, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}})
 		}()
 	}
 	var dials int64
@@ -124,9 +127,9 @@ func stallRun(t *testing.T) string {
 	})
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		TargetURL: url, StartAt: start, Duration: dur, Count: rate * int(dur/time.Second),
-		Timeout: 5 * time.Second, Requests: []Request{{Path: "/"}},
+		Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}},
 	})
 	checkAccounted(t, rep)
 	if rep.Success != rep.Planned {
@@ -140,7 +143,7 @@ func stallRun(t *testing.T) string {
 		q    float64
 		want time.Duration
 	}{{99, 90 * time.Millisecond}, {99.9, 99 * time.Millisecond}} {
-		got := Percentile(rep.Latency, c.q)
+		got := tally.Percentile(rep.Latency, c.q)
 		t.Logf("p%v latency %v (analytic %v)", c.q, got, c.want)
 		if d := got - c.want; d < -c.want/20 || d > c.want/20 {
 			why += fmt.Sprintf("p%v %v, want %v±5%%; ", c.q, got, c.want)

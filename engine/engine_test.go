@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // target starts a loopback HTTP server running h and stops it with the test.
@@ -21,27 +24,10 @@ func target(t *testing.T, h http.HandlerFunc) string {
 	return srv.URL
 }
 
-func checkAccounted(t *testing.T, rep *Report) {
+func checkAccounted(t *testing.T, rep *tally.Report) {
 	t.Helper()
 	if got := rep.Accounted(); got != rep.Planned {
 		t.Fatalf("accounted %d requests, planned %d: %+v", got, rep.Planned, rep.Counts)
-	}
-}
-
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		status int
-		want   Outcome
-	}{
-		{200, Success}, {204, Success}, {301, Success}, {399, Success},
-		{400, ClientError}, {404, ClientError}, {429, ClientError},
-		{500, ServerError}, {502, ServerError}, {503, Timeout}, {504, Timeout}, {599, ServerError},
-		{101, ConnError}, {0, ConnError},
-	}
-	for _, tt := range tests {
-		if got := Classify(tt.status); got != tt.want {
-			t.Errorf("Classify(%d) = %v, want %v", tt.status, got, tt.want)
-		}
 	}
 }
 
@@ -64,25 +50,25 @@ func TestRunOutcomes(t *testing.T) {
 	tests := []struct {
 		name    string
 		target  string
-		req     Request
+		req     types.RequestSpec
 		timeout time.Duration
-		want    func(Counts) int64
+		want    func(tally.Counts) int64
 	}{
-		{"2xx", url, Request{Path: "/", Query: "code=200"}, time.Second, func(c Counts) int64 { return c.Success }},
-		{"3xx", url, Request{Path: "/", Query: "code=304"}, time.Second, func(c Counts) int64 { return c.Success }},
-		{"4xx", url, Request{Path: "/", Query: "code=404"}, time.Second, func(c Counts) int64 { return c.ClientErrors }},
-		{"5xx", url, Request{Path: "/", Query: "code=500"}, time.Second, func(c Counts) int64 { return c.ServerErrors }},
-		{"503", url, Request{Path: "/", Query: "code=503"}, time.Second, func(c Counts) int64 { return c.Timeouts }},
-		{"504", url, Request{Path: "/", Query: "code=504"}, time.Second, func(c Counts) int64 { return c.Timeouts }},
-		{"no headers in time", url, Request{Path: "/slow", Query: "code=200"}, 50 * time.Millisecond, func(c Counts) int64 { return c.Timeouts }},
-		{"refused", refused, Request{Path: "/"}, time.Second, func(c Counts) int64 { return c.ConnErrors }},
+		{"2xx", url, types.RequestSpec{Path: "/", QueryString: "code=200"}, time.Second, func(c tally.Counts) int64 { return c.Success }},
+		{"3xx", url, types.RequestSpec{Path: "/", QueryString: "code=304"}, time.Second, func(c tally.Counts) int64 { return c.Success }},
+		{"4xx", url, types.RequestSpec{Path: "/", QueryString: "code=404"}, time.Second, func(c tally.Counts) int64 { return c.ClientErrors }},
+		{"5xx", url, types.RequestSpec{Path: "/", QueryString: "code=500"}, time.Second, func(c tally.Counts) int64 { return c.ServerErrors }},
+		{"503", url, types.RequestSpec{Path: "/", QueryString: "code=503"}, time.Second, func(c tally.Counts) int64 { return c.Timeouts }},
+		{"504", url, types.RequestSpec{Path: "/", QueryString: "code=504"}, time.Second, func(c tally.Counts) int64 { return c.Timeouts }},
+		{"no headers in time", url, types.RequestSpec{Path: "/slow", QueryString: "code=200"}, 50 * time.Millisecond, func(c tally.Counts) int64 { return c.Timeouts }},
+		{"refused", refused, types.RequestSpec{Path: "/"}, time.Second, func(c tally.Counts) int64 { return c.ConnErrors }},
 	}
 	r := NewRunner(RunnerConfig{MaxInFlight: 100})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := r.Run(context.Background(), Job{
+			rep := r.Run(context.Background(), tally.Job{
 				TargetURL: tt.target, StartAt: time.Now(), Duration: 20 * time.Millisecond,
-				Count: 4, Timeout: tt.timeout, Requests: []Request{tt.req},
+				Count: 4, Timeout: tt.timeout, Requests: []types.RequestSpec{tt.req},
 			})
 			if rep.Err != "" {
 				t.Fatalf("report error: %s", rep.Err)
@@ -109,9 +95,9 @@ func TestRunPacesOpenLoop(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	start := time.Now().Add(50 * time.Millisecond)
 	const n, dur = 200, 500 * time.Millisecond
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		TargetURL: url, StartAt: start, Duration: dur, Count: n,
-		Requests: []Request{{Method: "GET", Path: "/a"}, {Method: "POST", Path: "/b", Body: []byte("x")}},
+		Requests: []types.RequestSpec{{Method: "GET", Path: "/a"}, {Method: "POST", Path: "/b", Body: "x"}},
 	})
 	checkAccounted(t, rep)
 	if rep.Success != n || rep.Sent != n {
@@ -155,12 +141,12 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 	})
 	obs := &countingObserver{}
 	r := NewRunner(RunnerConfig{MaxInFlight: 5, Connections: 5, Observer: obs})
-	done := make(chan *Report)
+	done := make(chan *tally.Report)
 	start := time.Now()
 	go func() {
-		done <- r.Run(context.Background(), Job{
+		done <- r.Run(context.Background(), tally.Job{
 			TargetURL: url, StartAt: start, Duration: 100 * time.Millisecond, Count: 50,
-			Timeout: 10 * time.Second, Requests: []Request{{Path: "/"}},
+			Timeout: 10 * time.Second, Requests: []types.RequestSpec{{Path: "/"}},
 		})
 	}()
 	deadline := time.Now().Add(5 * time.Second)
@@ -183,7 +169,7 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 	if rep.Sent != 6 || rep.Dropped != 44 || rep.Success != 6 {
 		t.Errorf("sent %d dropped %d success %d, want 6, 44, 6", rep.Sent, rep.Dropped, rep.Success)
 	}
-	if n := obs.n[Dropped].Load(); n != 44 {
+	if n := obs.n[tally.Dropped].Load(); n != 44 {
 		t.Errorf("observer saw %d dropped, want 44", n)
 	}
 	if n := rep.Errors["dropped: in-flight cap of 5 reached"]; n != 44 || len(rep.Errors) != 1 {
@@ -194,24 +180,24 @@ func TestRunDropsAtInFlightCap(t *testing.T) {
 	}
 }
 
-type countingObserver struct{ n [numOutcomes]atomic.Int64 }
+type countingObserver struct{ n [tally.Lost + 1]atomic.Int64 }
 
-func (c *countingObserver) ObserveRequest(s *Sample) { c.n[s.Outcome].Add(1) }
+func (c *countingObserver) ObserveRequest(s *tally.Sample) { c.n[s.Outcome].Add(1) }
 
 func TestLatencyFromIntendedTime(t *testing.T) {
 	url := target(t, func(w http.ResponseWriter, r *http.Request) {})
 	r := NewRunner(RunnerConfig{})
 	// A job that starts 300ms late: every request is overdue, so latency
 	// includes the lateness while service time does not.
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		TargetURL: url, StartAt: time.Now().Add(-300 * time.Millisecond), Duration: 10 * time.Millisecond,
-		Count: 10, Requests: []Request{{Path: "/"}},
+		Count: 10, Requests: []types.RequestSpec{{Path: "/"}},
 	})
 	checkAccounted(t, rep)
-	if p50 := Percentile(rep.Latency, 50); p50 < 280*time.Millisecond {
+	if p50 := tally.Percentile(rep.Latency, 50); p50 < 280*time.Millisecond {
 		t.Errorf("p50 latency %v, want at least 280ms (measured from the intended time)", p50)
 	}
-	if p50 := Percentile(rep.Service, 50); p50 > 200*time.Millisecond {
+	if p50 := tally.Percentile(rep.Service, 50); p50 > 200*time.Millisecond {
 		t.Errorf("p50 service time %v, want well under the 300ms lateness", p50)
 	}
 }
@@ -221,9 +207,9 @@ func TestRunCancelCountsLost(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	rep := r.Run(ctx, Job{
+	rep := r.Run(ctx, tally.Job{
 		TargetURL: url, StartAt: time.Now(), Duration: 10 * time.Second, Count: 100,
-		Requests: []Request{{Path: "/"}},
+		Requests: []types.RequestSpec{{Path: "/"}},
 	})
 	checkAccounted(t, rep)
 	if rep.Planned > 10 || rep.Sent == 0 || rep.Sent != rep.Planned {
@@ -234,7 +220,7 @@ func TestRunCancelCountsLost(t *testing.T) {
 func TestRunBadTarget(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	for _, target := range []string{"ftp://x", "not a url", "/relative"} {
-		rep := r.Run(context.Background(), Job{TargetURL: target, Count: 3, Requests: []Request{{Path: "/"}}})
+		rep := r.Run(context.Background(), tally.Job{TargetURL: target, Count: 3, Requests: []types.RequestSpec{{Path: "/"}}})
 		if rep.Err == "" || rep.Lost != 3 {
 			t.Errorf("target %q: err %q lost %d, want an error and 3 lost", target, rep.Err, rep.Lost)
 		}
@@ -247,9 +233,9 @@ func TestCloseConnectionsAbortsInFlight(t *testing.T) {
 	url := target(t, func(w http.ResponseWriter, r *http.Request) { <-release })
 	r := NewRunner(RunnerConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *Report)
+	done := make(chan *tally.Report)
 	go func() {
-		done <- r.Run(ctx, Job{TargetURL: url, StartAt: time.Now(), Count: 3, Requests: []Request{{Path: "/"}}})
+		done <- r.Run(ctx, tally.Job{TargetURL: url, StartAt: time.Now(), Count: 3, Requests: []types.RequestSpec{{Path: "/"}}})
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for r.InFlight() < 3 && time.Now().Before(deadline) {
@@ -279,10 +265,10 @@ func TestCloseConnectionsAbortsInFlight(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	got, err := Render("http://127.0.0.1:8080/", Request{
-		Method: "POST", Path: "/submit", Query: "a=1",
-		Headers: []Header{{Name: "Content-Type", Value: "application/json"}, {Name: "X-A", Value: "1"}, {Name: "X-A", Value: "2"}},
-		Body:    []byte(`{"x":1}`),
+	got, err := Render("http://127.0.0.1:8080/", types.RequestSpec{
+		Method: "POST", Path: "/submit", QueryString: "a=1",
+		Headers: map[string][]string{"X-A": {"1", "2"}, "Content-Type": {"application/json"}},
+		Body:    `{"x":1}`,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +279,7 @@ func TestRender(t *testing.T) {
 			t.Errorf("Render() = %q, want it to contain %q", got, want)
 		}
 	}
-	if _, err := Render("not a url", Request{Path: "/"}); err == nil {
+	if _, err := Render("not a url", types.RequestSpec{Path: "/"}); err == nil {
 		t.Error("Render with a bad target: want an error")
 	}
 }

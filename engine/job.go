@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // Automatic connection sizing: a job without a configured connection count
@@ -65,11 +67,11 @@ type jobRun struct {
 	once    sync.Once
 
 	mu     sync.Mutex
-	report *Report
+	report *tally.Report
 }
 
 // newJobRun checks job and prepares its run, with its workers.
-func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, error) {
+func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report) (*jobRun, error) {
 	reqs, err := prepare(job.TargetURL, job.Requests)
 	if err == nil {
 		err = checkOrder(job.Order, len(reqs))
@@ -88,7 +90,7 @@ func (r *Runner) newJobRun(ctx context.Context, job Job, rep *Report) (*jobRun, 
 	isTLS := u.Scheme == "https"
 	timeout := job.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = tally.DefaultTimeout
 	}
 	w := r.connections
 	if w == 0 {
@@ -158,7 +160,7 @@ func (j *jobRun) stop() {
 }
 
 // finish folds the workers' tallies into rep once every worker returned.
-func (j *jobRun) finish(rep *Report) {
+func (j *jobRun) finish(rep *tally.Report) {
 	taken := min(int(j.next.Load()), j.n)
 	rep.Planned = int64(taken)
 	var drops int64

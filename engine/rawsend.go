@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // The plain-HTTP path. A slot sending to an http target writes each
@@ -116,7 +118,7 @@ func (sp *headSplitter) check() error {
 
 // sendPlain performs p over s's own connection with the given deadline
 // and fills smp as sendWith does.
-func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *Sample) {
+func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *tally.Sample) {
 	start := time.Now()
 	h, err := s.exchange(p, start, deadline)
 	headers := time.Now()
@@ -131,13 +133,13 @@ func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *Sample) {
 		return
 	}
 	smp.Status = h.status
-	smp.Outcome = Classify(h.status)
+	smp.Outcome = tally.Classify(h.status)
 	n, err := s.rd.readBody(&h)
 	end := time.Now()
 	switch {
 	case err != nil:
 		s.dropConn()
-		if smp.Outcome == Success {
+		if smp.Outcome == tally.Success {
 			// Headers arrived but the body did not: the response is
 			// not complete, so the request did not succeed.
 			smp.Outcome = classifyErr(err)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"io"
 	"net"
@@ -13,28 +12,31 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // The wire bytes built at prepare time are exactly what Render shows (and
 // fasthttp sends): the head, then the body, inline when small.
 func TestWireMatchesRender(t *testing.T) {
 	const target = "http://127.0.0.1:8080/base/"
-	small, large := []byte(`{"a":1}`), bytes.Repeat([]byte("L"), inlineBody+1)
-	exact := bytes.Repeat([]byte("E"), inlineBody)
-	reqs := []Request{
+	small, large := `{"a":1}`, strings.Repeat("L", inlineBody+1)
+	exact := strings.Repeat("E", inlineBody)
+	reqs := []types.RequestSpec{
 		{Path: "/"},
 		{Method: "get", Path: "/x"},
-		{Method: "HEAD", Path: "/h", Query: "a=1&b=%20"},
+		{Method: "HEAD", Path: "/h", QueryString: "a=1&b=%20"},
 		{Method: "OPTIONS", Path: "/o"},
-		{Method: "DELETE", Path: "/d", Headers: []Header{{Name: "Connection", Value: "close"}}},
-		{Method: "POST", Path: "/p", Body: small, Headers: []Header{{Name: "Content-Type", Value: "application/json"}}},
+		{Method: "DELETE", Path: "/d", Headers: map[string][]string{"Connection": {"close"}}},
+		{Method: "POST", Path: "/p", Body: small, Headers: map[string][]string{"Content-Type": {"application/json"}}},
 		{Method: "PUT", Path: "/big", Body: large},
 		{Method: "PATCH", Path: "/exact", Body: exact},
-		{Method: "GET", Path: "/body-on-get", Body: []byte("x")},
+		{Method: "GET", Path: "/body-on-get", Body: "x"},
 		{Method: "POST", Path: "/empty"},
-		{Path: "/own", Headers: []Header{{Name: "host", Value: "vhost:1"}, {Name: "USER-AGENT", Value: "me"},
-			{Name: "Cookie", Value: "a=1"}, {Name: "Cookie", Value: "b=2"}, {Name: "X-Empty", Value: ""}}},
-		{Path: "/q", Query: "q=a?b&c=%2F", Headers: []Header{{Name: "Connection", Value: "keep-alive, Close"}}},
+		{Path: "/own", Headers: map[string][]string{"host": {"vhost:1"}, "USER-AGENT": {"me"},
+			"Cookie": {"a=1", "b=2"}, "X-Empty": {""}}},
+		{Path: "/q", QueryString: "q=a?b&c=%2F", Headers: map[string][]string{"Connection": {"keep-alive, Close"}}},
 	}
 	ps, err := prepare(target, reqs)
 	if err != nil {
@@ -52,7 +54,7 @@ func TestWireMatchesRender(t *testing.T) {
 		if inline := len(r.Body) <= inlineBody; inline != (p.wireBody == nil) {
 			t.Errorf("%s %s: body of %d bytes inline %v, want %v", r.Method, r.Path, len(r.Body), !inline, inline)
 		}
-		if p.wireBody != nil && unsafe.SliceData(p.wireBody) != unsafe.SliceData(r.Body) {
+		if p.wireBody != nil && unsafe.SliceData(p.wireBody) != unsafe.StringData(r.Body) {
 			t.Errorf("%s %s: a large body was copied", r.Method, r.Path)
 		}
 		if p.isHead != (r.Method == "HEAD") {
@@ -143,7 +145,7 @@ func readRequest(br *bufio.Reader) error {
 }
 
 // plainSlot returns a slot bound to send reqs to url, and reqs prepared.
-func plainSlot(t *testing.T, url string, reqs ...Request) (*slot, []prepared) {
+func plainSlot(t *testing.T, url string, reqs ...types.RequestSpec) (*slot, []prepared) {
 	t.Helper()
 	ps, err := prepare(url, reqs)
 	if err != nil {
@@ -169,51 +171,51 @@ func TestSendPlainResponses(t *testing.T) {
 	chunked := "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
 	big := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", maxHead) + "\r\n\r\n"
 	type want struct {
-		outcome       Outcome
+		outcome       tally.Outcome
 		status, bytes int
 		err           bool
 	}
-	success := want{Success, 200, 5, false}
-	get, head := Request{Path: "/"}, Request{Method: "HEAD", Path: "/"}
+	success := want{tally.Success, 200, 5, false}
+	get, head := types.RequestSpec{Path: "/"}, types.RequestSpec{Method: "HEAD", Path: "/"}
 	tests := []struct {
 		name    string
 		steps   []step
-		req     Request
+		req     types.RequestSpec
 		want    []want // one request each
 		dials   int64
 		age     bool          // age the connection past idleConn after the first request
 		timeout time.Duration // zero: 5 s
 	}{
 		{"content-length", []step{{resp: ok}, {resp: ok}}, get, []want{success, success}, 1, false, 0},
-		{"chunked", []step{{resp: chunked}, {resp: chunked}}, get, []want{{Success, 200, 11, false}, {Success, 200, 11, false}}, 1, false, 0},
+		{"chunked", []step{{resp: chunked}, {resp: chunked}}, get, []want{{tally.Success, 200, 11, false}, {tally.Success, 200, 11, false}}, 1, false, 0},
 		{"close-delimited", []step{{resp: "HTTP/1.1 200 OK\r\n\r\nabcdef", close: true}, {resp: ok}}, get,
-			[]want{{Success, 200, 6, false}, success}, 2, false, 0},
+			[]want{{tally.Success, 200, 6, false}, success}, 2, false, 0},
 		{"HTTP/1.0", []step{{resp: "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"}, {resp: ok}}, get, []want{success, success}, 2, false, 0},
 		{"HTTP/1.0 keep-alive", []step{{resp: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello"}, {resp: ok}}, get,
 			[]want{success, success}, 1, false, 0},
 		{"server says close", []step{{resp: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello"}, {resp: ok}}, get,
 			[]want{success, success}, 2, false, 0},
-		{"request says close", []step{{resp: ok}, {resp: ok}}, Request{Path: "/", Headers: []Header{{Name: "Connection", Value: "close"}}},
+		{"request says close", []step{{resp: ok}, {resp: ok}}, types.RequestSpec{Path: "/", Headers: map[string][]string{"Connection": {"close"}}},
 			[]want{success, success}, 2, false, 0},
 		{"interim responses", []step{{resp: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n" + ok}, {resp: ok}}, get,
 			[]want{success, success}, 1, false, 0},
 		{"101", []step{{resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"}, {resp: ok}}, get,
-			[]want{{ConnError, 101, 0, true}, success}, 2, false, 0},
-		{"204", []step{{resp: "HTTP/1.1 204 No Content\r\n\r\n"}, {resp: ok}}, get, []want{{Success, 204, 0, false}, success}, 1, false, 0},
+			[]want{{tally.ConnError, 101, 0, true}, success}, 2, false, 0},
+		{"204", []step{{resp: "HTTP/1.1 204 No Content\r\n\r\n"}, {resp: ok}}, get, []want{{tally.Success, 204, 0, false}, success}, 1, false, 0},
 		{"HEAD", []step{{resp: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"}, {resp: "HTTP/1.1 404 No\r\nContent-Length: 9\r\n\r\n"}}, head,
-			[]want{{Success, 200, 0, false}, {ClientError, 404, 0, false}}, 1, false, 0},
-		{"oversized headers", []step{{resp: big}, {resp: ok}}, get, []want{{ConnError, 0, 0, true}, success}, 2, false, 0},
-		{"garbage", []step{{resp: "garbage\r\n\r\n"}, {resp: ok}}, get, []want{{ConnError, 0, 0, true}, success}, 2, false, 0},
-		{"closed mid-body", []step{{resp: short, close: true}, {resp: ok}}, get, []want{{ConnError, 200, 3, true}, success}, 2, false, 0},
+			[]want{{tally.Success, 200, 0, false}, {tally.ClientError, 404, 0, false}}, 1, false, 0},
+		{"oversized headers", []step{{resp: big}, {resp: ok}}, get, []want{{tally.ConnError, 0, 0, true}, success}, 2, false, 0},
+		{"garbage", []step{{resp: "garbage\r\n\r\n"}, {resp: ok}}, get, []want{{tally.ConnError, 0, 0, true}, success}, 2, false, 0},
+		{"closed mid-body", []step{{resp: short, close: true}, {resp: ok}}, get, []want{{tally.ConnError, 200, 3, true}, success}, 2, false, 0},
 		{"500 closed mid-body", []step{{resp: strings.Replace(short, "200 OK", "500 Oops", 1), close: true}, {resp: ok}}, get,
-			[]want{{ServerError, 500, 3, false}, success}, 2, false, 0},
+			[]want{{tally.ServerError, 500, 3, false}, success}, 2, false, 0},
 		{"idle connection closed by the server", []step{{resp: ok, close: true}, {resp: ok}}, get,
-			[]want{success, {ConnError, 0, 0, true}, success}, 2, false, 0},
+			[]want{success, {tally.ConnError, 0, 0, true}, success}, 2, false, 0},
 		{"idle connection redialled", []step{{resp: ok, close: true}, {resp: ok}}, get, []want{success, success}, 2, true, 0},
 		{"timeout before headers", []step{{hang: true}, {resp: ok}}, get,
-			[]want{{Timeout, 0, 0, true}, success}, 2, false, 100 * time.Millisecond},
+			[]want{{tally.Timeout, 0, 0, true}, success}, 2, false, 100 * time.Millisecond},
 		{"timeout in the body", []step{{resp: short, hang: true}, {resp: ok}}, get,
-			[]want{{Timeout, 200, 3, true}, success}, 2, false, 100 * time.Millisecond},
+			[]want{{tally.Timeout, 200, 3, true}, success}, 2, false, 100 * time.Millisecond},
 		{"bytes past the response", []step{{resp: ok + "junk"}, {resp: ok}}, get, []want{success, success}, 2, false, 0},
 	}
 	for _, tt := range tests {
@@ -225,7 +227,7 @@ func TestSendPlainResponses(t *testing.T) {
 				if i == 1 && tt.age {
 					s.lastUse = s.lastUse.Add(-idleConn - time.Millisecond)
 				}
-				var smp Sample
+				var smp tally.Sample
 				s.send(&ps[0], time.Now().Add(timeout), &smp)
 				if smp.Outcome != w.outcome || smp.Status != w.status || smp.Bytes != w.bytes || (smp.Err != nil) != w.err {
 					t.Errorf("request %d: %v, status %d, %d bytes, error %v; want %v, %d, %d, error %v",
@@ -247,11 +249,11 @@ func TestSendPlainResponses(t *testing.T) {
 func TestIdlePlainConnectionClosed(t *testing.T) {
 	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 	url, accepted := cannedServer(t, []step{{resp: ok}, {resp: ok}})
-	s, ps := plainSlot(t, url, Request{Path: "/"})
-	var smp Sample
+	s, ps := plainSlot(t, url, types.RequestSpec{Path: "/"})
+	var smp tally.Sample
 	s.send(&ps[0], time.Now().Add(5*time.Second), &smp)
 	c := s.conn.Load()
-	if smp.Outcome != Success || c == nil {
+	if smp.Outcome != tally.Success || c == nil {
 		t.Fatalf("%v (%v), want a success over a kept connection", smp.Outcome, smp.Err)
 	}
 	s.lastUse = s.lastUse.Add(-idleConn)
@@ -269,7 +271,33 @@ func TestIdlePlainConnectionClosed(t *testing.T) {
 	}
 	s.bind(&jobRun{client: s.client, addr: s.addr})
 	s.send(&ps[0], time.Now().Add(5*time.Second), &smp)
-	if smp.Outcome != Success || accepted.Load() != 2 {
+	if smp.Outcome != tally.Success || accepted.Load() != 2 {
 		t.Errorf("%v (%v) after %d dials, want a success over a new connection", smp.Outcome, smp.Err, accepted.Load())
+	}
+}
+
+// TestPrepareHeaders checks the order prepared headers are sent in
+// (sorted by name, a name's values in their order) and that requests
+// sharing a header map share its conversion.
+func TestPrepareHeaders(t *testing.T) {
+	shared := map[string][]string{"b": {"2"}, "A": {"z", "y"}, "a": {"x"}}
+	ps, err := prepare("http://127.0.0.1:1", []types.RequestSpec{
+		{Path: "/1", Headers: shared}, {Path: "/2", Headers: shared}, {Path: "/3"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range ps[0].headers {
+		got = append(got, h.name+"="+h.value)
+	}
+	if want := "A=z A=y a=x b=2"; strings.Join(got, " ") != want {
+		t.Errorf("headers %q, want %q", strings.Join(got, " "), want)
+	}
+	if &ps[0].headers[0] != &ps[1].headers[0] {
+		t.Error("requests sharing a header map converted it twice")
+	}
+	if ps[2].headers != nil {
+		t.Errorf("a request without headers has %v", ps[2].headers)
 	}
 }

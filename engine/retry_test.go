@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/test/tlstest"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // hangUp returns a handler that counts each request it reads and closes
@@ -40,21 +42,21 @@ func TestRequestsAreNeverRetried(t *testing.T) {
 		t.Run(method+"/https", func(t *testing.T) {
 			var handled atomic.Int64
 			srv := tlstest.NewServer(t, cert, nil, hangUp(t, &handled))
-			checkSentOnce(t, srv.URL, &TLSConfig{CAPEM: cert.CertPEM}, method, &handled, n)
+			checkSentOnce(t, srv.URL, &tally.TLSConfig{CAPEM: cert.CertPEM}, method, &handled, n)
 		})
 		t.Run(method+"/Client.send", func(t *testing.T) {
 			var handled atomic.Int64
 			url := target(t, hangUp(t, &handled))
 			client := NewClient(ClientConfig{MaxConnsPerHost: 1})
 			t.Cleanup(client.CloseConnections)
-			reqs, err := prepare(url, []Request{{Method: method, Path: "/"}})
+			reqs, err := prepare(url, []types.RequestSpec{{Method: method, Path: "/"}})
 			if err != nil {
 				t.Fatalf("prepare: %v", err)
 			}
 			for i := range n {
-				var s Sample
+				var s tally.Sample
 				client.send(&reqs[0], time.Now().Add(5*time.Second), &s)
-				if s.Outcome != ConnError {
+				if s.Outcome != tally.ConnError {
 					t.Errorf("request %d: outcome %v (%v), want a connection error", i, s.Outcome, s.Err)
 				}
 				if got := handled.Load(); got != int64(i+1) {
@@ -67,13 +69,13 @@ func TestRequestsAreNeverRetried(t *testing.T) {
 
 // checkSentOnce runs a job of n requests with method against url and
 // checks each failed as a connection error and reached the target once.
-func checkSentOnce(t *testing.T, url string, tc *TLSConfig, method string, handled *atomic.Int64, n int) {
+func checkSentOnce(t *testing.T, url string, tc *tally.TLSConfig, method string, handled *atomic.Int64, n int) {
 	t.Helper()
 	r := NewRunner(RunnerConfig{MaxInFlight: 10}) // above n: none dropped
 	defer r.CloseConnections()
-	rep := r.Run(t.Context(), Job{
+	rep := r.Run(t.Context(), tally.Job{
 		ID: "no-retry", TargetURL: url, StartAt: time.Now(), Duration: 20 * time.Millisecond,
-		Count: n, Timeout: 5 * time.Second, Requests: []Request{{Method: method, Path: "/"}}, TLS: tc,
+		Count: n, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Method: method, Path: "/"}}, TLS: tc,
 	})
 	checkAccounted(t, rep)
 	if rep.ConnErrors != int64(n) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // preciseStep is the least spacing between a job's requests for which its
@@ -27,46 +29,6 @@ const maxNap = 20 * time.Millisecond
 // requests used when a Runner is given none.
 const DefaultMaxInFlight = 10000
 
-// Job is one executor's share of one round: Count requests spread evenly
-// over [StartAt, StartAt+Duration).
-type Job struct {
-	ID    string
-	Round int64
-	// TargetURL is the absolute base URL request paths are joined to.
-	TargetURL string
-	// StartAt is the wall-clock time the first request is due.
-	StartAt time.Time
-	// Duration is the length of the job: request i is due at
-	// StartAt + i*Duration/Count.
-	Duration time.Duration
-	// Count is the number of requests to send.
-	Count int
-	// Timeout is the per-request timeout; zero means DefaultTimeout.
-	Timeout time.Duration
-	// Requests are used in order and cycled when fewer than Count, unless
-	// Order is set.
-	Requests []Request
-	// Order, when set, makes request i Requests[Order[i%len(Order)]], so
-	// that Requests can be a pool of distinct requests (see Pool). Every
-	// entry must be less than len(Requests).
-	Order []uint32
-	// TLS configures connections to an https target; nil means the
-	// system roots, verified.
-	TLS *TLSConfig
-}
-
-// TLSConfig is how the engine connects to an https target.
-type TLSConfig struct {
-	// InsecureSkipVerify accepts any certificate the target presents.
-	InsecureSkipVerify bool
-	// CAPEM holds the PEM certificates of the authorities that sign the
-	// target's certificate; empty means the system roots.
-	CAPEM []byte
-	// ClientCertPEM and ClientKeyPEM are the PEM certificate and key the
-	// client presents to the target; both or neither.
-	ClientCertPEM, ClientKeyPEM []byte
-}
-
 // RunnerConfig tunes a Runner.
 type RunnerConfig struct {
 	// MaxInFlight bounds each job's queued-plus-in-flight requests: the
@@ -81,7 +43,7 @@ type RunnerConfig struct {
 	// MaxAutoConnections).
 	Connections int
 	// Observer, if set, sees every finished, dropped or aborted request.
-	Observer Observer
+	Observer tally.Observer
 	// Client tracks the connections of jobs without a TLS configuration
 	// (CloseConnections closes them); nil means a new Client. Jobs that
 	// carry one use a Client the Runner builds for it (see Job.TLS).
@@ -99,7 +61,7 @@ type RunnerConfig struct {
 type Runner struct {
 	client      *Client
 	tls         tlsClients
-	observer    Observer
+	observer    tally.Observer
 	maxInFlight int
 	connections int           // configured; 0 means sized per job
 	tokens      chan struct{} // one per idle slot
@@ -174,8 +136,8 @@ func (r *Runner) InFlight() int64 {
 // A job that cannot run (a bad target URL, no requests, a TLS
 // configuration that does not parse) sends nothing: its report carries
 // the reason in Err and every request as lost.
-func (r *Runner) Run(ctx context.Context, job Job) *Report {
-	rep := NewReport(job.ID, job.Round)
+func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
+	rep := tally.NewReport(job.ID, job.Round)
 	rep.Planned = int64(job.Count)
 	if job.Count <= 0 {
 		return rep

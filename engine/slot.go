@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // slot is one connection of a Runner's budget, with what a worker needs to
@@ -172,7 +174,7 @@ func (s *slot) dial(addr string, timeout time.Duration) (net.Conn, error) {
 // send performs p over s's connection with the given deadline and fills
 // smp with the outcome: to an http target with the slot's own reader and
 // writer (sendPlain), to an https one through fasthttp (sendWith).
-func (s *slot) send(p *prepared, deadline time.Time, smp *Sample) {
+func (s *slot) send(p *prepared, deadline time.Time, smp *tally.Sample) {
 	if !s.isTLS {
 		s.sendPlain(p, deadline, smp)
 		return

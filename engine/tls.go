@@ -2,90 +2,19 @@ package engine
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
-
-// Build returns the crypto/tls client configuration t describes. It parses
-// every certificate and the key, so that a bad PEM is reported here rather
-// than at the first handshake: CAPEM must hold at least one CERTIFICATE
-// block and nothing but CERTIFICATE blocks, and ClientCertPEM and
-// ClientKeyPEM must be a matching pair, both or neither. A nil or zero t
-// gives the defaults: the system roots, verified.
-func (t *TLSConfig) Build() (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t == nil {
-		return c, nil
-	}
-	c.InsecureSkipVerify = t.InsecureSkipVerify
-	if len(t.CAPEM) > 0 {
-		pool, err := ParseCertPool(t.CAPEM)
-		if err != nil {
-			return nil, fmt.Errorf("CA certificates: %w", err)
-		}
-		c.RootCAs = pool
-	}
-	switch {
-	case len(t.ClientCertPEM) == 0 && len(t.ClientKeyPEM) == 0:
-	case len(t.ClientCertPEM) == 0:
-		return nil, errors.New("client key without a client certificate")
-	case len(t.ClientKeyPEM) == 0:
-		return nil, errors.New("client certificate without a client key")
-	default:
-		pair, err := tls.X509KeyPair(t.ClientCertPEM, t.ClientKeyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate and key: %w", err)
-		}
-		c.Certificates = []tls.Certificate{pair}
-	}
-	return c, nil
-}
-
-// ParseCertPool parses PEM certificates into a pool. Unlike
-// x509.CertPool.AppendCertsFromPEM it skips nothing: a block that is not a
-// CERTIFICATE or does not parse is an error, and so is finding no block.
-func ParseCertPool(pemBytes []byte) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	rest := pemBytes
-	n := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		n++
-		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("PEM block %d is a %q, want CERTIFICATE", n, block.Type)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", n, err)
-		}
-		pool.AddCert(cert)
-	}
-	if n == 0 {
-		return nil, errors.New("no PEM certificate found")
-	}
-	return pool, nil
-}
-
-// isZero reports whether t asks for nothing beyond the defaults.
-func (t *TLSConfig) isZero() bool {
-	return t == nil || (!t.InsecureSkipVerify && len(t.CAPEM) == 0 && len(t.ClientCertPEM) == 0 && len(t.ClientKeyPEM) == 0)
-}
 
 // tlsKey identifies a TLSConfig by its contents.
 type tlsKey [sha256.Size]byte
 
-// key hashes t's contents, each part length-prefixed so that no two
+// keyOf hashes t's contents, each part length-prefixed so that no two
 // different configurations share a key.
-func (t *TLSConfig) key() tlsKey {
+func keyOf(t *tally.TLSConfig) tlsKey {
 	h := sha256.New()
 	var flag [1]byte
 	if t.InsecureSkipVerify {
@@ -118,8 +47,8 @@ type tlsClients struct {
 
 // get returns the Client for t, building it on first use. A configuration
 // that does not build is remembered too, so that it is parsed only once.
-func (c *tlsClients) get(t *TLSConfig) (*Client, error) {
-	k := t.key()
+func (c *tlsClients) get(t *tally.TLSConfig) (*Client, error) {
+	k := keyOf(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if tc, ok := c.byKey[k]; ok {
@@ -155,8 +84,8 @@ func (c *tlsClients) all() []*Client {
 // clientFor returns the Client a job with TLS configuration t sends with:
 // the Runner's own Client when t asks for nothing special, else the one
 // kept for t's contents.
-func (r *Runner) clientFor(t *TLSConfig) (*Client, error) {
-	if t.isZero() {
+func (r *Runner) clientFor(t *tally.TLSConfig) (*Client, error) {
+	if t.IsZero() {
 		return r.client, nil
 	}
 	return r.tls.get(t)

@@ -8,22 +8,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/test/tlstest"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // runTLS runs a job of n requests against url with TLS configuration tc.
-func runTLS(t *testing.T, r *Runner, url string, tc *TLSConfig, n int) *Report {
+func runTLS(t *testing.T, r *Runner, url string, tc *tally.TLSConfig, n int) *tally.Report {
 	t.Helper()
-	rep := r.Run(context.Background(), Job{
+	rep := r.Run(context.Background(), tally.Job{
 		ID: "tls", TargetURL: url, StartAt: time.Now(), Duration: 20 * time.Millisecond,
-		Count: n, Timeout: 5 * time.Second, Requests: []Request{{Path: "/"}}, TLS: tc,
+		Count: n, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}, TLS: tc,
 	})
 	checkAccounted(t, rep)
 	return rep
 }
 
 // reasonContaining returns the failure reason of rep that contains text.
-func reasonContaining(rep *Report, text string) (string, bool) {
+func reasonContaining(rep *tally.Report, text string) (string, bool) {
 	for reason := range rep.Errors {
 		if strings.Contains(reason, text) {
 			return reason, true
@@ -46,7 +48,7 @@ func TestRunVerifiesTargetCertificate(t *testing.T) {
 		t.Errorf("without the CA: errors %v, want the unknown-authority certificate error", rep.Errors)
 	}
 
-	for name, tc := range map[string]*TLSConfig{
+	for name, tc := range map[string]*tally.TLSConfig{
 		"CA":                   {CAPEM: cert.CertPEM},
 		"InsecureSkipVerify":   {InsecureSkipVerify: true},
 		"CA and insecure both": {CAPEM: cert.CertPEM, InsecureSkipVerify: true},
@@ -68,12 +70,12 @@ func TestRunPresentsClientCertificate(t *testing.T) {
 	r := NewRunner(RunnerConfig{MaxInFlight: 10})
 	defer r.CloseConnections()
 
-	rep := runTLS(t, r, srv.URL, &TLSConfig{CAPEM: ca.CertPEM}, 3)
+	rep := runTLS(t, r, srv.URL, &tally.TLSConfig{CAPEM: ca.CertPEM}, 3)
 	if rep.Success != 0 || rep.ConnErrors != 3 {
 		t.Errorf("without a client certificate: success %d, connection errors %d; want 0 and 3: %v", rep.Success, rep.ConnErrors, rep.Errors)
 	}
 	client := ca.Client(t, "imager executor")
-	rep = runTLS(t, r, srv.URL, &TLSConfig{CAPEM: ca.CertPEM, ClientCertPEM: client.CertPEM, ClientKeyPEM: client.KeyPEM}, 3)
+	rep = runTLS(t, r, srv.URL, &tally.TLSConfig{CAPEM: ca.CertPEM, ClientCertPEM: client.CertPEM, ClientKeyPEM: client.KeyPEM}, 3)
 	if rep.Success != 3 {
 		t.Errorf("with a client certificate: success %d, want 3: %+v %v", rep.Success, rep.Counts, rep.Errors)
 	}
@@ -89,17 +91,17 @@ func TestRunSharesClientPerTLSConfig(t *testing.T) {
 	// Equal contents in different slices are one configuration.
 	for range 3 {
 		ca := append([]byte(nil), cert.CertPEM...)
-		if rep := runTLS(t, r, srv.URL, &TLSConfig{CAPEM: ca}, 2); rep.Success != 2 {
+		if rep := runTLS(t, r, srv.URL, &tally.TLSConfig{CAPEM: ca}, 2); rep.Success != 2 {
 			t.Fatalf("success %d, want 2: %v", rep.Success, rep.Errors)
 		}
 	}
-	runTLS(t, r, srv.URL, &TLSConfig{CAPEM: cert.CertPEM, InsecureSkipVerify: true}, 1)
+	runTLS(t, r, srv.URL, &tally.TLSConfig{CAPEM: cert.CertPEM, InsecureSkipVerify: true}, 1)
 	if got := len(r.tls.all()); got != 2 {
 		t.Errorf("%d TLS clients, want 2 (one per distinct configuration)", got)
 	}
 	// An empty configuration is the default one: system roots, which do
 	// not know the self-signed certificate.
-	if rep := runTLS(t, r, srv.URL, &TLSConfig{}, 1); rep.ConnErrors != 1 || len(r.tls.all()) != 2 {
+	if rep := runTLS(t, r, srv.URL, &tally.TLSConfig{}, 1); rep.ConnErrors != 1 || len(r.tls.all()) != 2 {
 		t.Errorf("empty TLS configuration: %d connection errors and %d TLS clients, want 1 and 2 (the default client)", rep.ConnErrors, len(r.tls.all()))
 	}
 	if r.OpenConnections() == 0 {
@@ -120,14 +122,14 @@ func TestRunRefusesBadTLSConfig(t *testing.T) {
 	pair := tlstest.NewAuthority(t, "other").Client(t, "c")
 	r := NewRunner(RunnerConfig{})
 	tests := map[string]struct {
-		tc   *TLSConfig
+		tc   *tally.TLSConfig
 		want string
 	}{
-		"not PEM":           {&TLSConfig{CAPEM: []byte("hello")}, "no PEM certificate"},
-		"key as CA":         {&TLSConfig{CAPEM: pair.KeyPEM}, `"PRIVATE KEY", want CERTIFICATE`},
-		"cert without key":  {&TLSConfig{ClientCertPEM: pair.CertPEM}, "without a client key"},
-		"key without cert":  {&TLSConfig{ClientKeyPEM: pair.KeyPEM}, "without a client certificate"},
-		"key does not pair": {&TLSConfig{ClientCertPEM: pair.CertPEM, ClientKeyPEM: tlstest.SelfSigned(t).KeyPEM}, "client certificate and key"},
+		"not PEM":           {&tally.TLSConfig{CAPEM: []byte("hello")}, "no PEM certificate"},
+		"key as CA":         {&tally.TLSConfig{CAPEM: pair.KeyPEM}, `"PRIVATE KEY", want CERTIFICATE`},
+		"cert without key":  {&tally.TLSConfig{ClientCertPEM: pair.CertPEM}, "without a client key"},
+		"key without cert":  {&tally.TLSConfig{ClientKeyPEM: pair.KeyPEM}, "without a client certificate"},
+		"key does not pair": {&tally.TLSConfig{ClientCertPEM: pair.CertPEM, ClientKeyPEM: tlstest.SelfSigned(t).KeyPEM}, "client certificate and key"},
 	}
 	for name, tt := range tests {
 		rep := runTLS(t, r, url, tt.tc, 5)
@@ -140,26 +142,5 @@ func TestRunRefusesBadTLSConfig(t *testing.T) {
 	}
 	if handled.Load() != 0 {
 		t.Errorf("target handled %d requests from jobs with a bad TLS configuration, want 0", handled.Load())
-	}
-}
-
-func TestTLSConfigBuild(t *testing.T) {
-	ca := tlstest.NewAuthority(t, "ca")
-	pair := ca.Client(t, "c")
-	both := append(append([]byte(nil), ca.CertPEM...), tlstest.SelfSigned(t).CertPEM...)
-	c, err := (&TLSConfig{CAPEM: both, ClientCertPEM: pair.CertPEM, ClientKeyPEM: pair.KeyPEM}).Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.RootCAs == nil || len(c.Certificates) != 1 || c.InsecureSkipVerify {
-		t.Errorf("Build() = roots %v, %d certificates, insecure %v; want roots, 1, false", c.RootCAs != nil, len(c.Certificates), c.InsecureSkipVerify)
-	}
-	c, err = (*TLSConfig)(nil).Build()
-	if err != nil || c.RootCAs != nil || len(c.Certificates) != 0 {
-		t.Errorf("nil Build() = %+v, %v; want the defaults", c, err)
-	}
-	broken := strings.Replace(string(ca.CertPEM), "\n", "\nAAAA", 2)
-	if _, err := (&TLSConfig{CAPEM: []byte(broken)}).Build(); err == nil {
-		t.Error("Build with a corrupted certificate: want an error")
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/test/wiretest"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // TestSentAsWritten sends requests to a raw loopback server and compares
@@ -18,30 +20,30 @@ func TestSentAsWritten(t *testing.T) {
 	const ua = "User-Agent: imager\r\n"
 	tests := []struct {
 		name string
-		req  engine.Request
+		req  types.RequestSpec
 		want string
 	}{
-		{"lower-case method", engine.Request{Method: "get", Path: "/x"},
+		{"lower-case method", types.RequestSpec{Method: "get", Path: "/x"},
 			"get /x HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Length: 0\r\n\r\n"},
-		{"double slash", engine.Request{Method: "GET", Path: "//evil.example/x"},
+		{"double slash", types.RequestSpec{Method: "GET", Path: "//evil.example/x"},
 			"GET //evil.example/x HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
-		{"dot segments and escapes", engine.Request{Method: "GET", Path: "/a/../b/./c%2f%41", Query: "q=%20&r=a?b"},
+		{"dot segments and escapes", types.RequestSpec{Method: "GET", Path: "/a/../b/./c%2f%41", QueryString: "q=%20&r=a?b"},
 			"GET /a/../b/./c%2f%41?q=%20&r=a?b HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
-		{"query in path", engine.Request{Method: "GET", Path: "/sum?a=7&b=9"},
+		{"query in path", types.RequestSpec{Method: "GET", Path: "/sum?a=7&b=9"},
 			"GET /sum?a=7&b=9 HTTP/1.1\r\n" + ua + "Host: HOST\r\n\r\n"},
-		{"Host header", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "Host", Value: "vhost.example"}}},
+		{"Host header", types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{"Host": {"vhost.example"}}},
 			"GET / HTTP/1.1\r\n" + ua + "Host: vhost.example\r\n\r\n"},
-		{"lower-case host header", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "host", Value: "a.example:8443"}}},
+		{"lower-case host header", types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{"host": {"a.example:8443"}}},
 			"GET / HTTP/1.1\r\n" + ua + "host: a.example:8443\r\n\r\n"},
-		{"header names, order and repeats", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{
-			{Name: "x-lower", Value: "1"}, {Name: "Cookie", Value: "a=1;b=2"}, {Name: "Cookie", Value: "c=3"}, {Name: "X-Tab", Value: " a\tb "}}},
-			"GET / HTTP/1.1\r\n" + ua + "Host: HOST\r\nx-lower: 1\r\nCookie: a=1;b=2\r\nCookie: c=3\r\nX-Tab:  a\tb \r\n\r\n"},
-		{"own User-Agent", engine.Request{Method: "GET", Path: "/", Headers: []engine.Header{{Name: "user-agent", Value: "me"}}},
+		{"header names sorted, values in order", types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{
+			"x-lower": {"1"}, "Cookie": {"c=3", "a=1;b=2"}, "X-Tab": {" a\tb "}}},
+			"GET / HTTP/1.1\r\n" + ua + "Host: HOST\r\nCookie: c=3\r\nCookie: a=1;b=2\r\nX-Tab:  a\tb \r\nx-lower: 1\r\n\r\n"},
+		{"own User-Agent", types.RequestSpec{Method: "GET", Path: "/", Headers: map[string][]string{"user-agent": {"me"}}},
 			"GET / HTTP/1.1\r\nHost: HOST\r\nuser-agent: me\r\n\r\n"},
-		{"body without a Content-Type", engine.Request{Method: "POST", Path: "/p", Body: []byte("abc")},
+		{"body without a Content-Type", types.RequestSpec{Method: "POST", Path: "/p", Body: "abc"},
 			"POST /p HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Length: 3\r\n\r\nabc"},
-		{"two content types kept", engine.Request{Method: "PUT", Path: "/p", Body: []byte("{}"), Headers: []engine.Header{
-			{Name: "Content-Type", Value: "a/b"}, {Name: "content-type", Value: "c/d"}}},
+		{"two content types kept", types.RequestSpec{Method: "PUT", Path: "/p", Body: "{}", Headers: map[string][]string{
+			"content-type": {"c/d"}, "Content-Type": {"a/b"}}},
 			"PUT /p HTTP/1.1\r\n" + ua + "Host: HOST\r\nContent-Type: a/b\r\ncontent-type: c/d\r\nContent-Length: 2\r\n\r\n{}"},
 	}
 	for _, tt := range tests {
@@ -69,28 +71,28 @@ func TestSentAsWritten(t *testing.T) {
 // next request goes out on a new one; without it the connection is kept.
 func TestConnectionCloseHonoured(t *testing.T) {
 	for _, tt := range []struct {
-		headers   []engine.Header
+		headers   map[string][]string
 		wantConns int
 	}{
 		{nil, 1},
-		{[]engine.Header{{Name: "Connection", Value: "close"}}, 2},
+		{map[string][]string{"Connection": {"close"}}, 2},
 	} {
 		srv := wiretest.Start(t)
 		// One connection, so that both requests go over it unless the
 		// first one closes it.
 		runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2, Connections: 1})
-		req := engine.Request{Method: "GET", Path: "/", Headers: tt.headers}
+		req := types.RequestSpec{Method: "GET", Path: "/", Headers: tt.headers}
 		// Two requests 500 ms apart: the first is answered long before
 		// the second is due, so a kept connection is idle and reused.
-		rep := runner.Run(context.Background(), engine.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Second, Count: 2,
-			Requests: []engine.Request{req}})
+		rep := runner.Run(context.Background(), tally.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Second, Count: 2,
+			Requests: []types.RequestSpec{req}})
 		runner.Client().CloseConnections()
 		if rep.Success != 2 {
 			t.Fatalf("headers %v: %+v, want 2 successes", tt.headers, rep.Counts)
 		}
 		want := "GET / HTTP/1.1\r\nUser-Agent: imager\r\nHost: " + srv.Host() + "\r\n"
-		for _, h := range tt.headers {
-			want += h.Name + ": " + h.Value + "\r\n"
+		for name, vs := range tt.headers { // one value
+			want += name + ": " + vs[0] + "\r\n"
 		}
 		for range 2 {
 			if got := srv.Next(t); got != want+"\r\n" {
@@ -110,21 +112,21 @@ func TestUnsendableRequestsRefused(t *testing.T) {
 	srv := wiretest.Start(t)
 	tests := []struct {
 		name string
-		req  engine.Request
+		req  types.RequestSpec
 		want string
 	}{
-		{"CR LF in path", engine.Request{Path: "/x\r\nX-Evil: 1"}, "control character 0x0d"},
-		{"space in path", engine.Request{Path: "/a b"}, "holds a space"},
-		{"CR LF in header", engine.Request{Path: "/", Headers: []engine.Header{{Name: "X-A", Value: "1\r\nX-Evil: 1"}}}, "CR or LF"},
-		{"lower-case method with a space", engine.Request{Method: "get x", Path: "/"}, "not a valid HTTP method token"},
-		{"fragment", engine.Request{Path: "/x#top"}, "fragment is never sent"},
-		{"two Host headers", engine.Request{Path: "/", Headers: []engine.Header{{Name: "Host", Value: "a"}, {Name: "HOST", Value: "b"}}}, "Host is given 2 times"},
-		{"Content-Length", engine.Request{Path: "/", Headers: []engine.Header{{Name: "Content-Length", Value: "9"}}}, "set from the body"},
+		{"CR LF in path", types.RequestSpec{Path: "/x\r\nX-Evil: 1"}, "control character 0x0d"},
+		{"space in path", types.RequestSpec{Path: "/a b"}, "holds a space"},
+		{"CR LF in header", types.RequestSpec{Path: "/", Headers: map[string][]string{"X-A": {"1\r\nX-Evil: 1"}}}, "CR or LF"},
+		{"lower-case method with a space", types.RequestSpec{Method: "get x", Path: "/"}, "not a valid HTTP method token"},
+		{"fragment", types.RequestSpec{Path: "/x#top"}, "fragment is never sent"},
+		{"two Host headers", types.RequestSpec{Path: "/", Headers: map[string][]string{"Host": {"a"}, "HOST": {"b"}}}, "Host is given 2 times"},
+		{"Content-Length", types.RequestSpec{Path: "/", Headers: map[string][]string{"Content-Length": {"9"}}}, "set from the body"},
 	}
 	runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 2})
 	for _, tt := range tests {
-		rep := runner.Run(context.Background(), engine.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Millisecond, Count: 1,
-			Requests: []engine.Request{tt.req}})
+		rep := runner.Run(context.Background(), tally.Job{TargetURL: srv.URL, StartAt: time.Now(), Duration: time.Millisecond, Count: 1,
+			Requests: []types.RequestSpec{tt.req}})
 		if rep.Lost != 1 || !strings.Contains(rep.Err, tt.want) {
 			t.Errorf("%s: lost %d, err %q; want 1 lost and an error containing %q", tt.name, rep.Lost, rep.Err, tt.want)
 		}
@@ -140,8 +142,8 @@ func TestUnsendableRequestsRefused(t *testing.T) {
 func TestLargeBodySentAsWritten(t *testing.T) {
 	srv := wiretest.Start(t)
 	for _, size := range []int{4 << 10, 4<<10 + 1, 300 << 10} {
-		body := []byte(strings.Repeat("0123456789abcdef", size/16+1)[:size])
-		req := engine.Request{Method: "POST", Path: "/upload", Body: body, Headers: []engine.Header{{Name: "Content-Type", Value: "a/b"}}}
+		body := strings.Repeat("0123456789abcdef", size/16+1)[:size]
+		req := types.RequestSpec{Method: "POST", Path: "/upload", Body: body, Headers: map[string][]string{"Content-Type": {"a/b"}}}
 		want, err := engine.Render(srv.URL, req)
 		if err != nil {
 			t.Fatal(err)

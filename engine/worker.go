@@ -3,6 +3,8 @@ package engine
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // flushEvery is how many samples a worker buffers before it records them
@@ -17,7 +19,7 @@ type entry struct {
 	lat, svc time.Duration
 	status   int32
 	req      int32 // index of the request in the job's pool
-	outcome  Outcome
+	outcome  tally.Outcome
 }
 
 // worker sends a job's requests over one connection. It is run by one
@@ -29,14 +31,14 @@ type worker struct {
 	_    [60]byte // keep busy off the neighbours' cache lines
 	slot atomic.Pointer[slot]
 
-	counts    Counts
-	errs      Breakdown
+	counts    tally.Counts
+	errs      tally.Breakdown
 	first     time.Time
 	last      time.Time
 	unplanned int64 // indices taken but never due before the job stopped
 	dials     int64
 	dialErrs  int64
-	dropped   Sample
+	dropped   tally.Sample
 	timer     *preciseTimer
 	noTimer   bool
 }
@@ -71,8 +73,8 @@ func (w *worker) run() {
 // busy) goes out at once; its latency counts from its due time.
 func (w *worker) loop(s *slot) {
 	j := w.j
-	w.dropped.Outcome = Dropped
-	var smp Sample
+	w.dropped.Outcome = tally.Dropped
+	var smp tally.Sample
 	for {
 		i := int(j.next.Add(1) - 1)
 		if i >= j.n {
@@ -137,7 +139,7 @@ func (w *worker) preciseTimer() *preciseTimer {
 }
 
 // send sends request i, due at due, now, and records its outcome.
-func (w *worker) send(s *slot, i int, due, now time.Time, smp *Sample) {
+func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	j := w.j
 	p, k := j.request(i)
 	w.busy.Store(1)
@@ -152,17 +154,17 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *Sample) {
 	// A failure once the job's context ended is an aborted request. The
 	// context is asked (not only stopped, which its AfterFunc sets a
 	// moment later) so that a cut right after the cancel counts as lost.
-	if smp.Outcome != Success && (j.stopped.Load() || j.ctx.Err() != nil) {
-		smp.Outcome = Lost
+	if smp.Outcome != tally.Success && (j.stopped.Load() || j.ctx.Err() != nil) {
+		smp.Outcome = tally.Lost
 	}
-	w.counts.count(smp.Outcome)
-	if smp.Outcome != Lost {
+	w.counts.Count(smp.Outcome)
+	if smp.Outcome != tally.Lost {
 		w.counts.ResponseBytes += int64(smp.Bytes)
 		if smp.Err != nil {
-			w.errs.addReason(cleanReason(j.reason(smp)), 1)
+			w.errs.AddError(j.reason(smp), 1)
 		}
 	}
-	if smp.Outcome != Lost || p.name != "" {
+	if smp.Outcome != tally.Lost || p.name != "" {
 		w.buffer(s, entry{lat: smp.Latency, svc: smp.Service, status: int32(smp.Status), req: k, outcome: smp.Outcome})
 	}
 	if obs := j.r.observer; obs != nil {
@@ -175,7 +177,7 @@ func (w *worker) drop(s *slot, i int) {
 	j := w.j
 	w.counts.Dropped++
 	if p, k := j.request(i); p.name != "" {
-		w.buffer(s, entry{req: k, outcome: Dropped})
+		w.buffer(s, entry{req: k, outcome: tally.Dropped})
 	}
 	if obs := j.r.observer; obs != nil {
 		obs.ObserveRequest(&w.dropped)
@@ -199,21 +201,21 @@ func (w *worker) flush(s *slot) {
 	j.mu.Lock()
 	rep := j.report
 	for _, e := range s.buf {
-		sent := e.outcome != Dropped
-		measured := sent && e.outcome != Lost
+		sent := e.outcome != tally.Dropped
+		measured := sent && e.outcome != tally.Lost
 		if measured {
-			record(rep.Latency, e.lat)
-			record(rep.Service, e.svc)
+			tally.Record(rep.Latency, e.lat)
+			tally.Record(rep.Service, e.svc)
 			rep.AddStatus(int(e.status), 1)
 		}
 		if name := j.reqs[e.req].name; name != "" {
 			nr := rep.Name(name)
-			nr.count(e.outcome)
+			nr.Count(e.outcome)
 			if sent {
 				nr.Sent++
 			}
 			if measured {
-				record(nr.Latency, e.lat)
+				tally.Record(nr.Latency, e.lat)
 			}
 		}
 	}
@@ -223,8 +225,8 @@ func (w *worker) flush(s *slot) {
 
 // reason describes why s failed for the report's error list: the
 // transport error, with the timeout spelled out for a timeout.
-func (j *jobRun) reason(s *Sample) string {
-	if s.Outcome == Timeout {
+func (j *jobRun) reason(s *tally.Sample) string {
+	if s.Outcome == tally.Timeout {
 		return j.timeoutReason
 	}
 	return s.Err.Error()

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/test/proc"
@@ -178,7 +178,7 @@ func TestJobReport(t *testing.T) {
 			if got := tt.want(r); got != count {
 				t.Errorf("outcome count = %d, want %d (report %v)", got, count, r)
 			}
-			rep, err := r.ToEngine()
+			rep, err := r.ToTally()
 			if err != nil {
 				t.Fatalf("decode report: %v", err)
 			}
@@ -305,7 +305,7 @@ func TestStopsPromptlyWithJobInFlight(t *testing.T) {
 		err := sendJob(st, &imagerv1.Job{
 			JobId: "hang", TargetUrl: target.url, Count: 5,
 			StartAtUnixNanos: time.Now().UnixNano(), DurationNanos: int64(10 * time.Millisecond),
-			TimeoutNanos: int64(engine.DefaultTimeout),
+			TimeoutNanos: int64(tally.DefaultTimeout),
 			Requests:     []*imagerv1.Request{{Path: "/slow"}},
 		})
 		if err != nil {

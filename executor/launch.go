@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // launcher is the one path by which an executor, local or remote, starts
@@ -45,14 +46,14 @@ func newLauncher(runner *engine.Runner, metrics JobMetrics, log *slog.Logger) *l
 // its report to report, unless the launcher is stopping. A job out of
 // bounds is not run: its report, handed over all the same, counts its
 // requests as lost. launch reports whether the job was run.
-func (l *launcher) launch(ctx context.Context, job engine.Job, report func(*engine.Report)) bool {
+func (l *launcher) launch(ctx context.Context, job tally.Job, report func(*tally.Report)) bool {
 	if err := validateJob(job, l.now()); err != nil {
 		l.log.Warn("job refused: out of bounds; its requests count as lost",
 			"job_id", job.ID, "round", job.Round, "target", RedactAddress(job.TargetURL), "err", err)
 		l.refuse(job.ID, job.Round, int64(job.Count), err, report)
 		return false
 	}
-	started := l.goJob(job.ID, func() *engine.Report {
+	started := l.goJob(job.ID, func() *tally.Report {
 		rep := l.runner.Run(ctx, job)
 		if l.metrics != nil {
 			l.metrics.JobConnections(rep.Dials, rep.DialErrors)
@@ -71,13 +72,13 @@ func (l *launcher) launch(ctx context.Context, job engine.Job, report func(*engi
 
 // refuse reports a job that is not run, for reason, with every request it
 // planned counted as lost, unless the launcher is stopping.
-func (l *launcher) refuse(jobID string, round, count int64, reason error, report func(*engine.Report)) {
-	l.goJob(jobID, func() *engine.Report { return refusedReport(jobID, round, count, reason) }, report)
+func (l *launcher) refuse(jobID string, round, count int64, reason error, report func(*tally.Report)) {
+	l.goJob(jobID, func() *tally.Report { return refusedReport(jobID, round, count, reason) }, report)
 }
 
 // goJob runs job in its own goroutine, unless the launcher is stopping,
 // and hands its report to report. It reports whether the job was started.
-func (l *launcher) goJob(jobID string, job func() *engine.Report, report func(*engine.Report)) bool {
+func (l *launcher) goJob(jobID string, job func() *tally.Report, report func(*tally.Report)) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopping {
@@ -108,8 +109,8 @@ func (l *launcher) wait() { l.jobs.Wait() }
 // validation, say): nothing was sent and every request it planned (none
 // when count is not positive) is lost, with the reason, if any, in Err
 // and the error list.
-func refusedReport(jobID string, round, count int64, reason error) *engine.Report {
-	rep := engine.NewReport(jobID, round)
+func refusedReport(jobID string, round, count int64, reason error) *tally.Report {
+	rep := tally.NewReport(jobID, round)
 	planned := max(count, 0)
 	rep.Planned = planned
 	rep.Lost = planned

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // countingMetrics is a JobMetrics that counts what it is told.
@@ -30,19 +32,19 @@ func (m *countingMetrics) JobConnections(opened, failed int64) {
 // reportSink collects the reports a launcher hands over.
 type reportSink struct {
 	mu   sync.Mutex
-	reps []*engine.Report
+	reps []*tally.Report
 }
 
-func (s *reportSink) report(rep *engine.Report) {
+func (s *reportSink) report(rep *tally.Report) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reps = append(s.reps, rep)
 }
 
-func (s *reportSink) all() []*engine.Report {
+func (s *reportSink) all() []*tally.Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]*engine.Report(nil), s.reps...)
+	return append([]*tally.Report(nil), s.reps...)
 }
 
 // okTarget is an HTTP target that answers every request with 200.
@@ -54,10 +56,10 @@ func okTarget(t *testing.T) string {
 }
 
 // launchJob is a small valid job against target.
-func launchJob(id, target string, count int) engine.Job {
-	return engine.Job{
+func launchJob(id, target string, count int) tally.Job {
+	return tally.Job{
 		ID: id, Round: 1, TargetURL: target, StartAt: time.Now(), Duration: 20 * time.Millisecond,
-		Count: count, Timeout: 5 * time.Second, Requests: []engine.Request{{Method: "GET", Path: "/"}},
+		Count: count, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Method: "GET", Path: "/"}},
 	}
 }
 
@@ -87,7 +89,7 @@ func TestLauncher(t *testing.T) {
 	l.refuse("late-refused", 1, 5, nil, sink.report)
 	l.wait()
 
-	byID := map[string]*engine.Report{}
+	byID := map[string]*tally.Report{}
 	for _, r := range sink.all() {
 		byID[r.JobID] = r
 	}
@@ -119,16 +121,16 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 
 	// Local.
 	m := &countingMetrics{}
-	local := make(chan *engine.Report, 1)
+	local := make(chan *tally.Report, 1)
 	l := NewLocal("local-0", 1, engine.NewRunner(engine.RunnerConfig{}),
-		func(_ string, rep *engine.Report) { local <- rep }, m)
+		func(_ string, rep *tally.Report) { local <- rep }, m)
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- l.Run(ctx) }()
 	if err := l.Dispatch(bad); err != nil {
 		t.Fatalf("Dispatch() = %v", err)
 	}
-	var lr *engine.Report
+	var lr *tally.Report
 	select {
 	case lr = <-local:
 	case <-time.After(waitLimit):
@@ -148,7 +150,7 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 		if err := welcome(st, time.Hour); err != nil {
 			return err
 		}
-		if err := sendJob(st, imagerv1.JobFromEngine(bad)); err != nil {
+		if err := sendJob(st, imagerv1.JobFromTally(bad)); err != nil {
 			return err
 		}
 		for {
@@ -171,7 +173,7 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatalf("no remote report within %v", waitLimit)
 	}
-	rr, err := wire.ToEngine()
+	rr, err := wire.ToTally()
 	if err != nil {
 		t.Fatalf("decode report: %v", err)
 	}
@@ -179,7 +181,7 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 		t.Errorf("remote jobs picked up = %v, want 0", got)
 	}
 
-	for name, r := range map[string]*engine.Report{"local": lr, "remote": rr} {
+	for name, r := range map[string]*tally.Report{"local": lr, "remote": rr} {
 		if r.JobID != bad.ID || r.Lost != int64(bad.Count) || r.Sent != 0 || !strings.Contains(r.Err, "job refused: rate is") {
 			t.Errorf("%s report: job %q, %d lost, %d sent, error %q; want the job refused for its rate, every request lost",
 				name, r.JobID, r.Lost, r.Sent, r.Err)

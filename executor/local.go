@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // JobMetrics is what an executor, local or remote, counts per job;
@@ -26,18 +27,18 @@ type Local struct {
 	id       string
 	capacity int
 	runner   *engine.Runner
-	report   func(executorID string, rep *engine.Report)
+	report   func(executorID string, rep *tally.Report)
 	metrics  JobMetrics
-	jobs     chan engine.Job
+	jobs     chan tally.Job
 	stopped  chan struct{}
 }
 
 // NewLocal returns a local executor that runs jobs with runner and hands
 // each report to report. metrics may be nil.
-func NewLocal(id string, capacity int, runner *engine.Runner, report func(string, *engine.Report), metrics JobMetrics) *Local {
+func NewLocal(id string, capacity int, runner *engine.Runner, report func(string, *tally.Report), metrics JobMetrics) *Local {
 	return &Local{
 		id: id, capacity: max(capacity, 1), runner: runner, report: report, metrics: metrics,
-		jobs: make(chan engine.Job, 64), stopped: make(chan struct{}),
+		jobs: make(chan tally.Job, 64), stopped: make(chan struct{}),
 	}
 }
 
@@ -48,7 +49,7 @@ func (l *Local) ID() string { return l.id }
 func (l *Local) Capacity() int { return l.capacity }
 
 // Dispatch queues a job without blocking.
-func (l *Local) Dispatch(job engine.Job) error {
+func (l *Local) Dispatch(job tally.Job) error {
 	select {
 	case <-l.stopped:
 		return errors.New("executor stopped")
@@ -67,8 +68,8 @@ func (l *Local) Dispatch(job engine.Job) error {
 // off, and every job still reports what it measured before Run returns.
 func (l *Local) Run(ctx context.Context) error {
 	launch := newLauncher(l.runner, l.metrics, nil)
-	report := func(rep *engine.Report) { l.report(l.id, rep) }
-	start := func(job engine.Job) { launch.launch(ctx, job, report) }
+	report := func(rep *tally.Report) { l.report(l.id, rep) }
+	start := func(job tally.Job) { launch.launch(ctx, job, report) }
 	for {
 		select {
 		case job := <-l.jobs:

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -248,7 +248,7 @@ func (s *session) start(job *imagerv1.Job) {
 		s.launch.refuse(job.GetJobId(), job.GetRound(), job.GetCount(), err, s.report)
 		return
 	}
-	s.launch.launch(s.jobCtx, job.ToEngine(), s.report)
+	s.launch.launch(s.jobCtx, job.ToTally(), s.report)
 }
 
 // newLauncher returns a launcher for one session's jobs.
@@ -262,8 +262,8 @@ func (e *Executor) newLauncher() *launcher {
 
 // report hands a job's report to the sender, unless the orchestrator has
 // written this executor's jobs off.
-func (s *session) report(rep *engine.Report) {
-	wire, err := imagerv1.ReportFromEngine(rep)
+func (s *session) report(rep *tally.Report) {
+	wire, err := imagerv1.ReportFromTally(rep)
 	if err != nil {
 		s.e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
 		wire = failedReport(rep, err)
@@ -278,7 +278,7 @@ func (s *session) report(rep *engine.Report) {
 // failedReport stands in for a report that could not be encoded: the
 // counts are known but without histograms the orchestrator cannot merge
 // them, so every planned request is declared lost.
-func failedReport(rep *engine.Report, err error) *imagerv1.Report {
+func failedReport(rep *tally.Report, err error) *imagerv1.Report {
 	return &imagerv1.Report{
 		JobId:   rep.JobID,
 		Round:   rep.Round,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -45,7 +45,7 @@ func validateWireJob(job *imagerv1.Job) error {
 // nil for a job the executor may run, or an error naming the first field
 // out of bounds. The engine checks the order indices again; checking them
 // here refuses the job before it starts.
-func validateJob(job engine.Job, now time.Time) error {
+func validateJob(job tally.Job, now time.Time) error {
 	count := job.Count
 	dur := job.Duration
 	switch {

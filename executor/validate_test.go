@@ -47,7 +47,7 @@ func TestValidateJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			job := valid()
 			tt.mutate(job)
-			err := validateJob(job.ToEngine(), now)
+			err := validateJob(job.ToTally(), now)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Errorf("validateJob() = %v, want nil", err)

@@ -5,10 +5,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
-// Executor holds an executor's collectors. It implements engine.Observer;
+// Executor holds an executor's collectors. It implements tally.Observer;
 // all its methods are safe for concurrent use.
 //
 // The per-request metrics (imager_success, imager_failed,
@@ -28,7 +28,7 @@ type Executor struct {
 	successDuration *shardHistogram
 	responseSize    *shardHistogram
 	firstByte       *shardHistogram
-	// byOutcome is indexed by engine.Outcome.
+	// byOutcome is indexed by tally.Outcome.
 	byOutcome []*shardCounter
 
 	inFlight  prometheus.Gauge
@@ -38,7 +38,7 @@ type Executor struct {
 	connFailures prometheus.Counter
 }
 
-var _ engine.Observer = (*Executor)(nil)
+var _ tally.Observer = (*Executor)(nil)
 
 // NewExecutor creates an executor's collectors and registers them on reg.
 // It returns an error, and leaves reg unchanged, when any of them cannot be
@@ -99,7 +99,7 @@ func (e *Executor) initRequests(st *requestStats) *counterFamily {
 	// The cell past the outcomes counts out-of-range outcomes: failed, as
 	// every outcome but Success is.
 	success, failed := []int{}, []int{st.outcomes}
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		if o.Failed() {
 			failed = append(failed, int(o))
 		} else {
@@ -122,7 +122,7 @@ func (e *Executor) initRequests(st *requestStats) *counterFamily {
 
 	family := &counterFamily{desc: prometheus.NewDesc("imager_executor_requests_total", "Finished requests, by outcome.", []string{"outcome"}, nil)}
 	e.byOutcome = make([]*shardCounter, st.outcomes)
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		e.byOutcome[o] = &shardCounter{st: st, desc: family.desc, cells: []int{int(o)}, labels: []string{o.String()}}
 	}
 	family.members = e.byOutcome
@@ -165,7 +165,7 @@ func (e *Executor) SetConnected(ok bool) {
 // were sent and finished feed imager_duration; response size and time to
 // first byte are observed only when a response arrived (Status != 0).
 // A nil sample is ignored.
-func (e *Executor) ObserveRequest(s *engine.Sample) {
+func (e *Executor) ObserveRequest(s *tally.Sample) {
 	if s == nil {
 		return
 	}

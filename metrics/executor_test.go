@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 func newTestExecutor(t testing.TB) (*Executor, *prometheus.Registry) {
@@ -50,7 +50,7 @@ func TestExecutorNames(t *testing.T) {
 		"imager_executor_connections_opened_total",
 		"imager_executor_connection_failures_total",
 	})
-	if got, want := testutil.CollectAndCount(reg, "imager_executor_requests_total"), len(engine.Outcomes()); got != want {
+	if got, want := testutil.CollectAndCount(reg, "imager_executor_requests_total"), len(tally.Outcomes()); got != want {
 		t.Errorf("requests_total series = %d, want %d (one per outcome)", got, want)
 	}
 }
@@ -112,7 +112,7 @@ func TestObserveRequest(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
 		name   string
-		sample *engine.Sample
+		sample *tally.Sample
 		// what the sample must add
 		success, failed             float64
 		outcome                     string
@@ -121,47 +121,47 @@ func TestObserveRequest(t *testing.T) {
 	}{
 		{
 			name:    "success",
-			sample:  &engine.Sample{Outcome: engine.Success, Status: 200, Latency: 3 * ms, Service: 2 * ms, FirstByte: ms, Bytes: 512},
+			sample:  &tally.Sample{Outcome: tally.Success, Status: 200, Latency: 3 * ms, Service: 2 * ms, FirstByte: ms, Bytes: 512},
 			success: 1, outcome: "success", duration: 1, successDur: 1, bytes: 1, firstByte: 1,
 		},
 		{
 			name:   "client error",
-			sample: &engine.Sample{Outcome: engine.ClientError, Status: 404, Latency: ms, Service: ms, FirstByte: ms, Bytes: 10},
+			sample: &tally.Sample{Outcome: tally.ClientError, Status: 404, Latency: ms, Service: ms, FirstByte: ms, Bytes: 10},
 			failed: 1, outcome: "client_error", duration: 1, bytes: 1, firstByte: 1,
 		},
 		{
 			name:   "server error",
-			sample: &engine.Sample{Outcome: engine.ServerError, Status: 500, Latency: ms, Service: ms, FirstByte: ms},
+			sample: &tally.Sample{Outcome: tally.ServerError, Status: 500, Latency: ms, Service: ms, FirstByte: ms},
 			failed: 1, outcome: "server_error", duration: 1, bytes: 1, firstByte: 1,
 		},
 		{
 			name:   "503 timeout has a response",
-			sample: &engine.Sample{Outcome: engine.Timeout, Status: 503, Latency: ms, Service: ms, FirstByte: ms},
+			sample: &tally.Sample{Outcome: tally.Timeout, Status: 503, Latency: ms, Service: ms, FirstByte: ms},
 			failed: 1, outcome: "timeout", duration: 1, bytes: 1, firstByte: 1,
 		},
 		{
 			name:   "timeout without headers",
-			sample: &engine.Sample{Outcome: engine.Timeout, Latency: 5 * time.Second, Service: 5 * time.Second},
+			sample: &tally.Sample{Outcome: tally.Timeout, Latency: 5 * time.Second, Service: 5 * time.Second},
 			failed: 1, outcome: "timeout", duration: 1,
 		},
 		{
 			name:   "connection error",
-			sample: &engine.Sample{Outcome: engine.ConnError, Latency: ms, Service: ms},
+			sample: &tally.Sample{Outcome: tally.ConnError, Latency: ms, Service: ms},
 			failed: 1, outcome: "connection_error", duration: 1,
 		},
 		{
 			name:   "dropped has no timings",
-			sample: &engine.Sample{Outcome: engine.Dropped},
+			sample: &tally.Sample{Outcome: tally.Dropped},
 			failed: 1, outcome: "dropped",
 		},
 		{
 			name:   "aborted has no timings",
-			sample: &engine.Sample{Outcome: engine.Lost, Latency: ms},
+			sample: &tally.Sample{Outcome: tally.Lost, Latency: ms},
 			failed: 1, outcome: "lost",
 		},
 		{
 			name:   "out-of-range outcome counts as failed only",
-			sample: &engine.Sample{Outcome: engine.Outcome(200), Latency: ms},
+			sample: &tally.Sample{Outcome: tally.Outcome(200), Latency: ms},
 			failed: 1, duration: 1,
 		},
 		{name: "nil sample is ignored", sample: nil},
@@ -177,7 +177,7 @@ func TestObserveRequest(t *testing.T) {
 			if got := testutil.ToFloat64(e.failed); got != tt.failed {
 				t.Errorf("imager_failed = %v, want %v", got, tt.failed)
 			}
-			for _, o := range engine.Outcomes() {
+			for _, o := range tally.Outcomes() {
 				want := 0.0
 				if o.String() == tt.outcome {
 					want = 1
@@ -206,8 +206,8 @@ func TestObserveRequest(t *testing.T) {
 
 func TestObserveRequestUnits(t *testing.T) {
 	e, reg := newTestExecutor(t)
-	e.ObserveRequest(&engine.Sample{
-		Outcome: engine.Success, Status: 200,
+	e.ObserveRequest(&tally.Sample{
+		Outcome: tally.Success, Status: 200,
 		Latency: 1500 * time.Millisecond, Service: time.Second, FirstByte: 250 * time.Millisecond,
 		Bytes: 4096,
 	})
@@ -230,8 +230,8 @@ func TestObserveRequestUnits(t *testing.T) {
 func TestObserveRequestConcurrent(t *testing.T) {
 	e, reg := newTestExecutor(t)
 	const goroutines, each = 8, 500
-	ok := engine.Sample{Outcome: engine.Success, Status: 200, Latency: time.Millisecond, FirstByte: time.Millisecond, Bytes: 100}
-	bad := engine.Sample{Outcome: engine.ServerError, Status: 502, Latency: time.Millisecond, FirstByte: time.Millisecond}
+	ok := tally.Sample{Outcome: tally.Success, Status: 200, Latency: time.Millisecond, FirstByte: time.Millisecond, Bytes: 100}
+	bad := tally.Sample{Outcome: tally.ServerError, Status: 502, Latency: time.Millisecond, FirstByte: time.Millisecond}
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -260,8 +260,8 @@ func TestObserveRequestConcurrent(t *testing.T) {
 
 func TestObserveRequestAllocs(t *testing.T) {
 	e, _ := newTestExecutor(t)
-	for _, o := range engine.Outcomes() {
-		s := &engine.Sample{Outcome: o, Status: 200, Latency: time.Millisecond, FirstByte: time.Millisecond, Bytes: 100}
+	for _, o := range tally.Outcomes() {
+		s := &tally.Sample{Outcome: o, Status: 200, Latency: time.Millisecond, FirstByte: time.Millisecond, Bytes: 100}
 		if got := testing.AllocsPerRun(1000, func() { e.ObserveRequest(s) }); got != 0 {
 			t.Errorf("ObserveRequest(%v) allocs/op = %v, want 0", o, got)
 		}
@@ -270,10 +270,10 @@ func TestObserveRequestAllocs(t *testing.T) {
 
 func BenchmarkObserveRequest(b *testing.B) {
 	e, _ := newTestExecutor(b)
-	samples := []engine.Sample{
-		{Outcome: engine.Success, Status: 200, Latency: 2 * time.Millisecond, FirstByte: time.Millisecond, Bytes: 512},
-		{Outcome: engine.ServerError, Status: 500, Latency: 40 * time.Millisecond, FirstByte: 30 * time.Millisecond, Bytes: 64},
-		{Outcome: engine.Dropped},
+	samples := []tally.Sample{
+		{Outcome: tally.Success, Status: 200, Latency: 2 * time.Millisecond, FirstByte: time.Millisecond, Bytes: 512},
+		{Outcome: tally.ServerError, Status: 500, Latency: 40 * time.Millisecond, FirstByte: 30 * time.Millisecond, Bytes: 64},
+		{Outcome: tally.Dropped},
 	}
 	b.ReportAllocs()
 	i := 0

@@ -6,7 +6,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -102,7 +102,7 @@ func (o *Orchestrator) initRounds() []prometheus.Collector {
 		Name: "imager_orchestrator_round_requests_total",
 		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.",
 	}, []string{"outcome"})
-	for _, oc := range engine.Outcomes() {
+	for _, oc := range tally.Outcomes() {
 		o.roundRequests = append(o.roundRequests, roundRequests.WithLabelValues(oc.String()))
 	}
 	roundLatency := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -199,12 +199,12 @@ func (o *Orchestrator) DeletePod(namespace, pod string) {
 // failed to theirs, and its latency histogram (microseconds; nil adds
 // nothing; only read) to the whole-run one. counts is the round's tally by
 // outcome.
-func (o *Orchestrator) RoundFinished(r types.RoundStats, counts engine.Counts, latency *hdrhistogram.Histogram) {
+func (o *Orchestrator) RoundFinished(r types.RoundStats, counts tally.Counts, latency *hdrhistogram.Histogram) {
 	o.round.Set(float64(r.Round))
 	o.plannedRPS.Set(float64(r.PlannedRPS))
 	o.achievedRPS.Set(r.AchievedRPS)
 
-	for i, oc := range engine.Outcomes() {
+	for i, oc := range tally.Outcomes() {
 		o.roundRequests[i].Add(nonNegative(counts.Of(oc)))
 	}
 	o.connsOpened.Add(nonNegative(r.Dials))

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -155,7 +155,7 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 		Dials:       6, DialErrors: 1,
 		P50: 2 * time.Millisecond, P90: 10 * time.Millisecond,
 		P99: 250 * time.Millisecond, P999: 1500 * time.Millisecond,
-	}, engine.Counts{
+	}, tally.Counts{
 		Planned: 100, Sent: 95, Success: 80, ClientErrors: 4, ServerErrors: 3,
 		Timeouts: 2, ConnErrors: 1, Dropped: 5, Lost: 5,
 	}, nil)
@@ -168,7 +168,7 @@ func TestOrchestratorRoundFinished(t *testing.T) {
 		Dials: 2, DialErrors: -3,
 		P50: time.Millisecond, P90: 3 * time.Millisecond,
 		P99: 20 * time.Millisecond, P999: 40 * time.Millisecond,
-	}, engine.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1}, nil)
+	}, tally.Counts{Planned: 110, Sent: 110, Success: 110, Lost: -1}, nil)
 
 	want := `
 # HELP imager_orchestrator_round Index of the last finished round.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // padWords is 128 bytes in 8-byte cells: two 64-byte cache lines, the pair
@@ -137,7 +137,7 @@ type requestStats struct {
 // histograms have the bounds latency, in seconds, and whose size histogram
 // has the bounds size, in bytes.
 func newRequestStats(n int, latency, size []float64) *requestStats {
-	st := &requestStats{created: time.Now(), outcomes: len(engine.Outcomes())}
+	st := &requestStats{created: time.Now(), outcomes: len(tally.Outcomes())}
 	st.duration = histLayout{bounds: latency}
 	st.successDuration = histLayout{bounds: latency}
 	st.firstByte = histLayout{bounds: latency}
@@ -164,7 +164,7 @@ func newRequestStats(n int, latency, size []float64) *requestStats {
 }
 
 // outcomeCell returns the cell that counts outcome o.
-func (st *requestStats) outcomeCell(o engine.Outcome) int {
+func (st *requestStats) outcomeCell(o tally.Outcome) int {
 	if int(o) < st.outcomes {
 		return int(o)
 	}
@@ -173,14 +173,14 @@ func (st *requestStats) outcomeCell(o engine.Outcome) int {
 
 // observe records one finished request s, which must not be nil. See
 // Executor.ObserveRequest for what each kind of sample feeds.
-func (st *requestStats) observe(s *engine.Sample) {
+func (st *requestStats) observe(s *tally.Sample) {
 	sh := st.pick.Get().(*shard)
 	c := sh.cells
 	c[st.outcomeCell(s.Outcome)].Add(1)
-	if s.Outcome != engine.Dropped && s.Outcome != engine.Lost {
+	if s.Outcome != tally.Dropped && s.Outcome != tally.Lost {
 		latency := s.Latency.Seconds()
 		st.duration.observe(c, latency)
-		if s.Outcome == engine.Success {
+		if s.Outcome == tally.Success {
 			st.successDuration.observe(c, latency)
 		}
 		if s.Status != 0 {

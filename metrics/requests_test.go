@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // tick is 1/512 s: multiples of it convert to exact float64 seconds, so
@@ -40,7 +40,7 @@ func newReferenceExecutor(reg *prometheus.Registry) *referenceExecutor {
 		firstB:       hist("imager_firstByteDuration", "Time from sending a request to receiving its response headers, in seconds.", LatencyBuckets()),
 		byOutcome:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imager_executor_requests_total", Help: "Finished requests, by outcome."}, []string{"outcome"}),
 	}
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		r.byOutcome.WithLabelValues(o.String())
 	}
 	reg.MustRegister(r.success, r.failed, r.duration, r.successDur, r.responseSize, r.firstB, r.byOutcome)
@@ -48,7 +48,7 @@ func newReferenceExecutor(reg *prometheus.Registry) *referenceExecutor {
 }
 
 // observe is ObserveRequest as it was before sharding.
-func (r *referenceExecutor) observe(s *engine.Sample) {
+func (r *referenceExecutor) observe(s *tally.Sample) {
 	if s == nil {
 		return
 	}
@@ -57,14 +57,14 @@ func (r *referenceExecutor) observe(s *engine.Sample) {
 	} else {
 		r.success.Inc()
 	}
-	if int(s.Outcome) < len(engine.Outcomes()) {
+	if int(s.Outcome) < len(tally.Outcomes()) {
 		r.byOutcome.WithLabelValues(s.Outcome.String()).Inc()
 	}
-	if s.Outcome == engine.Dropped || s.Outcome == engine.Lost {
+	if s.Outcome == tally.Dropped || s.Outcome == tally.Lost {
 		return
 	}
 	r.duration.Observe(s.Latency.Seconds())
-	if s.Outcome == engine.Success {
+	if s.Outcome == tally.Success {
 		r.successDur.Observe(s.Latency.Seconds())
 	}
 	if s.Status != 0 {
@@ -75,21 +75,21 @@ func (r *referenceExecutor) observe(s *engine.Sample) {
 
 // testSamples covers every outcome, values on bucket bounds, values past
 // the last bound and an out-of-range outcome.
-func testSamples() []engine.Sample {
-	return []engine.Sample{
-		{Outcome: engine.Success, Status: 200, Latency: 0, FirstByte: 0, Bytes: 0},
-		{Outcome: engine.Success, Status: 200, Latency: tick, FirstByte: tick, Bytes: 64},
-		{Outcome: engine.Success, Status: 204, Latency: 128 * tick, FirstByte: 3 * tick, Bytes: 65},
-		{Outcome: engine.Success, Status: 301, Latency: 512 * tick, FirstByte: 512 * tick, Bytes: 16 << 20},
-		{Outcome: engine.Success, Status: 200, Latency: 61 * 512 * tick, FirstByte: 60 * 512 * tick, Bytes: 16<<20 + 1},
-		{Outcome: engine.ClientError, Status: 404, Latency: 20 * tick, FirstByte: 19 * tick, Bytes: 300},
-		{Outcome: engine.ServerError, Status: 500, Latency: 100 * tick, FirstByte: 99 * tick, Bytes: 5000},
-		{Outcome: engine.Timeout, Status: 503, Latency: 2560 * tick, FirstByte: tick, Bytes: 1},
-		{Outcome: engine.Timeout, Latency: 30 * 512 * tick},
-		{Outcome: engine.ConnError, Latency: 7 * tick},
-		{Outcome: engine.Dropped},
-		{Outcome: engine.Lost, Latency: tick},
-		{Outcome: engine.Outcome(200), Status: 200, Latency: 9 * tick, FirstByte: tick, Bytes: 70000},
+func testSamples() []tally.Sample {
+	return []tally.Sample{
+		{Outcome: tally.Success, Status: 200, Latency: 0, FirstByte: 0, Bytes: 0},
+		{Outcome: tally.Success, Status: 200, Latency: tick, FirstByte: tick, Bytes: 64},
+		{Outcome: tally.Success, Status: 204, Latency: 128 * tick, FirstByte: 3 * tick, Bytes: 65},
+		{Outcome: tally.Success, Status: 301, Latency: 512 * tick, FirstByte: 512 * tick, Bytes: 16 << 20},
+		{Outcome: tally.Success, Status: 200, Latency: 61 * 512 * tick, FirstByte: 60 * 512 * tick, Bytes: 16<<20 + 1},
+		{Outcome: tally.ClientError, Status: 404, Latency: 20 * tick, FirstByte: 19 * tick, Bytes: 300},
+		{Outcome: tally.ServerError, Status: 500, Latency: 100 * tick, FirstByte: 99 * tick, Bytes: 5000},
+		{Outcome: tally.Timeout, Status: 503, Latency: 2560 * tick, FirstByte: tick, Bytes: 1},
+		{Outcome: tally.Timeout, Latency: 30 * 512 * tick},
+		{Outcome: tally.ConnError, Latency: 7 * tick},
+		{Outcome: tally.Dropped},
+		{Outcome: tally.Lost, Latency: tick},
+		{Outcome: tally.Outcome(200), Status: 200, Latency: 9 * tick, FirstByte: tick, Bytes: 70000},
 	}
 }
 
@@ -278,11 +278,11 @@ func benchObserveParallel(b *testing.B, parallelism int) {
 	b.ReportAllocs()
 	b.SetParallelism(parallelism)
 	b.RunParallel(func(pb *testing.PB) {
-		samples := []engine.Sample{
-			{Outcome: engine.Success, Status: 200, Latency: 2 * time.Millisecond, FirstByte: time.Millisecond, Bytes: 512},
-			{Outcome: engine.Success, Status: 200, Latency: 7 * time.Millisecond, FirstByte: 5 * time.Millisecond, Bytes: 9000},
-			{Outcome: engine.ServerError, Status: 500, Latency: 40 * time.Millisecond, FirstByte: 30 * time.Millisecond, Bytes: 64},
-			{Outcome: engine.Dropped},
+		samples := []tally.Sample{
+			{Outcome: tally.Success, Status: 200, Latency: 2 * time.Millisecond, FirstByte: time.Millisecond, Bytes: 512},
+			{Outcome: tally.Success, Status: 200, Latency: 7 * time.Millisecond, FirstByte: 5 * time.Millisecond, Bytes: 9000},
+			{Outcome: tally.ServerError, Status: 500, Latency: 40 * time.Millisecond, FirstByte: 30 * time.Millisecond, Bytes: 64},
+			{Outcome: tally.Dropped},
 		}
 		i := 0
 		for pb.Next() {

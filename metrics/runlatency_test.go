@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -35,7 +35,7 @@ func gatherHistogram(t *testing.T, reg *prometheus.Registry, name string) *dto.H
 // roundHistogram records each value (µs) n times in a new histogram.
 func roundHistogram(t *testing.T, n int64, values ...int64) *hdrhistogram.Histogram {
 	t.Helper()
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	for _, v := range values {
 		if err := h.RecordValues(v, n); err != nil {
 			t.Fatal(err)
@@ -53,11 +53,11 @@ func TestRunLatencyHistogram(t *testing.T) {
 	// 1.2s and 2 minutes (above the last bound, so only in +Inf).
 	r1 := roundHistogram(t, 3, 80, 1000, 3000)
 	r2 := roundHistogram(t, 1_000_000, 80, 1_200_000, 120_000_000)
-	o.RoundFinished(types.RoundStats{Round: 0}, engine.Counts{}, r1)
-	o.RoundFinished(types.RoundStats{Round: 1}, engine.Counts{}, nil) // no histogram: adds nothing
-	o.RoundFinished(types.RoundStats{Round: 2}, engine.Counts{}, r2)
+	o.RoundFinished(types.RoundStats{Round: 0}, tally.Counts{}, r1)
+	o.RoundFinished(types.RoundStats{Round: 1}, tally.Counts{}, nil) // no histogram: adds nothing
+	o.RoundFinished(types.RoundStats{Round: 2}, tally.Counts{}, r2)
 
-	run := engine.NewHistogram()
+	run := tally.NewHistogram()
 	run.Merge(r1)
 	run.Merge(r2)
 	got := gatherHistogram(t, reg, runLatencyName)
@@ -89,11 +89,11 @@ func TestRunLatencyMatchesQuantiles(t *testing.T) {
 	// HdrHistogram's count of values at or below the bound, within the
 	// width of the HdrHistogram bucket holding the bound.
 	o, reg := newTestOrchestrator(t)
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	for v := int64(1); v <= 5_000_000; v = v*11/10 + 1 {
 		_ = h.RecordValues(v, v%7+1)
 	}
-	o.RoundFinished(types.RoundStats{}, engine.Counts{}, h)
+	o.RoundFinished(types.RoundStats{}, tally.Counts{}, h)
 	got := gatherHistogram(t, reg, runLatencyName)
 	for _, b := range got.GetBucket() {
 		bound := int64(math.Round(b.GetUpperBound() * 1e6))

@@ -6,7 +6,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/results"
 )
 
@@ -30,7 +30,7 @@ func outcomeColor(name string) string {
 }
 
 // outcomesChart draws one bar per round, stacked by outcome from success
-// at the bottom, in the order engine.Outcomes gives.
+// at the bottom, in the order tally.Outcomes gives.
 func outcomesChart(rounds []*results.Round) string {
 	var s svg
 	const title = "Outcomes per round"
@@ -48,7 +48,7 @@ func outcomesChart(rounds []*results.Round) string {
 	s.xAxis(xs, xt, "round")
 	width := math.Min(48, math.Max(1, 0.8*(plotX1-plotX0)/(x1-x0)))
 	var items []legendItem
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		items = append(items, legendItem{label: o.String(), color: outcomeColor(o.String())})
 	}
 	s.legend(items)
@@ -56,7 +56,7 @@ func outcomesChart(rounds []*results.Round) string {
 	for _, r := range rounds {
 		cx := xs.at(float64(r.Round))
 		var base float64
-		for _, o := range engine.Outcomes() {
+		for _, o := range tally.Outcomes() {
 			n := finite(float64(r.Outcomes[o.String()]))
 			if n <= 0 {
 				continue
@@ -79,7 +79,7 @@ func outcomesChart(rounds []*results.Round) string {
 // roundTotal is the sum of a round's outcome counts: its planned requests.
 func roundTotal(r *results.Round) float64 {
 	var sum float64
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		if n := float64(r.Outcomes[o.String()]); n > 0 {
 			sum += n
 		}

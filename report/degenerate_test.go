@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/types"
@@ -110,7 +110,7 @@ func TestDegenerateAllZero(t *testing.T) {
 }
 
 func TestDegenerateHugeValues(t *testing.T) {
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	_ = h.RecordValues(h.HighestTrackableValue(), math.MaxInt64/4)
 	rr := &manager.RoundResult{RoundStats: types.RoundStats{Round: 1 << 40, PlannedRPS: math.MaxInt32, AchievedRPS: math.MaxFloat64},
 		Start: time.Unix(0, 0), Interval: time.Hour, Latency: h, Service: h,

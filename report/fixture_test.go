@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/types"
@@ -34,7 +34,7 @@ func synthRound(t *testing.T, rng *rand.Rand, i int, withTarget bool) *manager.R
 	r := &manager.RoundResult{
 		RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: rps, AchievedRPS: float64(rps) * 0.97},
 		Start:      time.Date(2025, 3, 1, 12, 0, i, 0, time.UTC), Interval: time.Second, Executors: 2,
-		Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
+		Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
 	}
 	r.Counts.Planned = int64(rps)
 	lat := r.Breakdown.Name("/sum")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // legends are the legend labels each chart must show.
@@ -159,7 +159,7 @@ func TestCutOffRunUsesRounds(t *testing.T) {
 		t.Errorf("merged totals planned %d sent %d latencies %d, summary %d %d %d",
 			got.Planned, got.Sent, got.hist.TotalCount(), want.Planned, want.Sent, want.hist.TotalCount())
 	}
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		if got.Outcomes[o.String()] != want.Outcomes[o.String()] {
 			t.Errorf("outcome %s: merged %d, summary %d", o, got.Outcomes[o.String()], want.Outcomes[o.String()])
 		}

@@ -9,7 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/results"
 )
 
@@ -92,7 +92,7 @@ func summaryRows(t *totals) []kv {
 // outcomeRows lists every outcome with its count and share of planned.
 func outcomeRows(t *totals) []outcomeRow {
 	var rows []outcomeRow
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		n := t.Outcomes[o.String()]
 		rows = append(rows, outcomeRow{Name: o.String(), Color: outcomeColor(o.String()), Count: count(n), Share: share(n, t.Planned)})
 	}
@@ -140,7 +140,7 @@ func thresholdRows(f *results.File) []thresholdRow {
 // errorRows lists the most frequent failure reasons with their share of
 // the failed requests.
 func errorRows(t *totals) []countRow {
-	failed := t.Planned - t.Outcomes[engine.Success.String()]
+	failed := t.Planned - t.Outcomes[tally.Success.String()]
 	var rows []countRow
 	for _, e := range t.Errors {
 		rows = append(rows, countRow{Key: e.Message, Count: count(e.Count), Share: share(e.Count, failed)})
@@ -177,7 +177,7 @@ func nameRows(t *totals) []nameRow {
 	rows := make([]nameRow, 0, len(t.Names))
 	for _, n := range t.Names {
 		rows = append(rows, nameRow{
-			Name: n.Name, Planned: count(n.Planned), Success: count(n.Outcomes[engine.Success.String()]),
+			Name: n.Name, Planned: count(n.Planned), Success: count(n.Outcomes[tally.Success.String()]),
 			ErrorRate: percent(n.ErrorRate), P50: ms(n.Latency.P50), P99: ms(n.Latency.P99),
 		})
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -26,8 +26,8 @@ func synthRound(base time.Time, idx int64, sp roundSpec) *manager.RoundResult {
 	r := &manager.RoundResult{
 		RoundStats: types.RoundStats{Round: idx, PlannedRPS: int(n), AchievedRPS: float64(n)},
 		Start:      base.Add(time.Duration(idx) * time.Second), Interval: time.Second, Executors: 1,
-		Counts:  engine.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
-		Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
+		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
+		Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
 	}
 	nr := r.Name(sp.name)
 	nr.Counts = r.Counts

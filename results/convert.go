@@ -8,7 +8,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -54,7 +54,7 @@ func FromSummary(s *manager.Summary) (*Summary, error) {
 
 // stats builds the part common to round and summary lines. latQ, when
 // not nil, holds lat's quantiles already computed.
-func stats(c engine.Counts, lat *hdrhistogram.Histogram, latQ *Quantiles, svc *hdrhistogram.Histogram, b *engine.Breakdown, rps float64) (Stats, error) {
+func stats(c tally.Counts, lat *hdrhistogram.Histogram, latQ *Quantiles, svc *hdrhistogram.Histogram, b *tally.Breakdown, rps float64) (Stats, error) {
 	cs, err := counts(c, lat, latQ)
 	if err != nil {
 		return Stats{}, err
@@ -83,7 +83,7 @@ func stats(c engine.Counts, lat *hdrhistogram.Histogram, latQ *Quantiles, svc *h
 
 // counts converts outcome counts and a latency histogram; q, when not nil,
 // holds the histogram's quantiles already computed.
-func counts(c engine.Counts, lat *hdrhistogram.Histogram, q *Quantiles) (Counts, error) {
+func counts(c tally.Counts, lat *hdrhistogram.Histogram, q *Quantiles) (Counts, error) {
 	enc, err := EncodeHistogram(lat)
 	if err != nil {
 		return Counts{}, err
@@ -93,7 +93,7 @@ func counts(c engine.Counts, lat *hdrhistogram.Histogram, q *Quantiles) (Counts,
 		q = &all
 	}
 	out := Counts{Planned: c.Planned, Sent: c.Sent, Outcomes: map[string]int64{}, Latency: *q, LatencyHistogram: enc}
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		out.Outcomes[o.String()] = c.Of(o)
 	}
 	if c.Planned > 0 {
@@ -111,15 +111,15 @@ func quantilesFrom(s *types.RoundStats) Quantiles {
 // QuantilesOf reads the quantiles of a microsecond histogram; all zero for
 // an empty or nil one.
 func QuantilesOf(h *hdrhistogram.Histogram) Quantiles {
-	q := func(p float64) float64 { return durationMS(engine.Percentile(h, p)) }
+	q := func(p float64) float64 { return durationMS(tally.Percentile(h, p)) }
 	return Quantiles{P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9), Max: q(100)}
 }
 
 // EncodeHistogram returns h as the results file carries it: the
-// HdrHistogram V2 compressed encoding in base64 (engine.EncodeHistogram's
+// HdrHistogram V2 compressed encoding in base64 (tally.EncodeHistogram's
 // output is already base64 text).
 func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
-	b, err := engine.EncodeHistogram(h)
+	b, err := tally.EncodeHistogram(h)
 	if err != nil {
 		return "", err
 	}
@@ -128,7 +128,7 @@ func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
 
 // DecodeHistogram is the inverse of EncodeHistogram.
 func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
-	h, err := engine.DecodeHistogram([]byte(s))
+	h, err := tally.DecodeHistogram([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("latency histogram: %w", err)
 	}
@@ -154,7 +154,7 @@ func topErrors(m map[string]int64, n int) []ErrorCount {
 }
 
 // sortedNames returns the names of m in order.
-func sortedNames(m map[string]*engine.NameResult) []string {
+func sortedNames(m map[string]*tally.NameResult) []string {
 	out := make([]string, 0, len(m))
 	for name := range m {
 		out = append(out, name)

@@ -7,7 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // Totals returns f's summary or, when the run was killed before it wrote
@@ -99,7 +99,7 @@ type countsSum struct {
 }
 
 func newCountsSum() *countsSum {
-	return &countsSum{c: Counts{Outcomes: map[string]int64{}}, lat: engine.NewHistogram()}
+	return &countsSum{c: Counts{Outcomes: map[string]int64{}}, lat: tally.NewHistogram()}
 }
 
 // add adds c, decoding and merging its latency histogram.
@@ -121,7 +121,7 @@ func (s *countsSum) add(c *Counts) error {
 // histogram computed afresh.
 func (s *countsSum) counts() (Counts, error) {
 	c := s.c
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		c.Outcomes[o.String()] += 0 // every outcome present, as in a file
 	}
 	if c.Planned > 0 {

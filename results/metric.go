@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // metricKind says how a metric's values are written and shown.
@@ -59,7 +59,7 @@ func buildMetrics() map[string]metricDef {
 		m[q.name] = metricDef{kindLatency, func(s *Stats) float64 { return q.get(&s.Latency) }}
 		m["service_"+q.name] = metricDef{kindLatency, func(s *Stats) float64 { return q.get(&s.ServiceTime) }}
 	}
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		name := o.String()
 		m[name] = metricDef{kindCount, func(s *Stats) float64 { return float64(s.Outcomes[name]) }}
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // Threshold is one parsed threshold expression. The grammar is
@@ -346,7 +346,7 @@ func describeFailure(t *Threshold, res *ThresholdResult) string {
 // e.g. "no request succeeded (30 planned: 30 connection_error)".
 func noneSucceeded(s *Stats) string {
 	var parts []string
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		if n := s.Outcomes[o.String()]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

@@ -9,7 +9,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/test/wiretest"
 )
 
@@ -91,13 +90,12 @@ func FuzzRequestTable(f *testing.F) {
 		if shape&(shapeHeaders|shapeHeaderList) != 0 && (len(spec.Headers[hname]) == 0 || spec.Headers[hname][0] != hvalue) {
 			t.Fatalf("header %q: %q became %q", hname, hvalue, spec.Headers[hname])
 		}
-		r := manager.FromSpec(spec)
 		const target = "http://127.0.0.1:8080"
-		got, err := engine.Render(target, r)
+		got, err := engine.Render(target, spec)
 		if err != nil {
 			t.Fatalf("the engine refuses %+v, which passed validation: %v", spec, err)
 		}
-		if want := wiretest.Want(target, r); got != want {
+		if want := wiretest.Want(target, spec); got != want {
 			t.Fatalf("%+v renders as\n%q\nwant\n%q", spec, got, want)
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/test/wiretest"
 )
 
@@ -61,7 +60,7 @@ func TestLuaRequestSentAsWrittenOrRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := strings.ReplaceAll(tt.wire, "HOST", srv.Host())
-			if got := srv.Send(t, manager.FromSpec(spec)); got != want {
+			if got := srv.Send(t, spec); got != want {
 				t.Errorf("server received\n%q\nwant\n%q", got, want)
 			}
 		})

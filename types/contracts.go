@@ -12,7 +12,8 @@ import "time"
 // BatchSource is a RequestSource that can make many requests in one call,
 // for example by running several scripting VMs in parallel. The scheduler
 // calls NextBatch instead of Next n times when a source has it; NextBatch
-// returns exactly n requests or an error.
+// returns exactly n requests or an error, in a new slice each call (the
+// slice becomes the round's requests).
 type BatchSource interface {
 	RequestSource
 	NextBatch(n int) ([]RequestSpec, error)

@@ -22,7 +22,11 @@ type RequestSpec struct {
 	// QueryString is the raw query without the leading '?', if any.
 	QueryString string `json:"queryString,omitempty"`
 	// Headers maps a header name to its values. A Host header is sent
-	// instead of the target's host name (virtual hosts).
+	// instead of the target's host name (virtual hosts). Headers go out
+	// sorted by name, a name's values in their order. The map goes into
+	// the job as it is, shared, and is read until the job is sent: a
+	// source may hand out one map for many requests but must not change a
+	// map it has returned.
 	Headers map[string][]string `json:"headers,omitempty"`
 	// Body is sent as the request body when not empty.
 	Body string `json:"body,omitempty"`

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // tlsOptions are the control-plane TLS flags.
@@ -48,7 +48,7 @@ func (t tlsOptions) config() (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-tls-ca: %w", err)
 		}
-		pool, err := engine.ParseCertPool(data)
+		pool, err := tally.ParseCertPool(data)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-ca %s: %w", t.ca, err)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/types"
@@ -46,8 +46,8 @@ func writeCompareFile(t *testing.T, name string, killed bool, rounds ...compareR
 		r := &manager.RoundResult{
 			RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: int(n), AchievedRPS: float64(n)},
 			Start:      base.Add(time.Duration(i) * time.Second), Interval: time.Second, Executors: 1,
-			Counts:  engine.Counts{Planned: n, Sent: n, Success: tr.success, ServerErrors: tr.failed},
-			Latency: engine.NewHistogram(), Service: engine.NewHistogram(),
+			Counts:  tally.Counts{Planned: n, Sent: n, Success: tr.success, ServerErrors: tr.failed},
+			Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
 		}
 		nr := r.Name(tr.name)
 		nr.Counts = r.Counts

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/types"
@@ -30,7 +30,7 @@ func writeResults(t *testing.T, dir string) string {
 	var sum manager.Summary
 	for i := range 2 {
 		r := &manager.RoundResult{RoundStats: types.RoundStats{Round: int64(i), PlannedRPS: 10, AchievedRPS: 10},
-			Start: time.Unix(1700000000+int64(i), 0), Interval: time.Second, Latency: engine.NewHistogram(), Service: engine.NewHistogram()}
+			Start: time.Unix(1700000000+int64(i), 0), Interval: time.Second, Latency: tally.NewHistogram(), Service: tally.NewHistogram()}
 		r.Counts.Planned, r.Counts.Sent, r.Counts.Success = 10, 10, 10
 		r.AddStatus(200, 10)
 		for v := int64(1000); v < 11000; v += 1000 {

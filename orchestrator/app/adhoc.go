@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 	"github.com/PeladoCollado/imager/script"
 	"github.com/PeladoCollado/imager/types"
@@ -187,12 +187,12 @@ func readBodyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("-body-file: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, engine.MaxRequestBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, tally.MaxRequestBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("-body-file: %w", err)
 	}
-	if len(b) > engine.MaxRequestBytes {
-		return nil, fmt.Errorf("-body-file %s: larger than the limit of %d bytes for one request", path, engine.MaxRequestBytes)
+	if len(b) > tally.MaxRequestBytes {
+		return nil, fmt.Errorf("-body-file %s: larger than the limit of %d bytes for one request", path, tally.MaxRequestBytes)
 	}
 	return b, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 )
@@ -196,7 +196,7 @@ func TestAdHocBodyFileTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A sparse file: its size is what counts.
-	if err := f.Truncate(engine.MaxRequestBytes + 1); err != nil {
+	if err := f.Truncate(tally.MaxRequestBytes + 1); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // The control plane's exposure: who can reach it, and what proves an
@@ -167,7 +167,7 @@ func loadControlTLS(cfg Config) (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-tls-client-ca: %w", err)
 		}
-		pool, err := engine.ParseCertPool(b)
+		pool, err := tally.ParseCertPool(b)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-client-ca %s: %w", cfg.TLSClientCA, err)
 		}

@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,17 +107,18 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
 		}
-		req := manager.FromSpec(spec)
-		wire, err := engine.Render(base, req)
+		wire, err := engine.Render(base, spec)
 		if err != nil {
 			return nil, err
 		}
-		d := DryRunRequest{Method: req.Method, URL: engine.URL(base, req), Body: string(req.Body), Wire: wire}
+		d := DryRunRequest{Method: spec.Method, URL: engine.URL(base, spec), Body: spec.Body, Wire: wire}
 		if d.Method == "" {
 			d.Method = "GET"
 		}
-		for _, h := range req.Headers {
-			d.Headers = append(d.Headers, h.Name+": "+h.Value)
+		for _, name := range slices.Sorted(maps.Keys(spec.Headers)) {
+			for _, v := range spec.Headers[name] {
+				d.Headers = append(d.Headers, name+": "+v)
+			}
 		}
 		out.Requests = append(out.Requests, d)
 	}

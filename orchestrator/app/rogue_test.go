@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -25,31 +25,31 @@ type forgery struct {
 	name string
 	// counts are the report's counts for a job of count requests;
 	// histogram is how many latencies it records.
-	counts    func(count int64) engine.Counts
+	counts    func(count int64) tally.Counts
 	histogram func(count int64) int64
 	// refusal is part of the orchestrator's reason for refusing it.
 	refusal string
 }
 
 var forgeries = []forgery{
-	{"inflated", func(c int64) engine.Counts { return engine.Counts{Planned: c, Sent: c, Success: 20000} },
+	{"inflated", func(c int64) tally.Counts { return tally.Counts{Planned: c, Sent: c, Success: 20000} },
 		func(c int64) int64 { return c }, "outcomes add up to"},
-	{"negative", func(c int64) engine.Counts { return engine.Counts{Planned: c, Sent: c, Success: c + 5, Dropped: -5} },
+	{"negative", func(c int64) tally.Counts { return tally.Counts{Planned: c, Sent: c, Success: c + 5, Dropped: -5} },
 		func(c int64) int64 { return c }, "dropped is negative"},
-	{"more planned than the job", func(c int64) engine.Counts { return engine.Counts{Planned: 2 * c, Sent: 2 * c, Success: 2 * c} },
+	{"more planned than the job", func(c int64) tally.Counts { return tally.Counts{Planned: 2 * c, Sent: 2 * c, Success: 2 * c} },
 		func(c int64) int64 { return 2 * c }, "requests, the job"},
-	{"histogram disagrees", func(c int64) engine.Counts { return engine.Counts{Planned: c, Sent: c, Success: c} },
+	{"histogram disagrees", func(c int64) tally.Counts { return tally.Counts{Planned: c, Sent: c, Success: c} },
 		func(c int64) int64 { return c + 3 }, "latency histogram holds"},
 }
 
 // forge is the report f makes of job.
 func forge(t *testing.T, f forgery, job *imagerv1.Job) *imagerv1.ExecutorMessage {
-	rep := engine.NewReport(job.GetJobId(), job.GetRound())
+	rep := tally.NewReport(job.GetJobId(), job.GetRound())
 	rep.Counts = f.counts(job.GetCount())
 	for range f.histogram(job.GetCount()) {
 		_ = rep.Latency.RecordValue(1000)
 	}
-	wire, err := imagerv1.ReportFromEngine(rep)
+	wire, err := imagerv1.ReportFromTally(rep)
 	if err != nil {
 		t.Errorf("encode forged report: %v", err)
 	}

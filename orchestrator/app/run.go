@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
@@ -113,7 +113,7 @@ type run struct {
 	reg     *prometheus.Registry
 	om      *metrics.Orchestrator
 	ctrlTLS *tls.Config
-	jobTLS  *engine.TLSConfig
+	jobTLS  *tally.TLSConfig
 
 	target     func() (string, error)
 	kube       *k8s.Target // nil in url mode

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // tlsProblems checks the TLS flags that go together, without reading the
@@ -25,11 +25,11 @@ func (c Config) tlsProblems() []error {
 // It returns the configuration every job carries to the executors, or nil
 // when no TLS flag is set. Every problem is reported, each naming its flag
 // and file.
-func loadTLS(cfg Config) (*engine.TLSConfig, error) {
+func loadTLS(cfg Config) (*tally.TLSConfig, error) {
 	if errs := cfg.tlsProblems(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	tc := &engine.TLSConfig{InsecureSkipVerify: cfg.InsecureSkipVerify}
+	tc := &tally.TLSConfig{InsecureSkipVerify: cfg.InsecureSkipVerify}
 	var errs []error
 	read := func(flag, path string) []byte {
 		if path == "" {
@@ -52,12 +52,12 @@ func loadTLS(cfg Config) (*engine.TLSConfig, error) {
 		return nil, errors.Join(errs...)
 	}
 	if len(tc.CAPEM) > 0 {
-		if _, err := engine.ParseCertPool(tc.CAPEM); err != nil {
+		if _, err := tally.ParseCertPool(tc.CAPEM); err != nil {
 			errs = append(errs, fmt.Errorf("-ca-file %s: %w", cfg.CAFile, err))
 		}
 	}
 	if len(tc.ClientCertPEM) > 0 {
-		pair := engine.TLSConfig{ClientCertPEM: tc.ClientCertPEM, ClientKeyPEM: tc.ClientKeyPEM}
+		pair := tally.TLSConfig{ClientCertPEM: tc.ClientCertPEM, ClientKeyPEM: tc.ClientKeyPEM}
 		if _, err := pair.Build(); err != nil {
 			errs = append(errs, fmt.Errorf("-client-cert %s, -client-key %s: %w", cfg.ClientCert, cfg.ClientKey, err))
 		}

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
@@ -35,7 +35,7 @@ type leaveCall struct {
 
 type reportCall struct {
 	executorID string
-	rep        *engine.Report
+	rep        *tally.Report
 }
 
 // fakeFleet records the server's calls on channels.
@@ -59,7 +59,7 @@ func (f *fakeFleet) Join(e manager.Executor) { f.joins <- e }
 
 func (f *fakeFleet) Leave(e manager.Executor, reason string) { f.leaves <- leaveCall{e, reason} }
 
-func (f *fakeFleet) Report(id string, rep *engine.Report) { f.reports <- reportCall{id, rep} }
+func (f *fakeFleet) Report(id string, rep *tally.Report) { f.reports <- reportCall{id, rep} }
 
 // line returns the first log line holding every one of subs, or "".
 func firstLine(b *proc.Buffer, subs ...string) string {

@@ -25,7 +25,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/metrics"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
@@ -35,7 +35,7 @@ import (
 type Fleet interface {
 	Join(e manager.Executor)
 	Leave(e manager.Executor, reason string)
-	Report(executorID string, rep *engine.Report)
+	Report(executorID string, rep *tally.Report)
 }
 
 var _ Fleet = (*manager.Scheduler)(nil)
@@ -77,7 +77,7 @@ const (
 	// claims are clamped to it.
 	MaxInFlight = 1_000_000
 	// MaxReportBytes bounds one message from an executor. Reports carry
-	// counts and histograms (at most engine.MaxNames names), a few MiB at
+	// counts and histograms (at most tally.MaxNames names), a few MiB at
 	// worst.
 	MaxReportBytes = 16 << 20
 	// DefaultHandshakeTimeout is Config.HandshakeTimeout's default.

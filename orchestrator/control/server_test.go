@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
 	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
@@ -37,11 +37,11 @@ func TestExecutorJoinsRunsJobAndReports(t *testing.T) {
 	}
 
 	const count = 10
-	job := engine.Job{
+	job := tally.Job{
 		ID: "r7-exec-a", Round: 7, TargetURL: target.URL,
 		StartAt: time.Now().Add(50 * time.Millisecond), Duration: 100 * time.Millisecond,
 		Count: count, Timeout: 5 * time.Second,
-		Requests: []engine.Request{{Method: "GET", Path: "/ping"}},
+		Requests: []types.RequestSpec{{Method: "GET", Path: "/ping"}},
 	}
 	if err := e.Dispatch(job); err != nil {
 		t.Fatalf("Dispatch: %v", err)
@@ -54,7 +54,7 @@ func TestExecutorJoinsRunsJobAndReports(t *testing.T) {
 	if rep.JobID != job.ID || rep.Round != job.Round || rep.Err != "" {
 		t.Errorf("report (job %q, round %d, err %q), want (%q, %d, \"\")", rep.JobID, rep.Round, rep.Err, job.ID, job.Round)
 	}
-	want := engine.Counts{Planned: count, Sent: count, Success: count, ResponseBytes: count * int64(len("hello"))}
+	want := tally.Counts{Planned: count, Sent: count, Success: count, ResponseBytes: count * int64(len("hello"))}
 	if rep.Counts != want {
 		t.Errorf("report counts = %+v, want %+v", rep.Counts, want)
 	}

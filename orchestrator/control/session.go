@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -98,8 +98,8 @@ func receive(stream imagerv1.ControlPlane_ConnectServer) (<-chan *imagerv1.Execu
 // sendJob converts a job for the wire and sends it on the stream: a Job
 // message and, when the job is large, the JobPart messages that complete
 // it, one after another with nothing in between.
-func sendJob(stream imagerv1.ControlPlane_ConnectServer, job engine.Job) error {
-	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromEngine(job), 0) {
+func sendJob(stream imagerv1.ControlPlane_ConnectServer, job tally.Job) error {
+	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromTally(job), 0) {
 		if err := stream.Send(msg); err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Server) handle(sess *session, m *imagerv1.ExecutorMessage) string {
 	if r == nil {
 		return ""
 	}
-	rep, err := r.ToEngine()
+	rep, err := r.ToTally()
 	if err != nil {
 		s.cfg.Metrics.ReportRefused()
 		s.log.Warn("unreadable report; its requests will count as lost", "executor", sess.id, "job", r.GetJobId(), "error", err)
@@ -131,7 +131,7 @@ type session struct {
 	instance string // Hello.instance; "" from executors that send none
 	remote   string // the peer's address
 	claims
-	jobs chan engine.Job
+	jobs chan tally.Job
 	// refused carries why the scheduler refused a report (ReportRefused).
 	refused chan string
 	// finish is closed by Finish; replaced, when a new stream takes the
@@ -149,7 +149,7 @@ var (
 
 func newSession(id, instance, remote string, c claims) *session {
 	s := &session{id: id, instance: instance, remote: remote, claims: c,
-		jobs: make(chan engine.Job, 64), refused: make(chan string, 16),
+		jobs: make(chan tally.Job, 64), refused: make(chan string, 16),
 		finish: make(chan struct{}), replaced: make(chan struct{}), closed: make(chan struct{})}
 	s.heard()
 	return s
@@ -170,7 +170,7 @@ func (s *session) ID() string { return s.id }
 func (s *session) Capacity() int { return s.capacity }
 
 // Dispatch implements manager.Executor: it queues the job for the stream.
-func (s *session) Dispatch(job engine.Job) error {
+func (s *session) Dispatch(job tally.Job) error {
 	select {
 	case <-s.closed:
 		return errors.New("executor disconnected")

@@ -11,9 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/control"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Tests that drive the control plane with a raw gRPC client: the Hello
@@ -91,7 +92,7 @@ func TestClosedStreamLeaves(t *testing.T) {
 			if left.e != joined || left.reason == "" || strings.Contains(left.reason, "silent") {
 				t.Errorf("Leave(%s, %q), want the joined session and a reason other than silence", left.e.ID(), left.reason)
 			}
-			if err := joined.Dispatch(engine.Job{ID: "late"}); err == nil {
+			if err := joined.Dispatch(tally.Job{ID: "late"}); err == nil {
 				t.Errorf("Dispatch after the session ended = nil, want an error")
 			}
 		})
@@ -141,8 +142,8 @@ func TestDispatchReachesStreamAndReportsReturn(t *testing.T) {
 	}
 
 	start := time.Unix(1_800_000_000, 123)
-	job := engine.Job{ID: "r1-raw", Round: 1, TargetURL: "http://127.0.0.1:1", StartAt: start, Duration: time.Second, Count: 3,
-		Requests: []engine.Request{{Method: "GET", Path: "/a"}}}
+	job := tally.Job{ID: "r1-raw", Round: 1, TargetURL: "http://127.0.0.1:1", StartAt: start, Duration: time.Second, Count: 3,
+		Requests: []types.RequestSpec{{Method: "GET", Path: "/a"}}}
 	if err := e.Dispatch(job); err != nil {
 		t.Fatalf("Dispatch: %v", err)
 	}
@@ -150,16 +151,16 @@ func TestDispatchReachesStreamAndReportsReturn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recv job: %v", err)
 	}
-	got := msg.GetJob().ToEngine()
+	got := msg.GetJob().ToTally()
 	if got.ID != job.ID || got.Count != job.Count || !got.StartAt.Equal(start) || len(got.Requests) != 1 {
 		t.Errorf("received job %+v, want %+v", got, job)
 	}
 
-	rep := engine.NewReport(job.ID, job.Round)
+	rep := tally.NewReport(job.ID, job.Round)
 	rep.Planned, rep.Sent, rep.Success, rep.Dropped = 3, 2, 2, 1
-	wire, err := imagerv1.ReportFromEngine(rep)
+	wire, err := imagerv1.ReportFromTally(rep)
 	if err != nil {
-		t.Fatalf("ReportFromEngine: %v", err)
+		t.Fatalf("ReportFromTally: %v", err)
 	}
 	// An undecodable report is dropped, the next one still arrives.
 	bad := &imagerv1.Report{JobId: "broken", LatencyHistogram: []byte{1, 2, 3}}
@@ -193,7 +194,7 @@ func TestServeStopsOnCancel(t *testing.T) {
 	if _, err := st.Recv(); !errors.Is(err, io.EOF) {
 		t.Errorf("client Recv after server stop = %v, want io.EOF (stream ended cleanly)", err)
 	}
-	if err := e.Dispatch(engine.Job{ID: "after-stop"}); err == nil {
+	if err := e.Dispatch(tally.Job{ID: "after-stop"}); err == nil {
 		t.Errorf("Dispatch after Serve returned = nil, want an error")
 	}
 }

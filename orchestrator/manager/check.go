@@ -3,13 +3,13 @@ package manager
 import (
 	"fmt"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // checkReport tells why a report cannot be true of a job of planned
 // requests, or returns nil. An executor that sends such a report is broken
 // or hostile; its requests are counted as lost rather than believed.
-func checkReport(rep *engine.Report, planned int64) error {
+func checkReport(rep *tally.Report, planned int64) error {
 	c := rep.Counts
 	others := []namedCount{{"response_bytes", c.ResponseBytes}, {"dials", rep.Dials}, {"dial_errors", rep.DialErrors}}
 	for _, f := range append(outcomeCounts(&c), others...) {
@@ -57,7 +57,7 @@ func checkReport(rep *engine.Report, planned int64) error {
 // forged count from overflowing the round's and the run's sums: like the
 // outcomes, neither sum can exceed the requests planned. checkReport has
 // refused negative counts.
-func checkDials(rep *engine.Report) error {
+func checkDials(rep *tally.Report) error {
 	for _, f := range []namedCount{{"dials", rep.Dials}, {"dial_errors", rep.DialErrors}} {
 		if f.v > rep.Planned {
 			return fmt.Errorf("%s (%d) is more than its %d planned requests: a connection is opened only to send one", f.name, f.v, rep.Planned)

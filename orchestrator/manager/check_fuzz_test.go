@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/test/fuzzseed"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -14,25 +14,25 @@ import (
 // c, a latency histogram of lat values (none when lat is negative), a
 // service histogram of svc, and a breakdown of status 200s, failure
 // reasons and one name with its successes and losses.
-func fuzzReport(c [9]int64, lat, svc, status, reasons, nameOK, nameLost int64) *engine.Report {
-	rep := &engine.Report{JobID: "j", Counts: engine.Counts{
+func fuzzReport(c [9]int64, lat, svc, status, reasons, nameOK, nameLost int64) *tally.Report {
+	rep := &tally.Report{JobID: "j", Counts: tally.Counts{
 		Planned: c[0], Sent: c[1], Success: c[2], ClientErrors: c[3], ServerErrors: c[4],
 		Timeouts: c[5], ConnErrors: c[6], Dropped: c[7], Lost: c[8],
 	}}
 	if lat >= 0 {
-		rep.Latency = engine.NewHistogram()
+		rep.Latency = tally.NewHistogram()
 		_ = rep.Latency.RecordValues(1500, lat)
 	}
 	if svc >= 0 {
-		rep.Service = engine.NewHistogram()
+		rep.Service = tally.NewHistogram()
 		_ = rep.Service.RecordValues(700, svc)
 	}
 	rep.StatusCodes = map[int]int64{200: status}
 	rep.Errors = map[string]int64{"connection refused": reasons}
-	nr := &engine.NameResult{Latency: engine.NewHistogram()}
+	nr := &tally.NameResult{Latency: tally.NewHistogram()}
 	nr.Planned, nr.Sent, nr.Success, nr.Lost = nameOK+nameLost, nameOK, nameOK, nameLost
 	_ = nr.Latency.RecordValues(1500, nameOK)
-	rep.Names = map[string]*engine.NameResult{"home": nr}
+	rep.Names = map[string]*tally.NameResult{"home": nr}
 	return rep
 }
 
@@ -77,7 +77,7 @@ func FuzzCheckReport(f *testing.F) {
 		}
 		pr := &pendingRound{
 			result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 10}, Start: time.Unix(1_700_000_000, 0), Interval: time.Second},
-			merged: engine.NewReport("", 0),
+			merged: tally.NewReport("", 0),
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: job}},
 		}
 		pr.outstanding = 1
@@ -98,7 +98,7 @@ func checkRound(t *testing.T, r *RoundResult, planned int64, stopping, withLaten
 		t.Fatalf("round plans %d of the job's %d (stopping %v)", r.Counts.Planned, planned, stopping)
 	}
 	var sum int64
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		n := r.Counts.Of(o)
 		if n < 0 || n > r.Counts.Planned {
 			t.Fatalf("%s = %d, outside 0..%d", o, n, r.Counts.Planned)

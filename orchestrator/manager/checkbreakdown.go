@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // namedCount is one count of a report with its wire name.
@@ -14,7 +14,7 @@ type namedCount struct {
 }
 
 // outcomeCounts lists the request counts of c (all but response bytes).
-func outcomeCounts(c *engine.Counts) []namedCount {
+func outcomeCounts(c *tally.Counts) []namedCount {
 	return []namedCount{
 		{"planned", c.Planned}, {"sent", c.Sent}, {"success", c.Success}, {"client_errors", c.ClientErrors},
 		{"server_errors", c.ServerErrors}, {"timeouts", c.Timeouts}, {"connection_errors", c.ConnErrors},
@@ -25,7 +25,7 @@ func outcomeCounts(c *engine.Counts) []namedCount {
 // checkOutcomeBounds refuses a count above the report's planned count.
 // checkReport has refused negative counts, so once this passes no sum of
 // outcomes can overflow and wrap around to look right.
-func checkOutcomeBounds(c *engine.Counts) error {
+func checkOutcomeBounds(c *tally.Counts) error {
 	for _, f := range outcomeCounts(c)[1:] {
 		if f.v > c.Planned {
 			return fmt.Errorf("%s (%d) is more than its %d planned requests", f.name, f.v, c.Planned)
@@ -39,7 +39,7 @@ func checkOutcomeBounds(c *engine.Counts) error {
 // more failure reasons than failures, request names whose counts add up
 // to more than the report's, or more service times than latencies. It
 // runs after checkReport's checks of the counts themselves.
-func checkBreakdown(rep *engine.Report) error {
+func checkBreakdown(rep *tally.Report) error {
 	c := &rep.Counts
 	ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors
 	if err := boundedSum("status code", rep.StatusCodes, ended); err != nil {
@@ -59,7 +59,7 @@ func checkBreakdown(rep *engine.Report) error {
 // checkNames refuses per-name counts that are negative, that add up to
 // more than the report's, or a name's histogram with more requests than
 // the name.
-func checkNames(rep *engine.Report) error {
+func checkNames(rep *tally.Report) error {
 	limits := outcomeCounts(&rep.Counts)
 	sums := make([]int64, len(limits))
 	names := make([]string, 0, len(rep.Names))

@@ -5,34 +5,34 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 func TestCheckReportBreakdown(t *testing.T) {
 	// A true report of 10 requests: 9 ended, 5 of them home requests.
-	good := func() *engine.Report {
+	good := func() *tally.Report {
 		return fuzzReport([9]int64{10, 9, 6, 1, 0, 1, 1, 1, 0}, 9, 9, 6, 3, 5, 0)
 	}
 	tests := []struct {
 		name  string
-		forge func(*engine.Report)
+		forge func(*tally.Report)
 		want  string // "" for a report that is believed
 	}{
-		{"true", func(*engine.Report) {}, ""},
-		{"outcomes that wrap around", func(r *engine.Report) {
+		{"true", func(*tally.Report) {}, ""},
+		{"outcomes that wrap around", func(r *tally.Report) {
 			// MaxInt64 + MaxInt64 + 12 wraps to 10: the sum looks right.
 			r.Success, r.ClientErrors, r.ServerErrors, r.Timeouts, r.ConnErrors, r.Dropped = math.MaxInt64, math.MaxInt64, 12, 0, 0, 0
 			r.Sent = 10
-			r.Latency = engine.NewHistogram()
+			r.Latency = tally.NewHistogram()
 			_ = r.Latency.RecordValues(1000, 10)
 		}, "success (9223372036854775807) is more than its 10 planned"},
-		{"status codes inflated", func(r *engine.Report) { r.StatusCodes[200] = 10 }, "status code counts add up to more than 9"},
-		{"negative status count", func(r *engine.Report) { r.StatusCodes[500] = -3 }, "status code 500 has a negative count"},
-		{"reasons inflated", func(r *engine.Report) { r.Errors["other"] = 2 }, "failure reason counts add up to more than 4"},
-		{"name inflated", func(r *engine.Report) { r.Names["home"].Success = 7 }, "names' success add up to more than its 6"},
-		{"name negative", func(r *engine.Report) { r.Names["home"].Lost = -1 }, `name "home": lost is negative`},
-		{"name histogram inflated", func(r *engine.Report) { _ = r.Names["home"].Latency.RecordValue(9) }, `name "home": its latency histogram holds 6`},
-		{"service times inflated", func(r *engine.Report) { _ = r.Service.RecordValue(9) }, "service-time histogram holds 10 requests"},
+		{"status codes inflated", func(r *tally.Report) { r.StatusCodes[200] = 10 }, "status code counts add up to more than 9"},
+		{"negative status count", func(r *tally.Report) { r.StatusCodes[500] = -3 }, "status code 500 has a negative count"},
+		{"reasons inflated", func(r *tally.Report) { r.Errors["other"] = 2 }, "failure reason counts add up to more than 4"},
+		{"name inflated", func(r *tally.Report) { r.Names["home"].Success = 7 }, "names' success add up to more than its 6"},
+		{"name negative", func(r *tally.Report) { r.Names["home"].Lost = -1 }, `name "home": lost is negative`},
+		{"name histogram inflated", func(r *tally.Report) { _ = r.Names["home"].Latency.RecordValue(9) }, `name "home": its latency histogram holds 6`},
+		{"service times inflated", func(r *tally.Report) { _ = r.Service.RecordValue(9) }, "service-time histogram holds 10 requests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

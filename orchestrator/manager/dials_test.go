@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -26,8 +26,8 @@ func TestCheckReportDials(t *testing.T) {
 		{"forged to overflow", math.MaxInt64, math.MaxInt64, "dials (9223372036854775807) is more than its 10 planned"},
 	}
 	for _, tt := range tests {
-		rep := engine.NewReport("j", 0)
-		rep.Counts = engine.Counts{Planned: 10, Sent: 10, Success: 6, ConnErrors: 4}
+		rep := tally.NewReport("j", 0)
+		rep.Counts = tally.Counts{Planned: 10, Sent: 10, Success: 6, ConnErrors: 4}
 		_ = rep.Latency.RecordValues(1000, 10)
 		rep.Dials, rep.DialErrors = tt.dials, tt.errors
 		err := checkReport(rep, 10)
@@ -53,9 +53,9 @@ func TestSchedulerSumsDials(t *testing.T) {
 			Interval:   time.Second,
 		})
 		a, b, c := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1), newFake(ctx, h.sched, "exec-c", 1)
-		a.dials = func(r *engine.Report) { r.Dials, r.DialErrors = 3, 1 }
-		b.dials = func(r *engine.Report) { r.Dials = 2 }
-		c.dials = func(r *engine.Report) { r.Dials = math.MaxInt64 }
+		a.dials = func(r *tally.Report) { r.Dials, r.DialErrors = 3, 1 }
+		b.dials = func(r *tally.Report) { r.Dials = 2 }
+		c.dials = func(r *tally.Report) { r.Dials = math.MaxInt64 }
 		for _, e := range []*fakeExecutor{a, b, c} {
 			h.sched.Join(e)
 		}
@@ -101,12 +101,12 @@ func TestPendingRoundSumsDials(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	p := &pendingRound{
 		result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 30}, Start: start, Interval: time.Second},
-		merged: engine.NewReport("", 0),
+		merged: tally.NewReport("", 0),
 		jobs:   map[string]*pendingJob{"a": {planned: 10}, "b": {planned: 10}, "c": {planned: 10}},
 	}
 	p.outstanding = 3
 	for id, d := range map[string][2]int64{"a": {4, 2}, "b": {1, 0}} {
-		rep := successReport(engine.Job{ID: id, Count: 10, StartAt: start, Duration: time.Second}, 10)
+		rep := successReport(tally.Job{ID: id, Count: 10, StartAt: start, Duration: time.Second}, 10)
 		rep.Dials, rep.DialErrors = d[0], d[1]
 		p.settle(id, rep, false)
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -37,12 +37,12 @@ type fakeExecutor struct {
 	// out (all succeed); dials, when set, fills in a report's connection
 	// counts.
 	dispatchErr error
-	silent      func(engine.Job) bool
+	silent      func(tally.Job) bool
 	sent        func(count int) int
-	dials       func(*engine.Report)
+	dials       func(*tally.Report)
 
 	mu   sync.Mutex
-	jobs []engine.Job
+	jobs []tally.Job
 	at   []time.Time // when each job was dispatched
 }
 
@@ -56,7 +56,7 @@ func (f *fakeExecutor) Capacity() int { return f.capacity }
 
 // Dispatch records job and, unless told otherwise, reports it once its
 // interval is over.
-func (f *fakeExecutor) Dispatch(job engine.Job) error {
+func (f *fakeExecutor) Dispatch(job tally.Job) error {
 	f.mu.Lock()
 	f.jobs = append(f.jobs, job)
 	f.at = append(f.at, time.Now())
@@ -100,7 +100,7 @@ func (f *fakeExecutor) counts() []int {
 }
 
 // snapshot returns the jobs dispatched so far and when.
-func (f *fakeExecutor) snapshot() ([]engine.Job, []time.Time) {
+func (f *fakeExecutor) snapshot() ([]tally.Job, []time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.jobs), slices.Clone(f.at)
@@ -108,8 +108,8 @@ func (f *fakeExecutor) snapshot() ([]engine.Job, []time.Time) {
 
 // successReport is the report of job when sent of its requests went out,
 // evenly spaced, and all succeeded.
-func successReport(job engine.Job, sent int) *engine.Report {
-	rep := engine.NewReport(job.ID, job.Round)
+func successReport(job tally.Job, sent int) *tally.Report {
+	rep := tally.NewReport(job.ID, job.Round)
 	rep.Planned = int64(job.Count)
 	rep.Sent = int64(sent)
 	rep.Success = int64(sent)

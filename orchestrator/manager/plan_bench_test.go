@@ -14,7 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
@@ -22,7 +22,7 @@ import (
 
 // The planning benchmark: one 1 s round of 1,000,000 requests split across
 // 50 executors, each job converted and marshalled as the control plane
-// sends it (orchestrator/control's sendJob: JobFromEngine, SplitJob, and
+// sends it (orchestrator/control's sendJob: JobFromTally, SplitJob, and
 // gRPC's proto codec marshalling every message). Issue 10 asks that this
 // take under one core: under 1 s of CPU per round.
 
@@ -48,8 +48,8 @@ func (e *shipExecutor) ID() string    { return e.id }
 func (e *shipExecutor) Capacity() int { return 1 }
 
 // Dispatch converts, splits and marshals job as sendJob would send it.
-func (e *shipExecutor) Dispatch(job engine.Job) error {
-	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromEngine(job), 0) {
+func (e *shipExecutor) Dispatch(job tally.Job) error {
+	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromTally(job), 0) {
 		b, err := proto.Marshal(msg)
 		if err != nil {
 			return err

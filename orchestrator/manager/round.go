@@ -5,7 +5,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -30,14 +30,14 @@ type RoundResult struct {
 	// the bytes received. RoundStats repeats its counts, so r.Success and
 	// the like are ambiguous and do not compile: write r.Counts.Success
 	// (the tally) or r.RoundStats.Success (the summary Summarize made).
-	engine.Counts
+	tally.Counts
 	// Latency (from intended send time) and Service (from actual send)
 	// hold microseconds.
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
 	// Breakdown holds the round's status codes, failure reasons and
 	// per-name results.
-	engine.Breakdown
+	tally.Breakdown
 	// PodUsage is the target pods' CPU and memory as last read when the
 	// round finished; empty in url mode or without a metrics API.
 	PodUsage []PodUsage
@@ -89,7 +89,7 @@ func (r *RoundResult) Summarize() {
 	s.Planned, s.Sent, s.Success, s.Failed = c.Planned, c.Sent, c.Success, c.Failed()
 	s.ClientErrors, s.ServerErrors, s.Timeouts, s.ConnErrors = c.ClientErrors, c.ServerErrors, c.Timeouts, c.ConnErrors
 	s.Dropped, s.Lost = c.Dropped, c.Lost
-	q := func(p float64) time.Duration { return engine.Percentile(r.Latency, p) }
+	q := func(p float64) time.Duration { return tally.Percentile(r.Latency, p) }
 	s.P50, s.P90, s.P95, s.P99, s.P999, s.Max = q(50), q(90), q(95), q(99), q(99.9), q(100)
 }
 
@@ -99,7 +99,7 @@ func (r *RoundResult) Summarize() {
 // request is due one spacing (1s / the planned rate) before the round
 // ends, so a round cut short just after it began does not report its few
 // sends over a few milliseconds as a huge rate.
-func achievedRPS(rep *engine.Report, start time.Time, window time.Duration, plannedRPS int) float64 {
+func achievedRPS(rep *tally.Report, start time.Time, window time.Duration, plannedRPS int) float64 {
 	if rep.Sent == 0 {
 		return 0
 	}
@@ -120,10 +120,10 @@ type Summary struct {
 	Skipped int
 	// Elapsed runs from the first round's start to the end of the last.
 	Elapsed time.Duration
-	engine.Counts
+	tally.Counts
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
-	engine.Breakdown
+	tally.Breakdown
 	// Dials and DialErrors are the rounds' connections opened and
 	// connection attempts failed (see RoundResult), summed.
 	Dials, DialErrors int64
@@ -140,7 +140,7 @@ func (s *Summary) AchievedRPS() float64 {
 // Add folds a finished round into the summary; the caller sets Elapsed.
 func (s *Summary) Add(r *RoundResult) {
 	if s.Latency == nil {
-		s.Latency, s.Service = engine.NewHistogram(), engine.NewHistogram()
+		s.Latency, s.Service = tally.NewHistogram(), tally.NewHistogram()
 	}
 	s.Rounds++
 	s.Counts.Add(r.Counts)
@@ -161,7 +161,7 @@ type pendingJob struct {
 // pendingRound is a dispatched round awaiting its reports.
 type pendingRound struct {
 	result      RoundResult
-	merged      *engine.Report
+	merged      *tally.Report
 	jobs        map[string]*pendingJob
 	outstanding int
 	// deadline is when missing reports are given up on and counted lost.
@@ -172,7 +172,7 @@ type pendingRound struct {
 // are lost) and reports whether the job was outstanding. stopping tells
 // that the run was stopped: a report may then plan fewer requests than the
 // job held, those that had not fallen due.
-func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool {
+func (p *pendingRound) settle(id string, rep *tally.Report, stopping bool) bool {
 	j, ok := p.jobs[id]
 	if !ok || j.done {
 		return false
@@ -180,7 +180,7 @@ func (p *pendingRound) settle(id string, rep *engine.Report, stopping bool) bool
 	j.done = true
 	p.outstanding--
 	if rep == nil {
-		rep = &engine.Report{Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+		rep = &tally.Report{Counts: tally.Counts{Planned: j.planned, Lost: j.planned}}
 		rep.AddError("lost: the executor went away before reporting", j.planned)
 	}
 	planned := j.planned

@@ -9,7 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -226,50 +226,50 @@ func TestSchedulerSourceFails(t *testing.T) {
 
 func TestPendingRoundSettle(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	rep := func(sent, success, timeouts int64) *engine.Report {
-		r := engine.NewReport("j", 0)
+	rep := func(sent, success, timeouts int64) *tally.Report {
+		r := tally.NewReport("j", 0)
 		r.Sent, r.Success, r.Timeouts = sent, success, timeouts
 		r.FirstSend, r.LastSend = start, start.Add(900*time.Millisecond)
 		return r
 	}
-	late := func(r *engine.Report) *engine.Report {
+	late := func(r *tally.Report) *tally.Report {
 		r.LastSend = r.LastSend.Add(time.Second)
 		return r
 	}
-	stoppedAt := func(r *engine.Report, last time.Duration) *engine.Report {
+	stoppedAt := func(r *tally.Report, last time.Duration) *tally.Report {
 		r.LastSend = start.Add(last)
 		return r
 	}
-	planned := func(r *engine.Report, n int64) *engine.Report {
+	planned := func(r *tally.Report, n int64) *tally.Report {
 		r.Planned = n
 		return r
 	}
 	tests := []struct {
 		name        string
-		report      *engine.Report // nil: never reported
+		report      *tally.Report // nil: never reported
 		stopping    bool
-		want        engine.Counts
+		want        tally.Counts
 		wantSettled bool
 		wantRPS     float64
 	}{
-		{"full", rep(10, 9, 1), false, engine.Counts{Planned: 10, Sent: 10, Success: 9, Timeouts: 1}, true, 10},
-		{"partial", rep(6, 5, 1), false, engine.Counts{Planned: 10, Sent: 6, Success: 5, Timeouts: 1, Lost: 4}, true, 6},
+		{"full", rep(10, 9, 1), false, tally.Counts{Planned: 10, Sent: 10, Success: 9, Timeouts: 1}, true, 10},
+		{"partial", rep(6, 5, 1), false, tally.Counts{Planned: 10, Sent: 6, Success: 5, Timeouts: 1, Lost: 4}, true, 6},
 		// A report that plans less is only believed once the run stopped.
-		{"short plan while running", planned(rep(6, 6, 0), 6), false, engine.Counts{Planned: 10, Sent: 6, Success: 6, Lost: 4}, true, 6},
+		{"short plan while running", planned(rep(6, 6, 0), 6), false, tally.Counts{Planned: 10, Sent: 6, Success: 6, Lost: 4}, true, 6},
 		// Stopped 600ms in: 6 of 10 requests fell due, the last at 500ms,
 		// so they went out at the planned 10 rps.
-		{"short plan after stop", stoppedAt(planned(rep(6, 6, 0), 6), 500*time.Millisecond), true, engine.Counts{Planned: 6, Sent: 6, Success: 6}, true, 10},
-		{"missing", nil, false, engine.Counts{Planned: 10, Lost: 10}, true, 0},
+		{"short plan after stop", stoppedAt(planned(rep(6, 6, 0), 6), 500*time.Millisecond), true, tally.Counts{Planned: 6, Sent: 6, Success: 6}, true, 10},
+		{"missing", nil, false, tally.Counts{Planned: 10, Lost: 10}, true, 0},
 		// The last send was 1s late, so sending took 2s: 5 rps.
-		{"late sends", late(rep(10, 10, 0)), false, engine.Counts{Planned: 10, Sent: 10, Success: 10}, true, 5},
+		{"late sends", late(rep(10, 10, 0)), false, tally.Counts{Planned: 10, Sent: 10, Success: 10}, true, 5},
 		// Stopped 3ms in: the one request due at 0 went out; at the
 		// planned 10 rps it stands for 100ms, not 3ms (333 rps).
-		{"stopped just after the start", stoppedAt(planned(rep(1, 1, 0), 1), 0), true, engine.Counts{Planned: 1, Sent: 1, Success: 1}, true, 10},
+		{"stopped just after the start", stoppedAt(planned(rep(1, 1, 0), 1), 0), true, tally.Counts{Planned: 1, Sent: 1, Success: 1}, true, 10},
 	}
 	for _, tt := range tests {
 		p := &pendingRound{
 			result: RoundResult{RoundStats: types.RoundStats{PlannedRPS: 10}, Start: start, Interval: time.Second},
-			merged: engine.NewReport("", 0),
+			merged: tally.NewReport("", 0),
 			jobs:   map[string]*pendingJob{"j": {executor: "e", planned: 10}},
 		}
 		p.outstanding = 1

@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -118,8 +118,8 @@ func (s *Scheduler) logFinished() {
 	s.log.Info("test finished", "rounds", sum.Rounds, "planned", sum.Planned, "success", sum.Success,
 		"failed", sum.Failed(), "timeouts", sum.Timeouts, "dropped", sum.Dropped, "lost", sum.Lost,
 		"achieved_rps", math.Round(sum.AchievedRPS()*10)/10,
-		"p50_ms", millis(engine.Percentile(sum.Latency, 50)), "p99_ms", millis(engine.Percentile(sum.Latency, 99)),
-		"p99.9_ms", millis(engine.Percentile(sum.Latency, 99.9)), "max_ms", millis(engine.Percentile(sum.Latency, 100)))
+		"p50_ms", millis(tally.Percentile(sum.Latency, 50)), "p99_ms", millis(tally.Percentile(sum.Latency, 99)),
+		"p99.9_ms", millis(tally.Percentile(sum.Latency, 99.9)), "max_ms", millis(tally.Percentile(sum.Latency, 100)))
 }
 
 // awaitExecutor blocks until round 0 may start: until ExpectExecutors
@@ -247,7 +247,7 @@ func (s *Scheduler) plan(index int64, start time.Time) (ended bool, err error) {
 	counts := splitCounts(s.requestsForRound(rps), caps)
 	p := &pendingRound{
 		result: RoundResult{RoundStats: types.RoundStats{Round: index, PlannedRPS: rps}, Start: start, Interval: s.cfg.Interval, Executors: len(execs)},
-		merged: engine.NewReport("", index),
+		merged: tally.NewReport("", index),
 		jobs:   make(map[string]*pendingJob),
 		// The last request may take the request timeout to end; after
 		// that a missing report is given up on.
@@ -273,9 +273,9 @@ func (s *Scheduler) dispatch(p *pendingRound, e Executor, count int, target stri
 	if err != nil {
 		return err
 	}
-	pool, order := engine.Pool(reqs)
+	pool, order := tally.Pool(reqs)
 	index := p.result.Round
-	job := engine.Job{
+	job := tally.Job{
 		ID:        fmt.Sprintf("r%d-%s", index, e.ID()),
 		Round:     index,
 		TargetURL: target,

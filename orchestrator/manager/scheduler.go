@@ -13,7 +13,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -25,7 +25,7 @@ type Executor interface {
 	Capacity() int
 	// Dispatch hands a job over without blocking; an error means the job
 	// did not reach the executor and its requests are lost.
-	Dispatch(job engine.Job) error
+	Dispatch(job tally.Job) error
 }
 
 // DefaultExecutorWait is how long round 0 waits for the expected
@@ -53,7 +53,7 @@ type SchedulerConfig struct {
 	RequestTimeout time.Duration
 	// TLS is sent with every job: how executors connect to an https
 	// target. Nil means the system roots, verified.
-	TLS *engine.TLSConfig
+	TLS *tally.TLSConfig
 	// ReportGrace is how long after a round's last request could have
 	// timed out its missing reports are awaited; default 5s.
 	ReportGrace time.Duration
@@ -123,7 +123,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		cfg.Interval = time.Second
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = engine.DefaultTimeout
+		cfg.RequestTimeout = tally.DefaultTimeout
 	}
 	if cfg.ReportGrace <= 0 {
 		cfg.ReportGrace = 5 * time.Second
@@ -194,7 +194,7 @@ func (s *Scheduler) Leave(e Executor, reason string) {
 }
 
 // Report delivers a job's report from the executor that ran it.
-func (s *Scheduler) Report(executorID string, rep *engine.Report) {
+func (s *Scheduler) Report(executorID string, rep *tally.Report) {
 	s.submit(func() {
 		e, ok := s.jobs[rep.JobID]
 		if !ok || e.ID() != executorID {
@@ -216,7 +216,7 @@ func (s *Scheduler) Report(executorID string, rep *engine.Report) {
 				if l, ok := e.(RefusalListener); ok {
 					l.ReportRefused(rep.JobID, err)
 				}
-				lost := &engine.Report{JobID: rep.JobID, Round: rep.Round, Counts: engine.Counts{Planned: j.planned, Lost: j.planned}}
+				lost := &tally.Report{JobID: rep.JobID, Round: rep.Round, Counts: tally.Counts{Planned: j.planned, Lost: j.planned}}
 				lost.AddError("lost: the executor's report was refused as inconsistent", j.planned)
 				rep = lost
 			}
@@ -238,12 +238,12 @@ func (s *Scheduler) Summary() Summary {
 	defer s.mu.Unlock()
 	out := s.summary
 	if out.Latency != nil {
-		out.Latency = engine.NewHistogram()
+		out.Latency = tally.NewHistogram()
 		out.Latency.Merge(s.summary.Latency)
-		out.Service = engine.NewHistogram()
+		out.Service = tally.NewHistogram()
 		out.Service.Merge(s.summary.Service)
 	}
-	out.Breakdown = engine.Breakdown{}
+	out.Breakdown = tally.Breakdown{}
 	out.Breakdown.Merge(&s.summary.Breakdown)
 	return out
 }
@@ -278,13 +278,11 @@ func (s *Scheduler) requestsForRound(rps int) int {
 	return int(math.Round(float64(rps) * s.cfg.Interval.Seconds()))
 }
 
-// nextRequests draws n requests from the source. Requests whose bodies
-// are the same string (a source line or a script value used again) share
-// one copy of its bytes, so that a large body is not copied once per
-// request; engine.Pool then sends it once per job.
-func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
-	out := make([]engine.Request, n)
-	conv := newSpecConverter()
+// nextRequests draws n requests from the source. They go into the job as
+// the source returned them: requests whose bodies are the same string (a
+// source line or a script value used again) share its bytes, and
+// tally.Pool then sends each distinct request once per job.
+func (s *Scheduler) nextRequests(n int) ([]types.RequestSpec, error) {
 	if bs, ok := s.cfg.Source.(types.BatchSource); ok {
 		specs, err := bs.NextBatch(n)
 		if err != nil {
@@ -293,30 +291,28 @@ func (s *Scheduler) nextRequests(n int) ([]engine.Request, error) {
 		if len(specs) != n {
 			return nil, fmt.Errorf("request source: asked for %d requests, got %d", n, len(specs))
 		}
-		for i := range specs {
-			out[i] = conv.fromSpec(&specs[i])
-		}
-		return out, checkSizes(out)
+		return specs, checkSizes(specs)
 	}
+	out := make([]types.RequestSpec, n)
 	for i := range out {
 		spec, err := s.cfg.Source.Next()
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
 		}
-		out[i] = conv.fromSpec(&spec)
+		out[i] = spec
 	}
 	return out, checkSizes(out)
 }
 
-// checkSizes refuses a request larger than engine.MaxRequestBytes, which
+// checkSizes refuses a request larger than tally.MaxRequestBytes, which
 // the control plane could not carry. Sources that load their requests
 // refuse those at start with the line at fault; this catches requests
 // built as the test runs.
-func checkSizes(reqs []engine.Request) error {
+func checkSizes(reqs []types.RequestSpec) error {
 	for i := range reqs {
-		if n := reqs[i].Size(); n > engine.MaxRequestBytes {
+		if n := tally.RequestSize(&reqs[i]); n > tally.MaxRequestBytes {
 			return fmt.Errorf("request source: a %s %s request of %d bytes exceeds the limit of %d bytes",
-				reqs[i].Method, reqs[i].Path, n, engine.MaxRequestBytes)
+				reqs[i].Method, reqs[i].Path, n, tally.MaxRequestBytes)
 		}
 	}
 	return nil
@@ -338,7 +334,7 @@ func sortedExecutors(m map[string]Executor) []Executor {
 // not link Prometheus). Its methods may be called concurrently: from the
 // scheduler's goroutine and from the executors' streams.
 type SchedulerMetrics interface {
-	RoundFinished(stats types.RoundStats, counts engine.Counts, latency *hdrhistogram.Histogram)
+	RoundFinished(stats types.RoundStats, counts tally.Counts, latency *hdrhistogram.Histogram)
 	RoundSkipped()
 	ReportRefused()
 	SetRegisteredExecutors(n int)
@@ -352,9 +348,9 @@ type noSchedulerMetrics struct{}
 
 var _ SchedulerMetrics = noSchedulerMetrics{}
 
-func (noSchedulerMetrics) RoundFinished(types.RoundStats, engine.Counts, *hdrhistogram.Histogram) {}
-func (noSchedulerMetrics) RoundSkipped()                                                          {}
-func (noSchedulerMetrics) ReportRefused()                                                         {}
-func (noSchedulerMetrics) SetRegisteredExecutors(int)                                             {}
-func (noSchedulerMetrics) JobDispatched(int)                                                      {}
-func (noSchedulerMetrics) ExecutorDisconnected()                                                  {}
+func (noSchedulerMetrics) RoundFinished(types.RoundStats, tally.Counts, *hdrhistogram.Histogram) {}
+func (noSchedulerMetrics) RoundSkipped()                                                         {}
+func (noSchedulerMetrics) ReportRefused()                                                        {}
+func (noSchedulerMetrics) SetRegisteredExecutors(int)                                            {}
+func (noSchedulerMetrics) JobDispatched(int)                                                     {}
+func (noSchedulerMetrics) ExecutorDisconnected()                                                 {}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -37,7 +37,7 @@ func TestSchedulerLostRequests(t *testing.T) {
 	}{
 		{
 			name:     "never reports",
-			broken:   func(f *fakeExecutor) { f.silent = func(engine.Job) bool { return true } },
+			broken:   func(f *fakeExecutor) { f.silent = func(tally.Job) bool { return true } },
 			wantSent: 5, wantLost: 5,
 			finish:         interval + timeout + grace,
 			wantDispatched: 4,
@@ -130,7 +130,7 @@ func TestSchedulerRoundsFinishInOrder(t *testing.T) {
 			ReportGrace:    2 * time.Second,
 		})
 		a, b := newFake(ctx, h.sched, "exec-a", 1), newFake(ctx, h.sched, "exec-b", 1)
-		b.silent = func(j engine.Job) bool { return j.Round == 0 }
+		b.silent = func(j tally.Job) bool { return j.Round == 0 }
 		h.sched.Join(a)
 		h.sched.Join(b)
 		returned, err := h.wait(h.start(ctx), time.Minute)

@@ -8,7 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -45,7 +45,7 @@ func TestSchedulerStepProfile(t *testing.T) {
 		if start.Before(h.t0) || start.After(h.t0.Add(time.Second)) {
 			t.Errorf("round 0 Start = +%v after Run started, want within one interval", start.Sub(h.t0))
 		}
-		var want engine.Counts
+		var want tally.Counts
 		for k, r := range rounds {
 			rps := 10 * (k + 1)
 			if r.PlannedRPS != rps || r.Counts.Planned != int64(rps) || r.Counts.Success != int64(rps) || r.Counts.Sent != int64(rps) {
@@ -255,7 +255,7 @@ func TestSchedulerSendsTLSWithEveryJob(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		tc := &engine.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca")}
+		tc := &tally.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca")}
 		h := newHarness(t, SchedulerConfig{
 			Calculator: types.CalculatorOf(NewConstantLoadCalculator(4)),
 			Interval:   time.Second,

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -26,7 +27,7 @@ func TestSchedulerRefusesOversizedRequest(t *testing.T) {
 		defer cancel()
 		h := newHarness(t, SchedulerConfig{
 			Calculator: types.CalculatorOf(&scriptedCalculator{rates: []int{4}, repeat: true}),
-			Source:     &bigSource{body: strings.Repeat("x", engine.MaxRequestBytes+1)},
+			Source:     &bigSource{body: strings.Repeat("x", tally.MaxRequestBytes+1)},
 			Interval:   time.Second,
 		})
 		h.sched.Join(newFake(ctx, h.sched, "exec-a", 1))
@@ -38,18 +39,18 @@ func TestSchedulerRefusesOversizedRequest(t *testing.T) {
 }
 
 func TestNextRequestsSharesBodies(t *testing.T) {
-	body := strings.Repeat("x", 4*minSharedBody)
+	body := strings.Repeat("x", 2048)
 	s := &Scheduler{cfg: SchedulerConfig{Source: &bigSource{body: body}}}
 	reqs, err := s.nextRequests(5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, order := engine.Pool(reqs)
-	if len(pool) != 1 || order != nil || string(pool[0].Body) != body {
+	pool, order := tally.Pool(reqs)
+	if len(pool) != 1 || order != nil || pool[0].Body != body {
 		t.Fatalf("pool of %d requests, order %v; want the one request with its body", len(pool), order)
 	}
 	for i := 1; i < len(reqs); i++ {
-		if &reqs[i].Body[0] != &reqs[0].Body[0] {
+		if unsafe.StringData(reqs[i].Body) != unsafe.StringData(reqs[0].Body) {
 			t.Errorf("request %d has its own copy of the body", i)
 		}
 	}

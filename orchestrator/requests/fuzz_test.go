@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/test/wiretest"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -67,12 +66,11 @@ func FuzzParseRecords(f *testing.F) {
 // checkRendered fails unless spec renders exactly as the wire model says.
 func checkRendered(t *testing.T, spec types.RequestSpec) {
 	t.Helper()
-	r := manager.FromSpec(spec)
-	got, err := engine.Render(fuzzTarget, r)
+	got, err := engine.Render(fuzzTarget, spec)
 	if err != nil {
 		t.Fatalf("the engine refuses %+v, which passed validation: %v", spec, err)
 	}
-	if want := wiretest.Want(fuzzTarget, r); got != want {
+	if want := wiretest.Want(fuzzTarget, spec); got != want {
 		t.Fatalf("%+v renders as\n%q\nwant\n%q", spec, got, want)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/test/wiretest"
 )
 
@@ -71,7 +70,7 @@ func TestFileSourceSendsAsWrittenOrRefuses(t *testing.T) {
 			}
 			spec, _ := src.Next()
 			want := strings.ReplaceAll(tt.wire, "HOST", srv.Host())
-			if got := srv.Send(t, manager.FromSpec(spec)); got != want {
+			if got := srv.Send(t, spec); got != want {
 				t.Errorf("server received\n%q\nwant\n%q", got, want)
 			}
 		})
@@ -87,9 +86,8 @@ func TestAdHocSourceSendsAsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec, _ := src.Next()
-	r := manager.FromSpec(spec)
 	want := "purge //a/../b?x=%41 HTTP/1.1\r\nUser-Agent: imager\r\nHost: vhost.example\r\nContent-Length: 0\r\n\r\n"
-	if got := srv.Send(t, r); got != want {
+	if got := srv.Send(t, spec); got != want {
 		t.Errorf("server received\n%q\nwant\n%q", got, want)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/test/browser"
 	"github.com/PeladoCollado/imager/test/proc"
@@ -27,7 +27,7 @@ import (
 func checkAccounting(t *testing.T, what string, c *results.Counts) {
 	t.Helper()
 	var sum int64
-	for _, o := range engine.Outcomes() {
+	for _, o := range tally.Outcomes() {
 		n, ok := c.Outcomes[o.String()]
 		if !ok {
 			t.Errorf("%s: outcomes lack %q: %v", what, o, c.Outcomes)

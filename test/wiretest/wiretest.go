@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // Limits on what the server reads of one request.
@@ -147,13 +151,13 @@ func (s *Server) Next(t testing.TB) string {
 // Send sends r to the server through the engine, as an executor would, and
 // returns the bytes the server received. It fails the test unless the
 // request succeeded.
-func (s *Server) Send(t testing.TB, r engine.Request) string {
+func (s *Server) Send(t testing.TB, r types.RequestSpec) string {
 	t.Helper()
 	runner := engine.NewRunner(engine.RunnerConfig{MaxInFlight: 4})
 	defer runner.Client().CloseConnections()
-	rep := runner.Run(context.Background(), engine.Job{
+	rep := runner.Run(context.Background(), tally.Job{
 		ID: "wire", TargetURL: s.URL, StartAt: time.Now(), Duration: time.Millisecond,
-		Count: 1, Timeout: wait, Requests: []engine.Request{r},
+		Count: 1, Timeout: wait, Requests: []types.RequestSpec{r},
 	})
 	if rep.Success != 1 {
 		t.Fatalf("sending %+v: %+v (err %q, errors %v)", r, rep.Counts, rep.Err, rep.Errors)
@@ -163,24 +167,24 @@ func (s *Server) Send(t testing.TB, r engine.Request) string {
 
 // Want returns the bytes r must arrive as when the engine sends it to
 // target (an http URL without a path): the request line and headers as
-// written, preceded by the User-Agent and Host the engine adds when r has
-// none, and Content-Length when r has a body or a method other than GET
-// and HEAD. It is the model that "sent exactly as written" is checked
-// against.
-func Want(target string, r engine.Request) string {
+// written (headers sorted by name, a name's values in their order),
+// preceded by the User-Agent and Host the engine adds when r has none, and
+// Content-Length when r has a body or a method other than GET and HEAD.
+// It is the model that "sent exactly as written" is checked against.
+func Want(target string, r types.RequestSpec) string {
 	var b strings.Builder
 	method := r.Method
 	if method == "" {
 		method = "GET"
 	}
 	b.WriteString(method + " " + r.Path)
-	if r.Query != "" {
-		b.WriteString("?" + r.Query)
+	if r.QueryString != "" {
+		b.WriteString("?" + r.QueryString)
 	}
 	b.WriteString(" HTTP/1.1\r\n")
 	has := func(name string) bool {
-		for _, h := range r.Headers {
-			if strings.EqualFold(h.Name, name) {
+		for h := range r.Headers {
+			if strings.EqualFold(h, name) {
 				return true
 			}
 		}
@@ -192,13 +196,15 @@ func Want(target string, r engine.Request) string {
 	if !has("Host") {
 		b.WriteString("Host: " + strings.TrimPrefix(target, "http://") + "\r\n")
 	}
-	for _, h := range r.Headers {
-		b.WriteString(h.Name + ": " + h.Value + "\r\n")
+	for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
+		for _, v := range r.Headers[name] {
+			b.WriteString(name + ": " + v + "\r\n")
+		}
 	}
 	if len(r.Body) > 0 || (method != "GET" && method != "HEAD") {
 		b.WriteString("Content-Length: " + strconv.Itoa(len(r.Body)) + "\r\n")
 	}
 	b.WriteString("\r\n")
-	b.Write(r.Body)
+	b.WriteString(r.Body)
 	return b.String()
 }

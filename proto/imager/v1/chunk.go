@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // Message size limits of the control plane, on both sides. A job is sent
@@ -18,7 +18,7 @@ import (
 // load them.
 const (
 	PartBytes       = 1 << 20
-	MaxRequestBytes = engine.MaxRequestBytes
+	MaxRequestBytes = tally.MaxRequestBytes
 	MaxMessageBytes = MaxRequestBytes + 1<<20
 )
 

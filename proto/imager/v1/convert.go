@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
 // unixNanos returns t as Unix nanoseconds, 0 for the zero time.
@@ -23,9 +23,13 @@ func fromUnixNanos(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// JobFromEngine converts an engine job into its wire form.
-func JobFromEngine(j engine.Job) *Job {
-	reqs := requestsFromEngine(j.Requests)
+// JobFromTally converts a job into its wire form, the one place a job's
+// requests become wire messages: each request's headers go out sorted by
+// name, a name's values in their order, as the engine sends them. The
+// messages share their bodies with j's requests (a body string is not
+// copied for the wire): treat them as read-only.
+func JobFromTally(j tally.Job) *Job {
+	reqs := requestsFromTally(j.Requests)
 	var tls *TLS
 	if t := j.TLS; t != nil {
 		tls = &TLS{InsecureSkipVerify: t.InsecureSkipVerify, CaPem: t.CAPEM, ClientCertPem: t.ClientCertPEM, ClientKeyPem: t.ClientKeyPEM}
@@ -44,56 +48,16 @@ func JobFromEngine(j engine.Job) *Job {
 	}
 }
 
-// requestsFromEngine converts requests into their wire form. The messages
-// and their headers are carved out of a few large allocations rather than
-// one per message, which a job of a million distinct requests needs.
-func requestsFromEngine(rs []engine.Request) []*Request {
-	n := 0
-	for i := range rs {
-		n += len(rs[i].Headers)
-	}
-	reqs := make([]*Request, len(rs))
-	msgs := make([]Request, len(rs))
-	headers := make([]Header, n)
-	headerPtrs := make([]*Header, n)
-	for i := range rs {
-		r, m := &rs[i], &msgs[i]
-		m.Method, m.Path, m.Query, m.Body, m.Name = r.Method, r.Path, r.Query, r.Body, r.Name
-		if len(r.Headers) > 0 {
-			hs := headerPtrs[:len(r.Headers):len(r.Headers)]
-			headerPtrs = headerPtrs[len(r.Headers):]
-			for k, h := range r.Headers {
-				headers[k].Name, headers[k].Value = h.Name, h.Value
-				hs[k] = &headers[k]
-			}
-			headers = headers[len(r.Headers):]
-			m.Headers = hs
-		} else {
-			m.Headers = []*Header{}
-		}
-		reqs[i] = m
-	}
-	return reqs
-}
-
-// ToEngine converts a wire job into an engine job.
-func (j *Job) ToEngine() engine.Job {
-	reqs := make([]engine.Request, len(j.GetRequests()))
-	for i, r := range j.GetRequests() {
-		var hs []engine.Header
-		if len(r.GetHeaders()) > 0 {
-			hs = make([]engine.Header, len(r.GetHeaders()))
-			for k, h := range r.GetHeaders() {
-				hs[k] = engine.Header{Name: h.GetName(), Value: h.GetValue()}
-			}
-		}
-		reqs[i] = engine.Request{Method: r.GetMethod(), Path: r.GetPath(), Query: r.GetQuery(), Headers: hs, Body: r.GetBody(), Name: r.GetName()}
-	}
-	var tls *engine.TLSConfig
+// ToTally converts a wire job into a job, the one place wire requests
+// become requests. A body becomes one string per wire request, which the
+// job's uses of that request share. Headers with the same content as the
+// request before share its map.
+func (j *Job) ToTally() tally.Job {
+	var tls *tally.TLSConfig
 	if t := j.GetTls(); t != nil {
-		tls = &engine.TLSConfig{InsecureSkipVerify: t.GetInsecureSkipVerify(), CAPEM: t.GetCaPem(), ClientCertPEM: t.GetClientCertPem(), ClientKeyPEM: t.GetClientKeyPem()}
+		tls = &tally.TLSConfig{InsecureSkipVerify: t.GetInsecureSkipVerify(), CAPEM: t.GetCaPem(), ClientCertPEM: t.GetClientCertPem(), ClientKeyPEM: t.GetClientKeyPem()}
 	}
-	return engine.Job{
+	return tally.Job{
 		ID:        j.GetJobId(),
 		Round:     j.GetRound(),
 		TargetURL: j.GetTargetUrl(),
@@ -101,24 +65,24 @@ func (j *Job) ToEngine() engine.Job {
 		Duration:  time.Duration(j.GetDurationNanos()),
 		Count:     int(j.GetCount()),
 		Timeout:   time.Duration(j.GetTimeoutNanos()),
-		Requests:  reqs,
+		Requests:  requestsToTally(j.GetRequests()),
 		Order:     j.GetOrder(),
 		TLS:       tls,
 	}
 }
 
-// ReportFromEngine converts an engine report into its wire form.
-func ReportFromEngine(r *engine.Report) (*Report, error) {
-	lat, err := engine.EncodeHistogram(r.Latency)
+// ReportFromTally converts a report into its wire form.
+func ReportFromTally(r *tally.Report) (*Report, error) {
+	lat, err := tally.EncodeHistogram(r.Latency)
 	if err != nil {
 		return nil, fmt.Errorf("report %s latency: %w", r.JobID, err)
 	}
-	svc, err := engine.EncodeHistogram(r.Service)
+	svc, err := tally.EncodeHistogram(r.Service)
 	if err != nil {
 		return nil, fmt.Errorf("report %s service time: %w", r.JobID, err)
 	}
 	c := r.Counts
-	names, err := namesFromEngine(r.Names)
+	names, err := namesFromTally(r.Names)
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", r.JobID, err)
 	}
@@ -140,32 +104,32 @@ func ReportFromEngine(r *engine.Report) (*Report, error) {
 		FirstSendUnixNanos: unixNanos(r.FirstSend),
 		LastSendUnixNanos:  unixNanos(r.LastSend),
 		Error:              r.Err,
-		StatusCodes:        statusFromEngine(r.StatusCodes),
-		Errors:             errorsFromEngine(r.Errors),
+		StatusCodes:        statusFromTally(r.StatusCodes),
+		Errors:             errorsFromTally(r.Errors),
 		Names:              names,
 		Dials:              r.Dials,
 		DialErrors:         r.DialErrors,
 	}, nil
 }
 
-// ToEngine converts a wire report into an engine report.
-func (r *Report) ToEngine() (*engine.Report, error) {
-	lat, err := engine.DecodeHistogram(r.GetLatencyHistogram())
+// ToTally converts a wire report into a report.
+func (r *Report) ToTally() (*tally.Report, error) {
+	lat, err := tally.DecodeHistogram(r.GetLatencyHistogram())
 	if err != nil {
 		return nil, fmt.Errorf("report %s latency: %w", r.GetJobId(), err)
 	}
-	svc, err := engine.DecodeHistogram(r.GetServiceHistogram())
+	svc, err := tally.DecodeHistogram(r.GetServiceHistogram())
 	if err != nil {
 		return nil, fmt.Errorf("report %s service time: %w", r.GetJobId(), err)
 	}
-	names, err := r.namesToEngine()
+	names, err := r.namesToTally()
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Report{
+	return &tally.Report{
 		JobID: r.GetJobId(),
 		Round: r.GetRound(),
-		Counts: engine.Counts{
+		Counts: tally.Counts{
 			Planned:       r.GetPlanned(),
 			Sent:          r.GetSent(),
 			Success:       r.GetSuccess(),
@@ -184,6 +148,6 @@ func (r *Report) ToEngine() (*engine.Report, error) {
 		Err:        r.GetError(),
 		Dials:      r.GetDials(),
 		DialErrors: r.GetDialErrors(),
-		Breakdown:  r.breakdownToEngine(names),
+		Breakdown:  r.breakdownToTally(names),
 	}, nil
 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 )
 
-// statusFromEngine converts status code counts to their wire form.
-func statusFromEngine(m map[int]int64) map[int32]int64 {
+// statusFromTally converts status code counts to their wire form.
+func statusFromTally(m map[int]int64) map[int32]int64 {
 	if len(m) == 0 {
 		return nil
 	}
@@ -19,9 +19,9 @@ func statusFromEngine(m map[int]int64) map[int32]int64 {
 	return out
 }
 
-// errorsFromEngine converts failure reasons to their wire form, most
+// errorsFromTally converts failure reasons to their wire form, most
 // frequent first.
-func errorsFromEngine(m map[string]int64) []*ErrorCount {
+func errorsFromTally(m map[string]int64) []*ErrorCount {
 	out := make([]*ErrorCount, 0, len(m))
 	for msg, n := range m {
 		out = append(out, &ErrorCount{Message: msg, Count: n})
@@ -35,11 +35,11 @@ func errorsFromEngine(m map[string]int64) []*ErrorCount {
 	return out
 }
 
-// namesFromEngine converts per-name results to their wire form.
-func namesFromEngine(m map[string]*engine.NameResult) ([]*NameReport, error) {
+// namesFromTally converts per-name results to their wire form.
+func namesFromTally(m map[string]*tally.NameResult) ([]*NameReport, error) {
 	out := make([]*NameReport, 0, len(m))
 	for name, nr := range m {
-		lat, err := engine.EncodeHistogram(nr.Latency)
+		lat, err := tally.EncodeHistogram(nr.Latency)
 		if err != nil {
 			return nil, fmt.Errorf("name %q latency: %w", name, err)
 		}
@@ -54,23 +54,23 @@ func namesFromEngine(m map[string]*engine.NameResult) ([]*NameReport, error) {
 	return out, nil
 }
 
-// namesToEngine decodes the per-name results of a wire report. A sender
-// keeps at most engine.MaxNames names, so a report with more is refused
+// namesToTally decodes the per-name results of a wire report. A sender
+// keeps at most tally.MaxNames names, so a report with more is refused
 // before their histograms are decoded; a name given twice adds up.
-func (r *Report) namesToEngine() (map[string]*engine.NameResult, error) {
+func (r *Report) namesToTally() (map[string]*tally.NameResult, error) {
 	if len(r.GetNames()) == 0 {
 		return nil, nil
 	}
-	if n := len(r.GetNames()); n > engine.MaxNames {
-		return nil, fmt.Errorf("report %s has %d names, more than the %d allowed", r.GetJobId(), n, engine.MaxNames)
+	if n := len(r.GetNames()); n > tally.MaxNames {
+		return nil, fmt.Errorf("report %s has %d names, more than the %d allowed", r.GetJobId(), n, tally.MaxNames)
 	}
-	out := make(map[string]*engine.NameResult, len(r.GetNames()))
+	out := make(map[string]*tally.NameResult, len(r.GetNames()))
 	for _, n := range r.GetNames() {
-		lat, err := engine.DecodeHistogram(n.GetLatencyHistogram())
+		lat, err := tally.DecodeHistogram(n.GetLatencyHistogram())
 		if err != nil {
 			return nil, fmt.Errorf("report %s name %q latency: %w", r.GetJobId(), n.GetName(), err)
 		}
-		c := engine.Counts{
+		c := tally.Counts{
 			Planned: n.GetPlanned(), Sent: n.GetSent(), Success: n.GetSuccess(),
 			ClientErrors: n.GetClientErrors(), ServerErrors: n.GetServerErrors(), Timeouts: n.GetTimeouts(),
 			ConnErrors: n.GetConnectionErrors(), Dropped: n.GetDropped(), Lost: n.GetLost(),
@@ -80,21 +80,21 @@ func (r *Report) namesToEngine() (map[string]*engine.NameResult, error) {
 			nr.Latency.Merge(lat)
 			continue
 		}
-		out[n.GetName()] = &engine.NameResult{Latency: lat, Counts: c}
+		out[n.GetName()] = &tally.NameResult{Latency: lat, Counts: c}
 	}
 	return out, nil
 }
 
-// breakdownToEngine assembles a wire report's breakdown; the engine's
+// breakdownToTally assembles a wire report's breakdown; the engine's
 // bounds apply, so a report cannot grow the orchestrator's maps past them.
-func (r *Report) breakdownToEngine(names map[string]*engine.NameResult) engine.Breakdown {
-	var b engine.Breakdown
+func (r *Report) breakdownToTally(names map[string]*tally.NameResult) tally.Breakdown {
+	var b tally.Breakdown
 	for code, n := range r.GetStatusCodes() {
 		b.AddStatus(int(code), n)
 	}
 	for _, e := range r.GetErrors() {
 		b.AddError(e.GetMessage(), e.GetCount())
 	}
-	b.Merge(&engine.Breakdown{Names: names})
+	b.Merge(&tally.Breakdown{Names: names})
 	return b
 }

@@ -1,7 +1,6 @@
 package imagerv1_test
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"reflect"
@@ -9,17 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/types"
 )
 
 // jobDiff describes how got differs from want, or returns "". Times compare
 // with Equal; an empty body or header list equals a nil one.
-func jobDiff(got, want engine.Job) string {
+func jobDiff(got, want tally.Job) string {
 	var d []string
 	if got.ID != want.ID || got.Round != want.Round || got.TargetURL != want.TargetURL {
 		d = append(d, "id, round or target")
@@ -35,8 +36,8 @@ func jobDiff(got, want engine.Job) string {
 	}
 	for i, g := range got.Requests {
 		w := want.Requests[i]
-		if g.Method != w.Method || g.Path != w.Path || g.Query != w.Query || g.Name != w.Name ||
-			!bytes.Equal(g.Body, w.Body) || !slices.Equal(g.Headers, w.Headers) {
+		if g.Method != w.Method || g.Path != w.Path || g.QueryString != w.QueryString || g.Name != w.Name ||
+			g.Body != w.Body || !maps.EqualFunc(g.Headers, w.Headers, slices.Equal) {
 			d = append(d, "request "+w.Method+" "+w.Path)
 		}
 	}
@@ -49,30 +50,30 @@ func jobDiff(got, want engine.Job) string {
 func TestJobConversionRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
-		job  engine.Job
+		job  tally.Job
 	}{
-		{name: "full", job: engine.Job{
+		{name: "full", job: tally.Job{
 			ID: "r12-exec-a", Round: 12, TargetURL: "http://10.0.0.7:8080",
 			// time.Now carries a monotonic reading and a location; only the
 			// instant must survive.
 			StartAt:  time.Now().Add(time.Second),
 			Duration: time.Second, Count: 250, Timeout: 30 * time.Second,
-			Requests: []engine.Request{
-				{Method: "POST", Path: "/sum", Query: "a=1&b=2",
-					Headers: []engine.Header{{Name: "X-A", Value: "1"}, {Name: "Content-Type", Value: "application/json"}, {Name: "X-A", Value: "2"}},
-					Body:    []byte(`{"values":[1,2]}`)},
+			Requests: []types.RequestSpec{
+				{Method: "POST", Path: "/sum", QueryString: "a=1&b=2",
+					Headers: map[string][]string{"X-A": {"2", "1"}, "Content-Type": {"application/json"}},
+					Body:    `{"values":[1,2]}`},
 				{Method: "GET", Path: "/healthz", Name: "health check"},
-				{Method: "PUT", Path: "/bin", Body: []byte{0, 0xff, '\n'}},
+				{Method: "PUT", Path: "/bin", Body: "\x00\xff\n"},
 			},
-			TLS: &engine.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca"), ClientCertPEM: []byte("cert"), ClientKeyPEM: []byte("key")},
+			TLS: &tally.TLSConfig{InsecureSkipVerify: true, CAPEM: []byte("ca"), ClientCertPEM: []byte("cert"), ClientKeyPEM: []byte("key")},
 		}},
-		{name: "nanosecond start", job: engine.Job{ID: "ns", StartAt: time.Unix(1_800_000_000, 999_999_999), Count: 1,
-			Requests: []engine.Request{{Method: "GET", Path: "/"}}}},
-		{name: "zero start and no requests", job: engine.Job{ID: "empty", Round: 0}},
+		{name: "nanosecond start", job: tally.Job{ID: "ns", StartAt: time.Unix(1_800_000_000, 999_999_999), Count: 1,
+			Requests: []types.RequestSpec{{Method: "GET", Path: "/"}}}},
+		{name: "zero start and no requests", job: tally.Job{ID: "empty", Round: 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := roundTrip(t, imagerv1.JobFromEngine(tt.job)).ToEngine()
+			got := roundTrip(t, imagerv1.JobFromTally(tt.job)).ToTally()
 			if d := jobDiff(got, tt.job); d != "" {
 				t.Errorf("round trip changed the job (%s):\ngot  %+v\nwant %+v", d, got, tt.job)
 			}
@@ -80,10 +81,48 @@ func TestJobConversionRoundTrip(t *testing.T) {
 	}
 }
 
+// TestJobWireRequests checks the wire form of requests: headers sorted by
+// name with a name's values in their order, a header map used again
+// converted once, bodies not copied; and that the way back shares a map
+// between requests with the same headers.
+func TestJobWireRequests(t *testing.T) {
+	shared := map[string][]string{"X-B": {"2", "1"}, "Accept": {"*/*"}, "x-a": {""}}
+	body := strings.Repeat("b", 1000)
+	job := tally.Job{ID: "j", Count: 3, Requests: []types.RequestSpec{
+		{Path: "/1", Headers: shared, Body: body},
+		{Path: "/2", Headers: shared, Body: body},
+		{Path: "/3", Headers: maps.Clone(shared)},
+	}}
+	wire := imagerv1.JobFromTally(job)
+	var got []string
+	for _, h := range wire.GetRequests()[0].GetHeaders() {
+		got = append(got, h.GetName()+"="+h.GetValue())
+	}
+	if want := "Accept=*/* X-B=2 X-B=1 x-a="; strings.Join(got, " ") != want {
+		t.Errorf("wire headers %q, want %q", strings.Join(got, " "), want)
+	}
+	w := wire.GetRequests()
+	if w[0].GetHeaders()[0] != w[1].GetHeaders()[0] {
+		t.Error("requests sharing a header map do not share its wire headers")
+	}
+	if unsafe.SliceData(w[0].GetBody()) != unsafe.StringData(body) {
+		t.Error("the body was copied for the wire")
+	}
+	back := roundTrip(t, wire).ToTally()
+	if d := jobDiff(back, job); d != "" {
+		t.Fatalf("round trip changed the job: %s", d)
+	}
+	for i := 1; i < 3; i++ {
+		if reflect.ValueOf(back.Requests[i].Headers).UnsafePointer() != reflect.ValueOf(back.Requests[0].Headers).UnsafePointer() {
+			t.Errorf("request %d: headers equal to the request before are in a map of their own", i+1)
+		}
+	}
+}
+
 // histogramOf returns a microsecond histogram holding values.
 func histogramOf(t *testing.T, values ...int64) *hdrhistogram.Histogram {
 	t.Helper()
-	h := engine.NewHistogram()
+	h := tally.NewHistogram()
 	for _, v := range values {
 		if err := h.RecordValue(v); err != nil {
 			t.Fatalf("RecordValue(%d): %v", v, err)
@@ -110,9 +149,9 @@ func sameHistogram(got, want *hdrhistogram.Histogram) string {
 
 func TestReportConversionRoundTrip(t *testing.T) {
 	first := time.Unix(1_800_000_000, 123_456_789)
-	full := &engine.Report{
+	full := &tally.Report{
 		JobID: "r3-exec-b", Round: 3,
-		Counts: engine.Counts{Planned: 100, Sent: 97, Success: 80, ClientErrors: 5, ServerErrors: 4, Timeouts: 3,
+		Counts: tally.Counts{Planned: 100, Sent: 97, Success: 80, ClientErrors: 5, ServerErrors: 4, Timeouts: 3,
 			ConnErrors: 2, Dropped: 3, Lost: 3, ResponseBytes: 4096},
 		Latency:   histogramOf(t, 150, 900, 1200, 25_000, 3_000_000),
 		Service:   histogramOf(t, 100, 800, 1100, 20_000, 2_900_000),
@@ -121,32 +160,32 @@ func TestReportConversionRoundTrip(t *testing.T) {
 		Err:       "",
 		// 2 connections failed (the 2 connection errors), then 4 opened.
 		Dials: 4, DialErrors: 2,
-		Breakdown: engine.Breakdown{
+		Breakdown: tally.Breakdown{
 			StatusCodes: map[int]int64{200: 80, 404: 5, 500: 4, 503: 3},
 			Errors:      map[string]int64{"connection refused": 2, "timeout: no response headers within 1s": 1},
-			Names: map[string]*engine.NameResult{
-				"home": {Counts: engine.Counts{Planned: 60, Sent: 60, Success: 58, ClientErrors: 2}, Latency: histogramOf(t, 150, 900)},
+			Names: map[string]*tally.NameResult{
+				"home": {Counts: tally.Counts{Planned: 60, Sent: 60, Success: 58, ClientErrors: 2}, Latency: histogramOf(t, 150, 900)},
 			},
 		},
 	}
 	tests := []struct {
 		name string
-		rep  *engine.Report
+		rep  *tally.Report
 	}{
 		{name: "full", rep: full},
-		{name: "nothing sent", rep: engine.NewReport("r4-exec-c", 4)},
-		{name: "nil histograms and an error", rep: &engine.Report{JobID: "bad", Round: 9,
-			Counts: engine.Counts{Planned: 7, Lost: 7}, Err: "unsupported scheme"}},
+		{name: "nothing sent", rep: tally.NewReport("r4-exec-c", 4)},
+		{name: "nil histograms and an error", rep: &tally.Report{JobID: "bad", Round: 9,
+			Counts: tally.Counts{Planned: 7, Lost: 7}, Err: "unsupported scheme"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wire, err := imagerv1.ReportFromEngine(tt.rep)
+			wire, err := imagerv1.ReportFromTally(tt.rep)
 			if err != nil {
-				t.Fatalf("ReportFromEngine: %v", err)
+				t.Fatalf("ReportFromTally: %v", err)
 			}
-			got, err := roundTrip(t, wire).ToEngine()
+			got, err := roundTrip(t, wire).ToTally()
 			if err != nil {
-				t.Fatalf("ToEngine: %v", err)
+				t.Fatalf("ToTally: %v", err)
 			}
 			want := tt.rep
 			if got.JobID != want.JobID || got.Round != want.Round || got.Err != want.Err {
@@ -178,7 +217,7 @@ func TestReportConversionRoundTrip(t *testing.T) {
 				got, want *hdrhistogram.Histogram
 			}{{"latency", got.Latency, want.Latency}, {"service", got.Service, want.Service}} {
 				if h.want == nil {
-					h.want = engine.NewHistogram()
+					h.want = tally.NewHistogram()
 				}
 				if h.got == nil {
 					t.Errorf("%s histogram is nil after the round trip", h.name)
@@ -194,21 +233,21 @@ func TestReportConversionRoundTrip(t *testing.T) {
 }
 
 func TestDecodedReportsMerge(t *testing.T) {
-	var merged *engine.Report
+	var merged *tally.Report
 	for i, values := range [][]int64{{100, 200}, {300, 400, 500}} {
-		rep := engine.NewReport("j", 1)
+		rep := tally.NewReport("j", 1)
 		rep.Latency = histogramOf(t, values...)
 		rep.Sent = int64(len(values))
-		wire, err := imagerv1.ReportFromEngine(rep)
+		wire, err := imagerv1.ReportFromTally(rep)
 		if err != nil {
-			t.Fatalf("ReportFromEngine #%d: %v", i, err)
+			t.Fatalf("ReportFromTally #%d: %v", i, err)
 		}
-		got, err := roundTrip(t, wire).ToEngine()
+		got, err := roundTrip(t, wire).ToTally()
 		if err != nil {
-			t.Fatalf("ToEngine #%d: %v", i, err)
+			t.Fatalf("ToTally #%d: %v", i, err)
 		}
 		if merged == nil {
-			merged = engine.NewReport("", 1)
+			merged = tally.NewReport("", 1)
 		}
 		merged.Merge(got)
 	}
@@ -228,12 +267,12 @@ func TestReportWithBadHistogram(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := tt.rep.ToEngine()
+			rep, err := tt.rep.ToTally()
 			if err == nil {
-				t.Fatalf("ToEngine() = %+v, nil; want an error", rep)
+				t.Fatalf("ToTally() = %+v, nil; want an error", rep)
 			}
 			if !strings.Contains(err.Error(), "job-x") || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ToEngine() error %q, want it to name job-x and %q", err, tt.want)
+				t.Errorf("ToTally() error %q, want it to name job-x and %q", err, tt.want)
 			}
 		})
 	}
@@ -246,20 +285,20 @@ func TestReportBreakdownIsBounded(t *testing.T) {
 	}
 	// A sender keeps at most MaxNames names, its last one "other": a
 	// report with more is refused before their histograms are decoded.
-	for i := range engine.MaxNames {
+	for i := range tally.MaxNames {
 		wire.Names = append(wire.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 10, Success: 10})
 	}
 	tooMany := proto.Clone(wire).(*imagerv1.Report)
 	tooMany.Names = append(tooMany.Names, &imagerv1.NameReport{Name: "one more", Planned: 1, Success: 1})
-	if _, err := tooMany.ToEngine(); err == nil || !strings.Contains(err.Error(), "101 names") {
-		t.Errorf("ToEngine of %d names: %v, want a refusal naming the count", len(tooMany.Names), err)
+	if _, err := tooMany.ToTally(); err == nil || !strings.Contains(err.Error(), "101 names") {
+		t.Errorf("ToTally of %d names: %v, want a refusal naming the count", len(tooMany.Names), err)
 	}
-	got, err := wire.ToEngine()
+	got, err := wire.ToTally()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Errors) != engine.MaxErrorReasons || len(got.Names) != engine.MaxNames || got.Errors[engine.OtherReason] == 0 || got.Names[engine.OtherName] == nil {
-		t.Errorf("%d reasons and %d names kept, want %d and %d, other included", len(got.Errors), len(got.Names), engine.MaxErrorReasons, engine.MaxNames)
+	if len(got.Errors) != tally.MaxErrorReasons || len(got.Names) != tally.MaxNames || got.Errors[tally.OtherReason] == 0 || got.Names[tally.OtherName] == nil {
+		t.Errorf("%d reasons and %d names kept, want %d and %d, other included", len(got.Errors), len(got.Names), tally.MaxErrorReasons, tally.MaxNames)
 	}
 	var reasons, named int64
 	for _, n := range got.Errors {

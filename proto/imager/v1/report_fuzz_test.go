@@ -9,16 +9,16 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/tally"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/test/fuzzseed"
 )
 
 // realReport is a report as an executor makes one: outcomes, histograms,
 // status codes, failure reasons and two names.
-func realReport(t testing.TB) *engine.Report {
-	rep := engine.NewReport("r3-e1", 3)
-	rep.Counts = engine.Counts{Planned: 6, Sent: 5, Success: 3, ClientErrors: 1, ConnErrors: 1, Dropped: 1, ResponseBytes: 96}
+func realReport(t testing.TB) *tally.Report {
+	rep := tally.NewReport("r3-e1", 3)
+	rep.Counts = tally.Counts{Planned: 6, Sent: 5, Success: 3, ClientErrors: 1, ConnErrors: 1, Dropped: 1, ResponseBytes: 96}
 	for _, us := range []int64{800, 950, 2100, 40000, 3_000_000} {
 		if err := rep.Latency.RecordValue(us); err != nil {
 			t.Fatal(err)
@@ -32,10 +32,10 @@ func realReport(t testing.TB) *engine.Report {
 	rep.AddError("dial tcp 127.0.0.1:9: connect: connection refused", 1)
 	rep.AddError("dropped: in-flight cap of 1 reached", 1)
 	home := rep.Name("home")
-	home.Counts = engine.Counts{Planned: 2, Sent: 2, Success: 2}
+	home.Counts = tally.Counts{Planned: 2, Sent: 2, Success: 2}
 	_ = home.Latency.RecordValue(800)
 	_ = home.Latency.RecordValue(950)
-	rep.Name("sum").Counts = engine.Counts{Planned: 1, Sent: 1, ClientErrors: 1}
+	rep.Name("sum").Counts = tally.Counts{Planned: 1, Sent: 1, ClientErrors: 1}
 	rep.FirstSend = time.Unix(1_700_000_000, 5)
 	rep.LastSend = rep.FirstSend.Add(time.Second)
 	rep.Dials, rep.DialErrors = 2, 1
@@ -52,18 +52,18 @@ func wire(t testing.TB, r *imagerv1.Report) []byte {
 	return b
 }
 
-// reportSeeds are the seed corpus of FuzzReportToEngine: true reports and
+// reportSeeds are the seed corpus of FuzzReportToTally: true reports and
 // forged ones.
 func reportSeeds(t testing.TB) []fuzzseed.Seed {
-	good, err := imagerv1.ReportFromEngine(realReport(t))
+	good, err := imagerv1.ReportFromTally(realReport(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	notRun := engine.NewReport("r0-e2", 0)
-	notRun.Counts = engine.Counts{Planned: 20, Lost: 20}
+	notRun := tally.NewReport("r0-e2", 0)
+	notRun.Counts = tally.Counts{Planned: 20, Lost: 20}
 	notRun.Err = "bad target URL"
 	notRun.AddError("job not run: bad target URL", 20)
-	failed, err := imagerv1.ReportFromEngine(notRun)
+	failed, err := imagerv1.ReportFromTally(notRun)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func reportSeeds(t testing.TB) []fuzzseed.Seed {
 	forged.Success, forged.ClientErrors, forged.Dropped = 20000, -5, -2
 	forged.ServiceHistogram = wide
 	manyNames := proto.Clone(good).(*imagerv1.Report)
-	for i := range engine.MaxNames + 1 {
+	for i := range tally.MaxNames + 1 {
 		manyNames.Names = append(manyNames.Names, &imagerv1.NameReport{Name: string(rune('a' + i%26)), Planned: 1, Success: 1})
 	}
 	dupNames := proto.Clone(good).(*imagerv1.Report)
@@ -94,27 +94,27 @@ func reportSeeds(t testing.TB) []fuzzseed.Seed {
 }
 
 func TestReportSeeds(t *testing.T) {
-	fuzzseed.Sync(t, "FuzzReportToEngine", reportSeeds(t))
+	fuzzseed.Sync(t, "FuzzReportToTally", reportSeeds(t))
 }
 
 // histogramBudget bounds what decoding one histogram may allocate.
 const histogramBudget = 4 << 20
 
-// FuzzReportToEngine decodes hostile wire reports: the conversion must
+// FuzzReportToTally decodes hostile wire reports: the conversion must
 // never panic, must allocate within a budget whatever the histograms
 // claim, must keep the breakdown's bounds, and a report it accepts must
 // survive a round trip through the wire unchanged.
-func FuzzReportToEngine(f *testing.F) {
+func FuzzReportToTally(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var w imagerv1.Report
 		if proto.Unmarshal(b, &w) != nil {
 			return
 		}
-		var rep *engine.Report
+		var rep *tally.Report
 		var err error
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		rep, err = w.ToEngine()
+		rep, err = w.ToTally()
 		runtime.ReadMemStats(&after)
 		if n, limit := after.TotalAlloc-before.TotalAlloc, uint64((3+len(w.Names))*histogramBudget+16*len(b)); n > limit {
 			t.Fatalf("decoding a %d-byte report allocated %d bytes, more than %d", len(b), n, limit)
@@ -122,10 +122,10 @@ func FuzzReportToEngine(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(rep.Names) > engine.MaxNames || len(rep.Errors) > engine.MaxErrorReasons {
+		if len(rep.Names) > tally.MaxNames || len(rep.Errors) > tally.MaxErrorReasons {
 			t.Fatalf("%d names and %d reasons, over the bounds", len(rep.Names), len(rep.Errors))
 		}
-		again, err := imagerv1.ReportFromEngine(rep)
+		again, err := imagerv1.ReportFromTally(rep)
 		if err != nil {
 			t.Fatalf("re-encoding an accepted report: %v", err)
 		}
@@ -133,7 +133,7 @@ func FuzzReportToEngine(f *testing.F) {
 		if err := proto.Unmarshal(wire(t, again), &back); err != nil {
 			t.Fatalf("re-reading an accepted report: %v", err)
 		}
-		rep2, err := back.ToEngine()
+		rep2, err := back.ToTally()
 		if err != nil {
 			t.Fatalf("re-decoding an accepted report: %v", err)
 		}
@@ -142,7 +142,7 @@ func FuzzReportToEngine(f *testing.F) {
 }
 
 // sameReport fails t unless a and b hold the same results.
-func sameReport(t *testing.T, a, b *engine.Report) {
+func sameReport(t *testing.T, a, b *tally.Report) {
 	t.Helper()
 	if a.Counts != b.Counts || a.JobID != b.JobID || a.Round != b.Round || a.Err != b.Err ||
 		!a.FirstSend.Equal(b.FirstSend) || !a.LastSend.Equal(b.LastSend) ||

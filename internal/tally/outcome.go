@@ -1,10 +1,9 @@
-// Package engine is the load engine shared by executors and local runs: it
-// paces a job's requests open-loop at their planned times, sends them (to
-// http targets as bytes fasthttp renders once per job, over the engine's
-// own connections and response reader; to https targets with fasthttp),
-// classifies each outcome and records latency in HdrHistograms. It knows
-// nothing of Kubernetes or gRPC.
-package engine
+// Package tally is the data model the load engine, the executors and the
+// orchestrator share: a job and its requests, the outcome of each request,
+// and a job's report (counts by outcome, a breakdown by status, failure
+// reason and request name, and HdrHistograms of latency) with its wire
+// encoding. It has no HTTP client: package engine sends the requests.
+package tally
 
 import "time"
 

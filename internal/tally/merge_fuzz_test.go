@@ -1,4 +1,4 @@
-package engine
+package tally
 
 import (
 	"fmt"
@@ -31,17 +31,17 @@ func reportsFrom(b []byte) []*Report {
 		rep := NewReport(fmt.Sprintf("j%d", k), 0)
 		for range r.next() % 8 {
 			o := Outcome(r.next() % 7)
-			rep.count(o)
+			rep.Count(o)
 			rep.Planned++
 			us := int64(r.next()<<8|r.next()) * int64(1+r.next()%200)
-			record(rep.Latency, usDuration(us))
-			record(rep.Service, usDuration(us/2))
+			Record(rep.Latency, usDuration(us))
+			Record(rep.Service, usDuration(us/2))
 			rep.AddStatus(100+r.next()%520, int64(1+r.next()%3))
 			rep.AddError(fmt.Sprintf("reason %d", r.next()%30), int64(1+r.next()%5))
 			nr := rep.Name(fmt.Sprintf("n%d", r.next()%150))
-			nr.count(o)
+			nr.Count(o)
 			nr.Planned++
-			record(nr.Latency, usDuration(us))
+			Record(nr.Latency, usDuration(us))
 		}
 		out = append(out, rep)
 	}

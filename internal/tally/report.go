@@ -1,4 +1,4 @@
-package engine
+package tally
 
 import (
 	"fmt"
@@ -21,8 +21,9 @@ func NewHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(histMin, histMax, histSigFigs)
 }
 
-// record adds d to h, clamped to the histogram's range.
-func record(h *hdrhistogram.Histogram, d time.Duration) {
+// Record adds d to h, a histogram of NewHistogram, in microseconds and
+// clamped to the histogram's range.
+func Record(h *hdrhistogram.Histogram, d time.Duration) {
 	us := int64(d / time.Microsecond)
 	if us < histMin {
 		us = histMin
@@ -117,8 +118,8 @@ func (c *Counts) Add(o Counts) {
 	c.ResponseBytes += o.ResponseBytes
 }
 
-// count adds one request with outcome o; an unknown outcome is lost.
-func (c *Counts) count(o Outcome) {
+// Count adds one request with outcome o; an unknown outcome is lost.
+func (c *Counts) Count(o Outcome) {
 	p := c.field(o)
 	if p == nil {
 		p = &c.Lost

@@ -1,9 +1,11 @@
-package engine
+package tally
 
 import (
-	"bytes"
 	"hash/maphash"
+	"slices"
 	"unsafe"
+
+	"github.com/PeladoCollado/imager/types"
 )
 
 // smallBody is the body length up to which Pool compares bodies by
@@ -18,12 +20,13 @@ const smallBody = 256
 // was. Pool does not copy bodies; the pool shares them with seq, and may
 // be seq itself (or a prefix of it) when seq is its own pool cycled.
 //
-// Requests are the same when method, path, query, name and headers are
-// equal and their bodies are equal: by content up to smallBody bytes,
-// by identity (the same bytes in memory) beyond, so that a large body is
-// never compared byte by byte. Treating two equal large bodies held in
+// Requests are the same when method, path, query, name and headers (the
+// same names, each with the same values in the same order) are equal and
+// their bodies are equal: by content up to smallBody bytes, by identity
+// (the same string bytes in memory) beyond, so that a large body is never
+// compared byte by byte. Treating two equal large bodies held in
 // different memory as distinct only costs wire size, never correctness.
-func Pool(seq []Request) (pool []Request, order []uint32) {
+func Pool(seq []types.RequestSpec) (pool []types.RequestSpec, order []uint32) {
 	if len(seq) == 0 {
 		return nil, nil
 	}
@@ -45,7 +48,7 @@ func Pool(seq []Request) (pool []Request, order []uint32) {
 // period returns the smallest p such that seq[i] is the same request as
 // seq[i-p] for every i >= p, or len(seq) when there is none short of it.
 // Only the first request's next occurrence is tried as p.
-func period(seq []Request) int {
+func period(seq []types.RequestSpec) int {
 	p := 1
 	for p < len(seq) && !sameRequest(&seq[p], &seq[0]) {
 		p++
@@ -60,7 +63,7 @@ func period(seq []Request) int {
 
 // poolOf is Pool without the cycle check: order is nil only when every
 // request of seq is distinct, and the pool is then seq itself.
-func poolOf(seq []Request) (pool []Request, order []uint32) {
+func poolOf(seq []types.RequestSpec) (pool []types.RequestSpec, order []uint32) {
 	seed := maphash.MakeSeed()
 	// table is an open-addressed hash table of pool indices plus one;
 	// hashes holds each pool entry's hash.
@@ -87,7 +90,7 @@ func poolOf(seq []Request) (pool []Request, order []uint32) {
 		if found < 0 {
 			found = len(pool)
 			if shared && found != i {
-				pool = append(make([]Request, 0, len(seq)-i+found), pool...)
+				pool = append(make([]types.RequestSpec, 0, len(seq)-i+found), pool...)
 				shared = false
 			}
 			pool = append(pool, *r)
@@ -113,19 +116,32 @@ func isCycle(order []uint32, n int) bool {
 }
 
 // requestHash hashes what sameRequest compares.
-func requestHash(seed maphash.Seed, r *Request) uint64 {
+func requestHash(seed maphash.Seed, r *types.RequestSpec) uint64 {
 	h := mix(maphash.String(seed, r.Method), maphash.String(seed, r.Path))
-	h = mix(h, maphash.String(seed, r.Query))
+	h = mix(h, maphash.String(seed, r.QueryString))
 	h = mix(h, maphash.String(seed, r.Name))
-	for _, hd := range r.Headers {
-		h = mix(h, maphash.String(seed, hd.Name))
-		h = mix(h, maphash.String(seed, hd.Value))
+	if len(r.Headers) > 0 {
+		h = mix(h, headersHash(seed, r.Headers))
 	}
 	if len(r.Body) <= smallBody {
-		return mix(h, maphash.Bytes(seed, r.Body))
+		return mix(h, maphash.String(seed, r.Body))
 	}
-	p := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Body))))
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(r.Body))))
 	return mix(mix(h, p), uint64(len(r.Body)))
+}
+
+// headersHash hashes a header map whatever the order in which it is
+// iterated: each name's hash, with its values in order, is summed.
+func headersHash(seed maphash.Seed, m map[string][]string) uint64 {
+	var sum uint64
+	for name, vs := range m {
+		h := maphash.String(seed, name)
+		for _, v := range vs {
+			h = mix(h, maphash.String(seed, v))
+		}
+		sum += mix(h, uint64(len(vs)))
+	}
+	return sum
 }
 
 // mix folds v into the hash h.
@@ -136,44 +152,38 @@ func mix(h, v uint64) uint64 {
 
 // sameRequest reports whether a and b are the same request in the sense
 // of Pool.
-func sameRequest(a, b *Request) bool {
-	if a.Method != b.Method || a.Path != b.Path || a.Query != b.Query || a.Name != b.Name ||
-		len(a.Headers) != len(b.Headers) || len(a.Body) != len(b.Body) {
+func sameRequest(a, b *types.RequestSpec) bool {
+	if a.Method != b.Method || a.Path != b.Path || a.QueryString != b.QueryString || a.Name != b.Name ||
+		len(a.Body) != len(b.Body) || !sameHeaders(a.Headers, b.Headers) {
 		return false
 	}
-	for i := range a.Headers {
-		if a.Headers[i] != b.Headers[i] {
+	if len(a.Body) <= smallBody {
+		return a.Body == b.Body
+	}
+	return unsafe.StringData(a.Body) == unsafe.StringData(b.Body)
+}
+
+// sameHeaders reports whether a and b hold the same names, each with the
+// same values in the same order. Requests drawn from one source line
+// share one map, which is the same without being compared.
+func sameHeaders(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || mapData(a) == mapData(b) {
+		return true
+	}
+	for name, va := range a {
+		vb, ok := b[name]
+		if !ok || !slices.Equal(va, vb) {
 			return false
 		}
 	}
-	if len(a.Body) <= smallBody {
-		return bytes.Equal(a.Body, b.Body)
-	}
-	return unsafe.SliceData(a.Body) == unsafe.SliceData(b.Body)
+	return true
 }
 
-// Request returns request i of the job: Requests[Order[i%len(Order)]]
-// when the job has an order, else Requests[i%len(Requests)]. The job must
-// have requests.
-func (j *Job) Request(i int) Request {
-	if len(j.Order) > 0 {
-		return j.Requests[j.Order[i%len(j.Order)]]
-	}
-	return j.Requests[i%len(j.Requests)]
-}
-
-// MaxRequestBytes bounds the size of one request (see Request.Size). The
-// control plane sends a request in one message, so sources refuse larger
-// requests when they load them.
-const MaxRequestBytes = 32 << 20
-
-// Size is the size of r's fields in bytes: method, path, query, name,
-// header names and values, and body. It is what MaxRequestBytes bounds;
-// the wire adds a few bytes per field.
-func (r *Request) Size() int {
-	n := len(r.Method) + len(r.Path) + len(r.Query) + len(r.Name) + len(r.Body)
-	for _, h := range r.Headers {
-		n += len(h.Name) + len(h.Value)
-	}
-	return n
+// mapData returns the pointer a map value holds: two maps are one when
+// their pointers are equal.
+func mapData(m map[string][]string) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&m))
 }

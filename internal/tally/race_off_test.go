@@ -1,0 +1,5 @@
+//go:build !race
+
+package tally
+
+const raceEnabled = false
