@@ -20,14 +20,19 @@ const module = "github.com/PeladoCollado/imager"
 
 // boundaries are the dependency rules of the package layout
 // (docs/ARCHITECTURE.md): the plug-in contracts need nothing but the
-// standard library, and a scenario runtime does not drag in the
-// scheduler, metrics or the HTTP client.
+// standard library, a scenario runtime does not drag in the scheduler,
+// metrics or the HTTP client, and the planning side does not link the HTTP
+// client.
 var boundaries = []boundary{
 	{pkg: module + "/types", stdlibOnly: true},
 	{pkg: module + "/script", forbidden: []string{
 		module + "/orchestrator/", module + "/engine", module + "/metrics",
 		"github.com/prometheus/", "github.com/valyala/fasthttp", "google.golang.org/grpc", "k8s.io/",
 	}},
+	// The scheduler and the wire format plan and carry requests; only
+	// executors send them.
+	{pkg: module + "/orchestrator/manager", forbidden: []string{module + "/engine", "github.com/valyala/fasthttp", "github.com/prometheus/"}},
+	{pkg: module + "/proto/imager/v1", forbidden: []string{module + "/engine", "github.com/valyala/fasthttp"}},
 }
 
 // TestDependencyBoundaries runs go list -deps on each package of
