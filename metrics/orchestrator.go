@@ -100,7 +100,7 @@ func (o *Orchestrator) initRounds() []prometheus.Collector {
 		"Rounds on the time grid that sent nothing: no target ready (dispatch paused), no executor connected, or planned too late.")
 	roundRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imager_orchestrator_round_requests_total",
-		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.",
+		Help: "Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost, check_failed); every outcome but success is a failure.",
 	}, []string{"outcome"})
 	for _, oc := range tally.Outcomes() {
 		o.roundRequests = append(o.roundRequests, roundRequests.WithLabelValues(oc.String()))

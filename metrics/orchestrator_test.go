@@ -46,7 +46,7 @@ func TestOrchestratorNames(t *testing.T) {
 		"imager_orchestrator_target_pod_cpu_millicores",
 		"imager_orchestrator_target_pod_memory_bytes",
 	})
-	if got, want := testutil.CollectAndCount(reg, "imager_orchestrator_round_requests_total"), 7; got != want {
+	if got, want := testutil.CollectAndCount(reg, "imager_orchestrator_round_requests_total"), len(tally.Outcomes()); got != want {
 		t.Errorf("round_requests_total series = %d, want %d (one per outcome)", got, want)
 	}
 	if got, want := testutil.CollectAndCount(reg, "imager_orchestrator_round_latency_seconds"), 4; got != want {
@@ -180,8 +180,9 @@ imager_orchestrator_planned_rps 110
 # HELP imager_orchestrator_achieved_rps Request rate actually sent in the last finished round, in requests per second.
 # TYPE imager_orchestrator_achieved_rps gauge
 imager_orchestrator_achieved_rps 110
-# HELP imager_orchestrator_round_requests_total Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost); every outcome but success is a failure.
+# HELP imager_orchestrator_round_requests_total Planned requests of finished rounds, by outcome (success, client_error, server_error, timeout, connection_error, dropped, lost, check_failed); every outcome but success is a failure.
 # TYPE imager_orchestrator_round_requests_total counter
+imager_orchestrator_round_requests_total{outcome="check_failed"} 0
 imager_orchestrator_round_requests_total{outcome="client_error"} 4
 imager_orchestrator_round_requests_total{outcome="connection_error"} 1
 imager_orchestrator_round_requests_total{outcome="dropped"} 5

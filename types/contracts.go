@@ -72,8 +72,8 @@ type RoundStats struct {
 	// Success counts responses judged successful (2xx and 3xx).
 	Success int64
 	// Failed counts every request that did not succeed: Planned − Success.
-	// It includes the Timeouts, Dropped and Lost counted below, as well as
-	// 4xx and 5xx responses and connection errors.
+	// It includes the Timeouts, Dropped, Lost and CheckFailed counted
+	// below, as well as 4xx and 5xx responses and connection errors.
 	Failed int64
 	// ClientErrors and ServerErrors count 4xx and 5xx responses (503 and
 	// 504 are timeouts).
@@ -89,6 +89,9 @@ type RoundStats struct {
 	// Lost counts planned requests whose outcome is unknown, for example
 	// because the executor holding them went away before reporting.
 	Lost int64
+	// CheckFailed counts responses that failed one of their request's
+	// response checks (see Expect).
+	CheckFailed int64
 	// Dials counts the connections the round opened to the target and
 	// DialErrors the connection attempts that failed.
 	Dials, DialErrors int64

@@ -15,6 +15,9 @@ const (
 	// MaxNames is the most request names a Breakdown keeps, OtherName
 	// included: requests with further names are counted under it.
 	MaxNames = 100
+	// MaxChecks is the most check names a Breakdown keeps, OtherCheck
+	// included: further checks are counted under it.
+	MaxChecks = 100
 	// maxReasonLen bounds the length of one failure reason.
 	maxReasonLen = 200
 )
@@ -23,6 +26,7 @@ const (
 const (
 	OtherReason = "other"
 	OtherName   = "other"
+	OtherCheck  = "other"
 )
 
 // Breakdown details a report beyond its outcome counts: responses by HTTP
@@ -37,6 +41,34 @@ type Breakdown struct {
 	Errors map[string]int64
 	// Names holds the results of named requests. At most MaxNames entries.
 	Names map[string]*NameResult
+	// Checks counts, by check name, the responses each response check
+	// judged. At most MaxChecks entries.
+	Checks map[string]*CheckCount
+}
+
+// CheckCount is how often one response check passed and failed.
+type CheckCount struct {
+	Passed, Failed int64
+}
+
+// Check returns the counts of check name, created if needed; past
+// MaxChecks names further checks share OtherCheck.
+func (b *Breakdown) Check(name string) *CheckCount {
+	if b.Checks == nil {
+		b.Checks = make(map[string]*CheckCount)
+	}
+	if c, ok := b.Checks[name]; ok {
+		return c
+	}
+	if len(b.Checks) >= MaxChecks-1 {
+		name = OtherCheck
+		if c, ok := b.Checks[name]; ok {
+			return c
+		}
+	}
+	c := &CheckCount{}
+	b.Checks[name] = c
+	return c
 }
 
 // NameResult is the share of a report of the requests with one name.
@@ -123,5 +155,10 @@ func (b *Breakdown) Merge(o *Breakdown) {
 		if onr.Latency != nil {
 			nr.Latency.Merge(onr.Latency)
 		}
+	}
+	for name, oc := range o.Checks {
+		c := b.Check(name)
+		c.Passed += oc.Passed
+		c.Failed += oc.Failed
 	}
 }

@@ -11,7 +11,7 @@ import "time"
 // ends in exactly one outcome, so for any job, round or run
 //
 //	planned = success + client_error + server_error + timeout +
-//	          connection_error + dropped + lost
+//	          connection_error + dropped + lost + check_failed
 //
 // A request is "failed" when its outcome is anything but Success: the
 // failed count is planned − success, the numerator of error_rate. This is
@@ -39,12 +39,16 @@ const (
 	// was cancelled, or held by an executor that went away before it
 	// reported.
 	Lost
+	// CheckFailed is a response that would have counted as a success (or
+	// had a status its request's checks allow) but failed one of the
+	// request's response checks.
+	CheckFailed
 	numOutcomes
 )
 
 // outcomeNames is the one table of outcome names: metric labels, log
 // attributes and the keys of the results file's outcomes object.
-var outcomeNames = [numOutcomes]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost"}
+var outcomeNames = [numOutcomes]string{"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost", "check_failed"}
 
 // String returns a short, stable, label-safe name such as "timeout".
 func (o Outcome) String() string {

@@ -45,7 +45,7 @@ func Percentile(h *hdrhistogram.Histogram, q float64) time.Duration {
 
 // Counts tallies planned requests by outcome. For a finished job or round,
 // Planned == Success + ClientErrors + ServerErrors + Timeouts + ConnErrors +
-// Dropped + Lost.
+// Dropped + Lost + CheckFailed.
 type Counts struct {
 	// Planned is the number of requests the plan made due; a run stopped
 	// early drops the requests that never fell due.
@@ -60,15 +60,17 @@ type Counts struct {
 	// Lost counts planned requests whose fate is unknown: cut off by
 	// cancellation, or held by an executor that went away before
 	// reporting.
-	Lost          int64
+	Lost int64
+	// CheckFailed counts responses that failed a response check.
+	CheckFailed   int64
 	ResponseBytes int64
 }
 
 // Failed counts the requests whose outcome is not Success: 4xx, 5xx,
-// timeouts, connection errors, dropped and lost. For a finished job it is
-// Planned − Success (see Outcome).
+// timeouts, connection errors, dropped, lost and failed checks. For a
+// finished job it is Planned − Success (see Outcome).
 func (c Counts) Failed() int64 {
-	return c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors + c.Dropped + c.Lost
+	return c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors + c.Dropped + c.Lost + c.CheckFailed
 }
 
 // Accounted is the number of planned requests whose fate is known or
@@ -100,6 +102,8 @@ func (c *Counts) field(o Outcome) *int64 {
 		return &c.Dropped
 	case Lost:
 		return &c.Lost
+	case CheckFailed:
+		return &c.CheckFailed
 	}
 	return nil
 }
@@ -115,6 +119,7 @@ func (c *Counts) Add(o Counts) {
 	c.ConnErrors += o.ConnErrors
 	c.Dropped += o.Dropped
 	c.Lost += o.Lost
+	c.CheckFailed += o.CheckFailed
 	c.ResponseBytes += o.ResponseBytes
 }
 

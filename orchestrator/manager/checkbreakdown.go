@@ -18,7 +18,7 @@ func outcomeCounts(c *tally.Counts) []namedCount {
 	return []namedCount{
 		{"planned", c.Planned}, {"sent", c.Sent}, {"success", c.Success}, {"client_errors", c.ClientErrors},
 		{"server_errors", c.ServerErrors}, {"timeouts", c.Timeouts}, {"connection_errors", c.ConnErrors},
-		{"dropped", c.Dropped}, {"lost", c.Lost},
+		{"dropped", c.Dropped}, {"lost", c.Lost}, {"check_failed", c.CheckFailed},
 	}
 }
 
@@ -41,7 +41,7 @@ func checkOutcomeBounds(c *tally.Counts) error {
 // runs after checkReport's checks of the counts themselves.
 func checkBreakdown(rep *tally.Report) error {
 	c := &rep.Counts
-	ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors
+	ended := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.ConnErrors + c.CheckFailed
 	if err := boundedSum("status code", rep.StatusCodes, ended); err != nil {
 		return err
 	}
@@ -53,7 +53,33 @@ func checkBreakdown(rep *tally.Report) error {
 			return fmt.Errorf("its service-time histogram holds %d requests, more than the %d that ended", n, most)
 		}
 	}
+	if err := checkChecks(rep); err != nil {
+		return err
+	}
 	return checkNames(rep)
+}
+
+// checkChecks refuses per-check counts that are negative, more checks
+// than an executor keeps, or a check that judged more responses than the
+// report received, or failed more than ended in check_failed and the
+// failures of the outcomes a check may leave in place.
+func checkChecks(rep *tally.Report) error {
+	if n := len(rep.Checks); n > tally.MaxChecks {
+		return fmt.Errorf("it has %d checks, more than the %d allowed", n, tally.MaxChecks)
+	}
+	c := &rep.Counts
+	responses := c.Success + c.ClientErrors + c.ServerErrors + c.Timeouts + c.CheckFailed
+	for name, cc := range rep.Checks {
+		switch {
+		case cc == nil:
+			return fmt.Errorf("check %q has no counts", name)
+		case cc.Passed < 0 || cc.Failed < 0:
+			return fmt.Errorf("check %q has a negative count", name)
+		case cc.Passed > responses || cc.Failed > responses || cc.Passed+cc.Failed > responses:
+			return fmt.Errorf("check %q judged %d responses, more than the %d received", name, cc.Passed+cc.Failed, responses)
+		}
+	}
+	return nil
 }
 
 // checkNames refuses per-name counts that are negative, that add up to

@@ -33,6 +33,15 @@ func TestCheckReportBreakdown(t *testing.T) {
 		{"name negative", func(r *tally.Report) { r.Names["home"].Lost = -1 }, `name "home": lost is negative`},
 		{"name histogram inflated", func(r *tally.Report) { _ = r.Names["home"].Latency.RecordValue(9) }, `name "home": its latency histogram holds 6`},
 		{"service times inflated", func(r *tally.Report) { _ = r.Service.RecordValue(9) }, "service-time histogram holds 10 requests"},
+		{"checks believed", func(r *tally.Report) { r.Check("status").Passed, r.Check("status").Failed = 5, 3 }, ""},
+		{"check inflated", func(r *tally.Report) { r.Check("status").Passed = 9 }, `check "status" judged 9 responses, more than the 8 received`},
+		{"check negative", func(r *tally.Report) { r.Check("body").Failed = -1 }, `check "body" has a negative count`},
+		{"too many checks", func(r *tally.Report) {
+			r.Checks = map[string]*tally.CheckCount{}
+			for i := range tally.MaxChecks + 1 {
+				r.Checks[strings.Repeat("c", i+1)] = &tally.CheckCount{}
+			}
+		}, "more than the 100 allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ func (r *RoundResult) Summarize() {
 	s := &r.RoundStats
 	s.Planned, s.Sent, s.Success, s.Failed = c.Planned, c.Sent, c.Success, c.Failed()
 	s.ClientErrors, s.ServerErrors, s.Timeouts, s.ConnErrors = c.ClientErrors, c.ServerErrors, c.Timeouts, c.ConnErrors
-	s.Dropped, s.Lost = c.Dropped, c.Lost
+	s.Dropped, s.Lost, s.CheckFailed = c.Dropped, c.Lost, c.CheckFailed
 	q := func(p float64) time.Duration { return tally.Percentile(r.Latency, p) }
 	s.P50, s.P90, s.P95, s.P99, s.P999, s.Max = q(50), q(90), q(95), q(99), q(99.9), q(100)
 }

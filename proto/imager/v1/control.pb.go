@@ -559,7 +559,11 @@ type Request struct {
 	Headers []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
 	Body    []byte    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
 	// Name groups the request in per-name results; empty for none.
-	Name          string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	// The response checks of the request, as the JSON object `expect` of a
+	// request file (docs/CHECKS.md); empty for none. The executor compiles
+	// them once per job and refuses a job whose checks do not compile.
+	Expect        string `protobuf:"bytes,7,opt,name=expect,proto3" json:"expect,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -632,6 +636,13 @@ func (x *Request) GetBody() []byte {
 func (x *Request) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *Request) GetExpect() string {
+	if x != nil {
+		return x.Expect
 	}
 	return ""
 }
@@ -979,8 +990,10 @@ type NameReport struct {
 	Lost             int64                  `protobuf:"varint,10,opt,name=lost,proto3" json:"lost,omitempty"`
 	// Latency from the intended send time, encoded as in Report.
 	LatencyHistogram []byte `protobuf:"bytes,11,opt,name=latency_histogram,json=latencyHistogram,proto3" json:"latency_histogram,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Responses that failed a response check.
+	CheckFailed   int64 `protobuf:"varint,12,opt,name=check_failed,json=checkFailed,proto3" json:"check_failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NameReport) Reset() {
@@ -1090,6 +1103,74 @@ func (x *NameReport) GetLatencyHistogram() []byte {
 	return nil
 }
 
+func (x *NameReport) GetCheckFailed() int64 {
+	if x != nil {
+		return x.CheckFailed
+	}
+	return 0
+}
+
+// CheckCount is how often one response check passed and failed.
+type CheckCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Passed        int64                  `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	Failed        int64                  `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckCount) Reset() {
+	*x = CheckCount{}
+	mi := &file_imager_v1_control_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckCount) ProtoMessage() {}
+
+func (x *CheckCount) ProtoReflect() protoreflect.Message {
+	mi := &file_imager_v1_control_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckCount.ProtoReflect.Descriptor instead.
+func (*CheckCount) Descriptor() ([]byte, []int) {
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CheckCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CheckCount) GetPassed() int64 {
+	if x != nil {
+		return x.Passed
+	}
+	return 0
+}
+
+func (x *CheckCount) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 // Report is the result of one Job.
 type Report struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1139,14 +1220,20 @@ type Report struct {
 	Dials int64 `protobuf:"varint,21,opt,name=dials,proto3" json:"dials,omitempty"`
 	// Connection attempts that failed (the requests they were for count as
 	// connection errors). An executor older than these fields sends 0 for both.
-	DialErrors    int64 `protobuf:"varint,22,opt,name=dial_errors,json=dialErrors,proto3" json:"dial_errors,omitempty"`
+	DialErrors int64 `protobuf:"varint,22,opt,name=dial_errors,json=dialErrors,proto3" json:"dial_errors,omitempty"`
+	// Responses that failed one of their request's response checks: an
+	// outcome of its own, counted in planned like the others.
+	CheckFailed int64 `protobuf:"varint,23,opt,name=check_failed,json=checkFailed,proto3" json:"check_failed,omitempty"`
+	// Results by response check name, bounded in number; checks past the
+	// bound are counted under "other".
+	Checks        []*CheckCount `protobuf:"bytes,24,rep,name=checks,proto3" json:"checks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_imager_v1_control_proto_msgTypes[13]
+	mi := &file_imager_v1_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1245,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_imager_v1_control_proto_msgTypes[13]
+	mi := &file_imager_v1_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1258,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_imager_v1_control_proto_rawDescGZIP(), []int{13}
+	return file_imager_v1_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Report) GetJobId() string {
@@ -1328,6 +1415,20 @@ func (x *Report) GetDialErrors() int64 {
 	return 0
 }
 
+func (x *Report) GetCheckFailed() int64 {
+	if x != nil {
+		return x.CheckFailed
+	}
+	return 0
+}
+
+func (x *Report) GetChecks() []*CheckCount {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
 var File_imager_v1_control_proto protoreflect.FileDescriptor
 
 const file_imager_v1_control_proto_rawDesc = "" +
@@ -1363,14 +1464,15 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\binflight\x18\x01 \x01(\x03R\binflight\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xa0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xb8\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
 	"\x05query\x18\x03 \x01(\tR\x05query\x12+\n" +
 	"\aheaders\x18\x04 \x03(\v2\x11.imager.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12\x12\n" +
-	"\x04name\x18\x06 \x01(\tR\x04name\"\x9c\x01\n" +
+	"\x04name\x18\x06 \x01(\tR\x04name\x12\x16\n" +
+	"\x06expect\x18\a \x01(\tR\x06expect\"\x9c\x01\n" +
 	"\x03TLS\x120\n" +
 	"\x14insecure_skip_verify\x18\x01 \x01(\bR\x12insecureSkipVerify\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12&\n" +
@@ -1397,7 +1499,7 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"ErrorCount\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd6\x02\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf9\x02\n" +
 	"\n" +
 	"NameReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1411,7 +1513,13 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\adropped\x18\t \x01(\x03R\adropped\x12\x12\n" +
 	"\x04lost\x18\n" +
 	" \x01(\x03R\x04lost\x12+\n" +
-	"\x11latency_histogram\x18\v \x01(\fR\x10latencyHistogram\"\xd3\x06\n" +
+	"\x11latency_histogram\x18\v \x01(\fR\x10latencyHistogram\x12!\n" +
+	"\fcheck_failed\x18\f \x01(\x03R\vcheckFailed\"P\n" +
+	"\n" +
+	"CheckCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06passed\x18\x02 \x01(\x03R\x06passed\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x03R\x06failed\"\xa5\a\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x03R\x05round\x12\x18\n" +
@@ -1436,7 +1544,9 @@ const file_imager_v1_control_proto_rawDesc = "" +
 	"\x05names\x18\x14 \x03(\v2\x15.imager.v1.NameReportR\x05names\x12\x14\n" +
 	"\x05dials\x18\x15 \x01(\x03R\x05dials\x12\x1f\n" +
 	"\vdial_errors\x18\x16 \x01(\x03R\n" +
-	"dialErrors\x1a>\n" +
+	"dialErrors\x12!\n" +
+	"\fcheck_failed\x18\x17 \x01(\x03R\vcheckFailed\x12-\n" +
+	"\x06checks\x18\x18 \x03(\v2\x15.imager.v1.CheckCountR\x06checks\x1a>\n" +
 	"\x10StatusCodesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012Y\n" +
@@ -1455,7 +1565,7 @@ func file_imager_v1_control_proto_rawDescGZIP() []byte {
 	return file_imager_v1_control_proto_rawDescData
 }
 
-var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_imager_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_imager_v1_control_proto_goTypes = []any{
 	(*ExecutorMessage)(nil),     // 0: imager.v1.ExecutorMessage
 	(*OrchestratorMessage)(nil), // 1: imager.v1.OrchestratorMessage
@@ -1470,12 +1580,13 @@ var file_imager_v1_control_proto_goTypes = []any{
 	(*JobPart)(nil),             // 10: imager.v1.JobPart
 	(*ErrorCount)(nil),          // 11: imager.v1.ErrorCount
 	(*NameReport)(nil),          // 12: imager.v1.NameReport
-	(*Report)(nil),              // 13: imager.v1.Report
-	nil,                         // 14: imager.v1.Report.StatusCodesEntry
+	(*CheckCount)(nil),          // 13: imager.v1.CheckCount
+	(*Report)(nil),              // 14: imager.v1.Report
+	nil,                         // 15: imager.v1.Report.StatusCodesEntry
 }
 var file_imager_v1_control_proto_depIdxs = []int32{
 	3,  // 0: imager.v1.ExecutorMessage.hello:type_name -> imager.v1.Hello
-	13, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
+	14, // 1: imager.v1.ExecutorMessage.report:type_name -> imager.v1.Report
 	5,  // 2: imager.v1.ExecutorMessage.heartbeat:type_name -> imager.v1.Heartbeat
 	4,  // 3: imager.v1.OrchestratorMessage.welcome:type_name -> imager.v1.Welcome
 	9,  // 4: imager.v1.OrchestratorMessage.job:type_name -> imager.v1.Job
@@ -1485,16 +1596,17 @@ var file_imager_v1_control_proto_depIdxs = []int32{
 	7,  // 8: imager.v1.Job.requests:type_name -> imager.v1.Request
 	8,  // 9: imager.v1.Job.tls:type_name -> imager.v1.TLS
 	7,  // 10: imager.v1.JobPart.requests:type_name -> imager.v1.Request
-	14, // 11: imager.v1.Report.status_codes:type_name -> imager.v1.Report.StatusCodesEntry
+	15, // 11: imager.v1.Report.status_codes:type_name -> imager.v1.Report.StatusCodesEntry
 	11, // 12: imager.v1.Report.errors:type_name -> imager.v1.ErrorCount
 	12, // 13: imager.v1.Report.names:type_name -> imager.v1.NameReport
-	0,  // 14: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
-	1,  // 15: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 14: imager.v1.Report.checks:type_name -> imager.v1.CheckCount
+	0,  // 15: imager.v1.ControlPlane.Connect:input_type -> imager.v1.ExecutorMessage
+	1,  // 16: imager.v1.ControlPlane.Connect:output_type -> imager.v1.OrchestratorMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_imager_v1_control_proto_init() }
@@ -1519,7 +1631,7 @@ func file_imager_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_imager_v1_control_proto_rawDesc), len(file_imager_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -98,6 +98,7 @@ func ReportFromTally(r *tally.Report) (*Report, error) {
 		ConnectionErrors:   c.ConnErrors,
 		Dropped:            c.Dropped,
 		Lost:               c.Lost,
+		CheckFailed:        c.CheckFailed,
 		ResponseBytes:      c.ResponseBytes,
 		LatencyHistogram:   lat,
 		ServiceHistogram:   svc,
@@ -109,6 +110,7 @@ func ReportFromTally(r *tally.Report) (*Report, error) {
 		Names:              names,
 		Dials:              r.Dials,
 		DialErrors:         r.DialErrors,
+		Checks:             checksFromTally(r.Checks),
 	}, nil
 }
 
@@ -139,6 +141,7 @@ func (r *Report) ToTally() (*tally.Report, error) {
 			ConnErrors:    r.GetConnectionErrors(),
 			Dropped:       r.GetDropped(),
 			Lost:          r.GetLost(),
+			CheckFailed:   r.GetCheckFailed(),
 			ResponseBytes: r.GetResponseBytes(),
 		},
 		Latency:    lat,

@@ -47,7 +47,8 @@ func namesFromTally(m map[string]*tally.NameResult) ([]*NameReport, error) {
 		out = append(out, &NameReport{
 			Name: name, Planned: c.Planned, Sent: c.Sent, Success: c.Success,
 			ClientErrors: c.ClientErrors, ServerErrors: c.ServerErrors, Timeouts: c.Timeouts,
-			ConnectionErrors: c.ConnErrors, Dropped: c.Dropped, Lost: c.Lost, LatencyHistogram: lat,
+			ConnectionErrors: c.ConnErrors, Dropped: c.Dropped, Lost: c.Lost, CheckFailed: c.CheckFailed,
+			LatencyHistogram: lat,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -74,6 +75,7 @@ func (r *Report) namesToTally() (map[string]*tally.NameResult, error) {
 			Planned: n.GetPlanned(), Sent: n.GetSent(), Success: n.GetSuccess(),
 			ClientErrors: n.GetClientErrors(), ServerErrors: n.GetServerErrors(), Timeouts: n.GetTimeouts(),
 			ConnErrors: n.GetConnectionErrors(), Dropped: n.GetDropped(), Lost: n.GetLost(),
+			CheckFailed: n.GetCheckFailed(),
 		}
 		if nr, dup := out[n.GetName()]; dup {
 			nr.Counts.Add(c)
@@ -96,5 +98,21 @@ func (r *Report) breakdownToTally(names map[string]*tally.NameResult) tally.Brea
 		b.AddError(e.GetMessage(), e.GetCount())
 	}
 	b.Merge(&tally.Breakdown{Names: names})
+	for _, c := range r.GetChecks() {
+		cc := b.Check(c.GetName())
+		cc.Passed += c.GetPassed()
+		cc.Failed += c.GetFailed()
+	}
 	return b
+}
+
+// checksFromTally converts per-check counts to their wire form, sorted by
+// name.
+func checksFromTally(m map[string]*tally.CheckCount) []*CheckCount {
+	out := make([]*CheckCount, 0, len(m))
+	for name, c := range m {
+		out = append(out, &CheckCount{Name: name, Passed: c.Passed, Failed: c.Failed})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
