@@ -33,6 +33,9 @@ type RequestSpec struct {
 	// Name groups the request in per-name results (the summary and the
 	// results file break counts and latency down by name); empty for none.
 	Name string `json:"name,omitempty"`
+	// Expect holds the request's response checks (docs/CHECKS.md); nil
+	// for none: a 2xx or 3xx response is then a success.
+	Expect *Expect `json:"expect,omitempty"`
 }
 
 // MaxNameLen is the longest request name accepted.
