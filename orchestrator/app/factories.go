@@ -144,7 +144,7 @@ func (b *builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 			err = errors.Join(err, manager.ValidateStep(cfg.StepRPS))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, rateFlagErrors(err))
+			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, flagErrors(err))
 		}
 	}
 	switch kind {
