@@ -37,6 +37,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc/codes"
 
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/httpserve"
@@ -264,7 +265,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 2)
-	go func() { done <- exec.Run(ctx) }()
+	go func() { done <- withFlag(exec.Run(ctx)) }()
 	go func() {
 		addr := net.JoinHostPort("", strconv.Itoa(o.metricsPort))
 		srv := &http.Server{
@@ -305,13 +306,34 @@ func flagOf(field string) string {
 	return ""
 }
 
-// withFlag names the flag behind a field executor.New refused.
+// refusalFlag returns the flag that sets what the orchestrator refused
+// the executor for, or "".
+func refusalFlag(code codes.Code) string {
+	switch code {
+	case codes.AlreadyExists:
+		return "-id"
+	case codes.Unauthenticated:
+		return "-auth-token-file"
+	}
+	return ""
+}
+
+// withFlag names the flag behind a field executor.New refused, or behind
+// the orchestrator's refusal that ended executor.Run.
 func withFlag(err error) error {
-	var ce *executor.ConfigError
-	if errors.As(err, &ce) {
-		if f := flagOf(ce.Field); f != "" {
-			return fmt.Errorf("%s: %w", f, err)
-		}
+	var (
+		ce *executor.ConfigError
+		re *executor.RefusedError
+	)
+	f := ""
+	switch {
+	case errors.As(err, &ce):
+		f = flagOf(ce.Field)
+	case errors.As(err, &re):
+		f = refusalFlag(re.Code)
+	}
+	if f != "" {
+		return fmt.Errorf("%s: %w", f, err)
 	}
 	return err
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/internal/version"
 )
@@ -204,6 +206,17 @@ func TestWithFlagNamesTheFlag(t *testing.T) {
 	_, err = executor.New(executor.Config{Orchestrator: "dns://a/b/c%zz", ID: "e", Capacity: 1})
 	if got := withFlag(err); got == nil || !strings.HasPrefix(got.Error(), "-orchestrator: ") {
 		t.Fatalf("withFlag(%v) = %v, want it to start with -orchestrator", err, got)
+	}
+	refused := &executor.RefusedError{ID: "e", Code: codes.AlreadyExists, Detail: "taken"}
+	if got := withFlag(refused); got == nil || !strings.HasPrefix(got.Error(), "-id: ") || !errors.Is(got, refused) {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -id and wrap the refusal", refused, got)
+	}
+	refused = &executor.RefusedError{ID: "e", Code: codes.Unauthenticated, Detail: "bad token"}
+	if got := withFlag(refused); got == nil || !strings.HasPrefix(got.Error(), "-auth-token-file: ") {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -auth-token-file", refused, got)
+	}
+	if got := withFlag(&executor.RefusedError{Code: codes.PermissionDenied}); strings.HasPrefix(got.Error(), "-") {
+		t.Fatalf("withFlag named a flag for a repeat offender: %v", got)
 	}
 	plain := errors.New("other")
 	if withFlag(plain) != plain {

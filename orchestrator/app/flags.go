@@ -130,6 +130,7 @@ func flagMessage(err error) string {
 		we *manager.ExecutorWaitError
 		mf *script.MissingFunctionError
 		kc *k8s.ClientConfigError
+		tc *k8s.ConfigError
 	)
 	switch {
 	case errors.As(err, &re):
@@ -140,6 +141,29 @@ func flagMessage(err error) string {
 		return missingFunctionMessage(mf)
 	case errors.As(err, &kc):
 		return kubeconfigMessage(kc)
+	case errors.As(err, &tc):
+		if f := targetFlag(tc.Field); f != "" {
+			return f + " " + tc.Problem
+		}
+	}
+	return ""
+}
+
+// targetFlag names the flag behind a k8s.Config field, or "".
+func targetFlag(field string) string {
+	switch field {
+	case "Mode":
+		return "-target-mode"
+	case "Namespace":
+		return "-target-namespace"
+	case "Deployment":
+		return "-target-deployment"
+	case "Service":
+		return "-target-service"
+	case "PortName":
+		return "-target-port-name"
+	case "MetricsPollInterval":
+		return "-metrics-poll-interval"
 	}
 	return ""
 }

@@ -36,6 +36,7 @@ func TestFlagErrors(t *testing.T) {
 			"-in-cluster: not running in a Kubernetes pod (" + rest.ErrNotInCluster.Error() + "); outside the cluster pass -kubeconfig"},
 		{&k8s.ClientConfigError{Source: k8s.SourceDefault, Err: cause},
 			"-in-cluster=false and no -kubeconfig: no usable kubeconfig from KUBECONFIG or ~/.kube/config (boom); pass -kubeconfig"},
+		{&k8s.ConfigError{Field: "PortName", Problem: "is port 70000: want 1 to 65535"}, "-target-port-name is port 70000: want 1 to 65535"},
 	}
 	for _, tt := range tests {
 		got := flagErrors(fmt.Errorf("context: %w", tt.err))

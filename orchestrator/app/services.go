@@ -204,7 +204,7 @@ func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (
 			Logger:              log,
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
+			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, flagErrors(err))
 		}
 		return t.URL, t, nil
 	default:
