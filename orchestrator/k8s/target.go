@@ -146,8 +146,9 @@ type Target struct {
 	syncClosed bool
 }
 
-// New checks cfg and returns a Target reading from client and, for pod
-// usage, mc (nil disables usage). It does not contact the API server.
+// New checks cfg (each refused field is a *ConfigError, joined) and
+// returns a Target reading from client and, for pod usage, mc (nil
+// disables usage). It does not contact the API server.
 func New(client kubernetes.Interface, mc metricsv.Interface, cfg Config) (*Target, error) {
 	if client == nil {
 		return nil, errors.New("k8s: no Kubernetes client")
