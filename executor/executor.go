@@ -274,7 +274,8 @@ func (e *Executor) Run(ctx context.Context) error {
 			return r
 		case isHandshakeFailure(err) && !quiet:
 			wait = jitter(e.cfg.MaxBackoff)
-			e.log.Error("TLS handshake with orchestrator failed; check -tls-ca, -tls-server-name and -tls-cert/-tls-key "+
+			e.log.Error("TLS handshake with orchestrator failed; check the CAs trusted for the orchestrator's certificate, "+
+				"the server name verified and the client certificate and key "+
 				"(retrying; further failures are logged at debug level)", "err", err, "retry_in", wait)
 			quiet = true
 		default:

@@ -40,10 +40,9 @@ func refusal(err error) string {
 func refusalText(c codes.Code) string {
 	switch c {
 	case codes.AlreadyExists:
-		return "orchestrator refused this executor's id: another live executor has it; " +
-			"give each executor its own -id, or none for a unique default"
+		return "orchestrator refused this executor's id: another live executor has it; give each executor its own id"
 	case codes.Unauthenticated:
-		return "orchestrator rejected this executor's auth token; check -auth-token-file"
+		return "orchestrator rejected this executor's auth token; check that it matches the orchestrator's"
 	case codes.PermissionDenied:
 		return "orchestrator disconnected this executor as a repeat offender (its reports were refused)"
 	}

@@ -24,7 +24,7 @@ func TestRefusalEndsRun(t *testing.T) {
 		wantInLog string
 	}{
 		{"duplicate id", codes.AlreadyExists, false, "another live executor has it"},
-		{"wrong token", codes.Unauthenticated, false, "check -auth-token-file"},
+		{"wrong token", codes.Unauthenticated, false, "check that it matches the orchestrator's"},
 		{"repeat offender", codes.PermissionDenied, true, "repeat offender"},
 	}
 	for _, tt := range tests {

@@ -90,7 +90,7 @@ func TestTLSWrongCAFails(t *testing.T) {
 	}
 	e.stop()
 	out := logs.String()
-	for _, want := range []string{"TLS handshake with orchestrator failed", "-tls-ca", "certificate signed by unknown authority"} {
+	for _, want := range []string{"TLS handshake with orchestrator failed", "CAs trusted for the orchestrator's certificate", "certificate signed by unknown authority"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q; log:\n%s", want, out)
 		}

@@ -1,7 +1,6 @@
 package script
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/PeladoCollado/imager/types"
@@ -45,7 +44,7 @@ func NewLoadCalculator(s *Scenario, cfg VMConfig) (*LoadCalculator, error) {
 	}
 	if !vm.Roles().RPS {
 		vm.Close()
-		return nil, fmt.Errorf("%s: -load-calculator=lua needs an rps(round) function", s.name)
+		return nil, &MissingFunctionError{Scenario: s.name, Function: FuncRPS}
 	}
 	return &LoadCalculator{vm: vm, now: cfg.Now}, nil
 }

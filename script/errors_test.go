@@ -1,6 +1,7 @@
 package script
 
 import (
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -116,13 +117,13 @@ func TestRoleErrors(t *testing.T) {
 			name: "source without request",
 			src:  "function rps(r) return 1 end",
 			make: func(s *Scenario) error { _, err := NewRequestSource(s, VMConfig{}, 2); return err },
-			want: "scenario.lua: -request-source-type=lua needs a request() function",
+			want: "scenario.lua has no request() function",
 		},
 		{
 			name: "calculator without rps",
 			src:  "function request() return {path = '/'} end",
 			make: func(s *Scenario) error { _, err := NewLoadCalculator(s, VMConfig{}); return err },
-			want: "scenario.lua: -load-calculator=lua needs an rps(round) function",
+			want: "scenario.lua has no rps(round) function",
 		},
 		{
 			name: "neither role",
@@ -228,5 +229,20 @@ func TestDeepNestingIsRefused(t *testing.T) {
 	src := "function request() return {path = '/' .. " + strings.Repeat("'a' .. ", 150) + "'b'} end"
 	if _, err := Load(filepath.Join(writeFiles(t, map[string]string{"scenario.lua": src}), "scenario.lua")); err != nil {
 		t.Errorf("a 150-part concatenation: %v", err)
+	}
+}
+
+// TestMissingFunctionErrorIsTyped: a scenario lacking the function a role
+// needs fails with a *MissingFunctionError naming the scenario and the
+// function, which the flag layer rewords.
+func TestMissingFunctionErrorIsTyped(t *testing.T) {
+	_, err := NewRequestSource(loadSource(t, "function rps(r) return 1 end", nil), VMConfig{}, 1)
+	var mf *MissingFunctionError
+	if !errors.As(err, &mf) || mf.Scenario != "scenario.lua" || mf.Function != FuncRequest {
+		t.Errorf("NewRequestSource without request() = %v, want a *MissingFunctionError for request()", err)
+	}
+	_, err = NewLoadCalculator(loadSource(t, "function request() return {path = '/'} end", nil), VMConfig{})
+	if !errors.As(err, &mf) || mf.Function != FuncRPS {
+		t.Errorf("NewLoadCalculator without rps() = %v, want a *MissingFunctionError for rps(round)", err)
 	}
 }

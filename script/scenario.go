@@ -239,3 +239,27 @@ func (s *Scenario) Validate(cfg VMConfig) (Roles, error) {
 	}
 	return r, nil
 }
+
+// The functions a scenario defines for its roles, as MissingFunctionError
+// names them.
+const (
+	// FuncRequest makes a scenario a request source.
+	FuncRequest = "request()"
+	// FuncRPS makes a scenario a load calculator.
+	FuncRPS = "rps(round)"
+)
+
+// MissingFunctionError is the error of NewRequestSource and
+// NewLoadCalculator (and the Session methods that call them) when the
+// scenario lacks the function the role needs.
+type MissingFunctionError struct {
+	// Scenario is the scenario's name (Scenario.Name).
+	Scenario string
+	// Function is FuncRequest or FuncRPS.
+	Function string
+}
+
+// Error implements error.
+func (e *MissingFunctionError) Error() string {
+	return fmt.Sprintf("%s has no %s function", e.Scenario, e.Function)
+}

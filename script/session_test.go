@@ -107,7 +107,7 @@ func TestSessionErrors(t *testing.T) {
 	path := filepath.Join(writeFiles(t, map[string]string{"scenario.lua": "function rps() return 1 end"}), "scenario.lua")
 	s := NewSession(path)
 	_, err := s.RequestSource(VMConfig{}, 1)
-	wantErr(t, err, "needs a request() function")
+	wantErr(t, err, "has no request() function")
 	if s.Used() {
 		t.Error("Used after a failed build")
 	}

@@ -2,7 +2,6 @@ package script
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/PeladoCollado/imager/types"
@@ -50,7 +49,7 @@ func NewRequestSource(s *Scenario, cfg VMConfig, vms int) (*RequestSource, error
 		src.vms = append(src.vms, vm)
 		if !vm.Roles().Request {
 			src.Close()
-			return nil, fmt.Errorf("%s: -request-source-type=lua needs a request() function", s.name)
+			return nil, &MissingFunctionError{Scenario: s.name, Function: FuncRequest}
 		}
 	}
 	return src, nil

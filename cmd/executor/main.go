@@ -12,7 +12,8 @@
 // Usage:
 //
 //	executor [-orchestrator host:port] [-id name] [-workers n] [-max-inflight n]
-//	         [-metrics-port port] [-auth-token-file path] [-log-format text|json]
+//	         [-metrics-port port] [-auth-token-file path]
+//	         [-log-format text|json] [-log-level debug|info|warn|error]
 //	         [-tls-ca file] [-tls-cert file -tls-key file] [-tls-server-name name]
 //	         [-exit-when-done]
 //	executor -version
@@ -36,9 +37,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc/codes"
 
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/httpserve"
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
@@ -86,6 +89,7 @@ type options struct {
 	metricsPort   int
 	authTokenFile string
 	logFormat     string
+	logLevel      string
 	exitWhenDone  bool
 	showVersion   bool
 	tls           tlsOptions
@@ -108,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 		"(0: each job gets its rate × 20ms, 4 to 256)")
 	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
 	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	cli.BindLogFlags(fs, &o.logFormat, &o.logLevel)
 	fs.StringVar(&o.tls.ca, "tls-ca", "", "PEM file of the certificate authorities that sign the orchestrator's certificate; "+
 		"setting it turns on TLS for the control plane")
 	fs.StringVar(&o.tls.cert, "tls-cert", "", "PEM client certificate presented to the orchestrator (with -tls-key; "+
@@ -119,14 +123,14 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	fs.BoolVar(&o.exitWhenDone, "exit-when-done", false,
 		"exit with status 0 when the orchestrator says the test is over, after reporting the jobs in flight "+
 			"(for a Kubernetes Job); without it the executor waits for the next orchestrator")
-	fs.BoolVar(&o.showVersion, "version", false, "print the version (the same in every imager binary) and exit")
+	showVersion := cli.BindVersionFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if o.showVersion {
+	if o.showVersion = *showVersion; o.showVersion {
 		return o, nil
 	}
 	if fs.NArg() > 0 {
@@ -143,8 +147,9 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 		return o, fmt.Errorf("%w: -max-inflight is %d, want at least 1", errUsage, o.maxInFlight)
 	case o.metricsPort < 1 || o.metricsPort > 65535:
 		return o, fmt.Errorf("%w: -metrics-port is %d, want 1 to 65535", errUsage, o.metricsPort)
-	case o.logFormat != "text" && o.logFormat != "json":
-		return o, fmt.Errorf("%w: -log-format is %q, want text or json", errUsage, o.logFormat)
+	}
+	if err := cli.CheckLogFlags(o.logFormat, o.logLevel); err != nil {
+		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if err := o.tls.check(); err != nil {
 		return o, err
@@ -220,11 +225,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	if o.showVersion {
 		return version.Print(stdout)
 	}
-	var logger *slog.Logger
-	if o.logFormat == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := cli.NewLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
 	var token string
@@ -262,7 +265,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env envir
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 2)
-	go func() { done <- exec.Run(ctx) }()
+	go func() { done <- withFlag(exec.Run(ctx)) }()
 	go func() {
 		addr := net.JoinHostPort("", strconv.Itoa(o.metricsPort))
 		srv := &http.Server{
@@ -303,13 +306,34 @@ func flagOf(field string) string {
 	return ""
 }
 
-// withFlag names the flag behind a field executor.New refused.
+// refusalFlag returns the flag that sets what the orchestrator refused
+// the executor for, or "".
+func refusalFlag(code codes.Code) string {
+	switch code {
+	case codes.AlreadyExists:
+		return "-id"
+	case codes.Unauthenticated:
+		return "-auth-token-file"
+	}
+	return ""
+}
+
+// withFlag names the flag behind a field executor.New refused, or behind
+// the orchestrator's refusal that ended executor.Run.
 func withFlag(err error) error {
-	var ce *executor.ConfigError
-	if errors.As(err, &ce) {
-		if f := flagOf(ce.Field); f != "" {
-			return fmt.Errorf("%s: %w", f, err)
-		}
+	var (
+		ce *executor.ConfigError
+		re *executor.RefusedError
+	)
+	f := ""
+	switch {
+	case errors.As(err, &ce):
+		f = flagOf(ce.Field)
+	case errors.As(err, &re):
+		f = refusalFlag(re.Code)
+	}
+	if f != "" {
+		return fmt.Errorf("%s: %w", f, err)
 	}
 	return err
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/PeladoCollado/imager/executor"
 	"github.com/PeladoCollado/imager/internal/version"
 )
@@ -49,25 +51,25 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "defaults use POD_NAME",
 			env:  env("pod-7", "host-1"),
-			want: options{orchestrator: "imager-orchestrator:8100", id: "pod-7", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+			want: options{orchestrator: "imager-orchestrator:8100", id: "pod-7", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text", logLevel: "info"},
 		},
 		{
 			name: "hostname when no POD_NAME",
 			env:  env("", "host-1"),
-			want: options{orchestrator: "imager-orchestrator:8100", id: "host-1-abc123", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text"},
+			want: options{orchestrator: "imager-orchestrator:8100", id: "host-1-abc123", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text", logLevel: "info"},
 		},
 		{
 			name: "TLS flags",
 			args: []string{"-tls-ca", "/ca.pem", "-tls-cert", "/c.pem", "-tls-key", "/k.pem", "-tls-server-name", "orch"},
 			env:  env("p", ""),
-			want: options{orchestrator: "imager-orchestrator:8100", id: "p", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text",
+			want: options{orchestrator: "imager-orchestrator:8100", id: "p", workers: 4, maxInFlight: 10000, metricsPort: 9100, logFormat: "text", logLevel: "info",
 				tls: tlsOptions{ca: "/ca.pem", cert: "/c.pem", key: "/k.pem", serverName: "orch"}},
 		},
 		{
 			name: "explicit flags",
-			args: []string{"-orchestrator", "orch:1", "-id", "me", "-workers", "8", "-max-inflight", "50", "-connections", "12", "-metrics-port", "9200", "-auth-token-file", "/t", "-log-format", "json"},
+			args: []string{"-orchestrator", "orch:1", "-id", "me", "-workers", "8", "-max-inflight", "50", "-connections", "12", "-metrics-port", "9200", "-auth-token-file", "/t", "-log-format", "json", "-log-level", "debug"},
 			env:  env("pod-7", "host-1"),
-			want: options{orchestrator: "orch:1", id: "me", workers: 8, maxInFlight: 50, connections: 12, metricsPort: 9200, authTokenFile: "/t", logFormat: "json"},
+			want: options{orchestrator: "orch:1", id: "me", workers: 8, maxInFlight: 50, connections: 12, metricsPort: 9200, authTokenFile: "/t", logFormat: "json", logLevel: "debug"},
 		},
 		{name: "no id anywhere", env: env("", ""), wantErr: "-id"},
 		{name: "zero workers", args: []string{"-workers", "0"}, env: env("p", ""), wantErr: "-workers"},
@@ -75,6 +77,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "negative connections", args: []string{"-connections", "-1"}, env: env("p", ""), wantErr: "-connections"},
 		{name: "port out of range", args: []string{"-metrics-port", "70000"}, env: env("p", ""), wantErr: "-metrics-port"},
 		{name: "bad log format", args: []string{"-log-format", "xml"}, env: env("p", ""), wantErr: "-log-format"},
+		{name: "bad log level", args: []string{"-log-level", "loud"}, env: env("p", ""), wantErr: "-log-level"},
 		{name: "empty orchestrator", args: []string{"-orchestrator", ""}, env: env("p", ""), wantErr: "-orchestrator"},
 		{name: "unknown flag", args: []string{"-nope"}, env: env("p", ""), wantErr: "-nope"},
 		{name: "stray argument", args: []string{"extra"}, env: env("p", ""), wantErr: "unexpected arguments"},
@@ -113,7 +116,7 @@ func TestRunVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut, env("p", "")); err != nil {
 		t.Fatalf("run(-h) = %v, want nil", err)
 	}
-	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-connections", "-metrics-port", "-auth-token-file", "-log-format",
+	for _, flagName := range []string{"-orchestrator", "-id", "-workers", "-max-inflight", "-connections", "-metrics-port", "-auth-token-file", "-log-format", "-log-level",
 		"-tls-ca", "-tls-cert", "-tls-key", "-tls-server-name", "-exit-when-done", "-version"} {
 		if !strings.Contains(errOut.String(), flagName) {
 			t.Errorf("usage lacks %s; usage:\n%s", flagName, errOut.String())
@@ -203,6 +206,17 @@ func TestWithFlagNamesTheFlag(t *testing.T) {
 	_, err = executor.New(executor.Config{Orchestrator: "dns://a/b/c%zz", ID: "e", Capacity: 1})
 	if got := withFlag(err); got == nil || !strings.HasPrefix(got.Error(), "-orchestrator: ") {
 		t.Fatalf("withFlag(%v) = %v, want it to start with -orchestrator", err, got)
+	}
+	refused := &executor.RefusedError{ID: "e", Code: codes.AlreadyExists, Detail: "taken"}
+	if got := withFlag(refused); got == nil || !strings.HasPrefix(got.Error(), "-id: ") || !errors.Is(got, refused) {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -id and wrap the refusal", refused, got)
+	}
+	refused = &executor.RefusedError{ID: "e", Code: codes.Unauthenticated, Detail: "bad token"}
+	if got := withFlag(refused); got == nil || !strings.HasPrefix(got.Error(), "-auth-token-file: ") {
+		t.Fatalf("withFlag(%v) = %v, want it to start with -auth-token-file", refused, got)
+	}
+	if got := withFlag(&executor.RefusedError{Code: codes.PermissionDenied}); strings.HasPrefix(got.Error(), "-") {
+		t.Fatalf("withFlag named a flag for a repeat offender: %v", got)
 	}
 	plain := errors.New("other")
 	if withFlag(plain) != plain {

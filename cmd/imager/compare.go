@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/results"
 )
 
@@ -50,7 +51,7 @@ func parseCompare(args []string, stderr io.Writer) ([]results.FailIf, []string, 
 	fs.SetOutput(stderr)
 	var exprs failIfList
 	fs.Var(&exprs, "fail-if", "fail (exit 99) when 'METRIC OP CHANGE' holds, e.g. 'p99>+10%' (repeatable)")
-	showVersion := addVersionFlag(fs)
+	showVersion := cli.BindVersionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, compareUsage)
 		fs.PrintDefaults()

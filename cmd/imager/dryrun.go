@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 )
@@ -37,7 +38,7 @@ func parseDryRun(args []string, stderr io.Writer) (app.Config, dryRunFlags, erro
 	fs.DurationVar(&df.model.BaseLatency, "assume-latency", 20*time.Millisecond, "modelled median latency of the idle target, fed to feedback calculators")
 	fs.IntVar(&df.model.CapacityRPS, "assume-capacity-rps", 0, "modelled target capacity: latency climbs toward it and load beyond it times out (0: unlimited)")
 	fs.Float64Var(&df.model.ErrorRate, "assume-error-rate", 0, "modelled share of failed responses, 0 to 1")
-	showVersion := addVersionFlag(fs)
+	showVersion := cli.BindVersionFlag(fs)
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "target-url": placeholderTarget, "listen-port": "0", "grpc-port": "0"}); err != nil {
 		return cfg, df, err
 	}

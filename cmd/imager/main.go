@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -87,11 +86,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // errVersion is what a command's flag parsing returns when -version was
 // given: the command prints the version and exits 0 instead of running.
 var errVersion = errors.New("-version given")
-
-// addVersionFlag adds -version to fs; the flag's value is returned.
-func addVersionFlag(fs *flag.FlagSet) *bool {
-	return fs.Bool("version", false, "print the version (the same in every imager binary) and exit")
-}
 
 // printVersion writes the version line to stdout and returns the exit
 // code: what `imager version` and every command's -version do.

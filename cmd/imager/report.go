@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/report"
 	"github.com/PeladoCollado/imager/results"
 )
@@ -24,7 +25,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("imager report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "HTML file to write (default: FILE with its extension replaced by .html)")
-	showVersion := addVersionFlag(fs)
+	showVersion := cli.BindVersionFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: imager report [-o report.html] FILE\n\nRenders the results file FILE (written by -out) as one self-contained HTML page.\n\n")
 		fs.PrintDefaults()

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/sumservice"
@@ -37,7 +38,7 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
 	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "bound on each executor's queued-plus-in-flight requests of a job")
 	fs.IntVar(&lf.connections, "connections", 0, "connections of each executor to the target (0: each job gets its rate × 20ms, 4 to 256)")
-	showVersion := addVersionFlag(fs)
+	showVersion := cli.BindVersionFlag(fs)
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"}); err != nil {
 		return cfg, lf, err
 	}
@@ -186,7 +187,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 10*time.Second, "length of the demo")
 	executors := fs.Int("executors", 2, "executors to run in this process")
-	showVersion := addVersionFlag(fs)
+	showVersion := cli.BindVersionFlag(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	} else if err != nil {

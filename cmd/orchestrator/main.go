@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/results"
@@ -83,11 +84,11 @@ func parseFlags(args []string, stderr io.Writer) (cfg app.Config, showVersion bo
 	fs := flag.NewFlagSet("orchestrator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.BindFlags(fs)
-	fs.BoolVar(&showVersion, "version", false, "print the version (the same in every imager binary) and exit")
+	versionFlag := cli.BindVersionFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
-	if showVersion {
+	if *versionFlag {
 		return cfg, true, nil
 	}
 	if fs.NArg() > 0 {

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/internal/version"
 	"github.com/PeladoCollado/imager/sumservice"
 )
@@ -37,7 +38,7 @@ func main() {
 func run(args []string, stdout io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("sumservice", flag.ContinueOnError)
 	listen := fs.String("listen", ":8080", "TCP address to listen on (host:port)")
-	showVersion := fs.Bool("version", false, "print the version (the same in every imager binary) and exit")
+	showVersion := cli.BindVersionFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

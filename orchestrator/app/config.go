@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/results"
 	"github.com/PeladoCollado/imager/script"
 )
@@ -205,8 +206,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ExecutorWait, "executor-wait", 2*time.Minute, "how long round 0 waits for -expect-executors executors; then the test starts with those present, or fails with -executor-wait-fail")
 	fs.BoolVar(&c.ExecutorWaitFail, "executor-wait-fail", false, "fail the run when fewer than -expect-executors executors joined within -executor-wait, instead of starting with those present")
 
-	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cli.BindLogFlags(fs, &c.LogFormat, &c.LogLevel)
 
 	fs.StringVar(&c.Out, "out", "", "results file: newline-delimited JSON written as the run goes (see docs/RESULTS.md)")
 	fs.Var(stringList{&c.Thresholds}, "threshold", "pass/fail criterion judged on the whole run, e.g. 'p99 < 250ms' or 'error_rate <= 0.01'; 'round:' judges every round (repeatable; see docs/RESULTS.md). A failed threshold exits 99")
@@ -255,11 +255,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.timingProblems()...)
 	errs = append(errs, c.portProblems()...)
 	errs = append(errs, c.scenarioProblems()...)
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("-log-format %q: want text or json", c.LogFormat))
-	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
-		errs = append(errs, fmt.Errorf("-log-level: %v", err))
+	if err := cli.CheckLogFlags(c.LogFormat, c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := results.ParseThresholds(c.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("-threshold: %v", err))

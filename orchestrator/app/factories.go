@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/cli"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/orchestrator/requests"
 	"github.com/PeladoCollado/imager/types"
@@ -144,7 +144,7 @@ func (b *builtIns) loadCalculator(cfg Config) (manager.LoadCalculator, error) {
 			err = errors.Join(err, manager.ValidateStep(cfg.StepRPS))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, rateFlagErrors(err))
+			return nil, fmt.Errorf("-load-calculator=%s: %w", kind, flagErrors(err))
 		}
 	}
 	switch kind {
@@ -203,25 +203,5 @@ func seedOf(cfg Config) int64 {
 
 // NewLogger builds the logger -log-format and -log-level ask for.
 func NewLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
-	level, err := parseLevel(cfg.LogLevel)
-	if err != nil {
-		return nil, fmt.Errorf("-log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch cfg.LogFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("-log-format %q: want text or json", cfg.LogFormat)
-	}
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
-		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
-	}
-	return l, nil
+	return cli.NewLogger(w, cfg.LogFormat, cfg.LogLevel)
 }

@@ -258,7 +258,7 @@ func (r *run) schedulerConfig() manager.SchedulerConfig {
 // test runs the scheduler to the end of the test, records and judges the
 // run, tells the executors it is over and lingers for /results.
 func (r *run) test() error {
-	runErr := r.sched.Run(r.schedCtx)
+	runErr := flagErrors(r.sched.Run(r.schedCtx))
 	if r.ctx.Err() == nil {
 		// A test ended by -abort-on-fail is the verdict's to report; one
 		// ended by a failed service fails with that service's error.

@@ -180,7 +180,8 @@ func (b *builtIns) newLuaSource(cfg Config) (*script.ReloadableSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sess.RequestSource(vmc, cfg.LuaVMs)
+	src, err := sess.RequestSource(vmc, cfg.LuaVMs)
+	return src, flagErrors(err)
 }
 
 // newLuaCalculator builds the Lua load calculator.
@@ -193,5 +194,6 @@ func (b *builtIns) newLuaCalculator(cfg Config) (*script.ReloadableCalculator, e
 	if err != nil {
 		return nil, err
 	}
-	return sess.LoadCalculator(vmc)
+	calc, err := sess.LoadCalculator(vmc)
+	return calc, flagErrors(err)
 }

@@ -190,7 +190,7 @@ func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (
 	case TargetModePod, TargetModeService:
 		kc, mc, err := k8s.NewClients(cfg.InCluster, cfg.Kubeconfig)
 		if err != nil {
-			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
+			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, flagErrors(err))
 		}
 		t, err := k8s.New(kc, mc, k8s.Config{
 			Mode:                cfg.TargetMode,
@@ -204,7 +204,7 @@ func targetFor(cfg Config, log *slog.Logger, om *metrics.Orchestrator) (func() (
 			Logger:              log,
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, err)
+			return nil, nil, fmt.Errorf("-target-mode=%s: %w", cfg.TargetMode, flagErrors(err))
 		}
 		return t.URL, t, nil
 	default:

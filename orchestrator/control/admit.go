@@ -92,10 +92,10 @@ func (s *Server) admit(sess *session) error {
 			s.log.Warn("executor id taken over from a silent stream", "executor", sess.id, "remote", sess.remote,
 				"previous_remote", old.remote, "silent", silent.Round(time.Millisecond))
 		default:
-			s.log.Warn("executor rejected: its id is held by a live executor (give each executor its own -id)",
+			s.log.Warn("executor rejected: its id is held by a live executor (give each executor its own id)",
 				"executor", sess.id, "remote", sess.remote, "holder", old.remote)
 			return status.Errorf(codes.AlreadyExists,
-				"executor id %q is already connected from %s; give each executor its own -id", sess.id, old.remote)
+				"executor id %q is already connected from %s; give each executor its own id", sess.id, old.remote)
 		}
 		close(old.replaced)
 	}

@@ -242,8 +242,8 @@ func (s *Server) Connect(stream imagerv1.ControlPlane_ConnectServer) error {
 	id := hello.GetExecutorId()
 	if !imagerv1.TokensMatch(s.cfg.AuthToken, hello.GetAuthToken()) {
 		s.cfg.Metrics.AuthFailed()
-		s.log.Warn("executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", "executor", id, "remote", remote)
-		return status.Error(codes.Unauthenticated, "auth token rejected: the executor's -auth-token-file does not match the orchestrator's")
+		s.log.Warn("executor rejected: wrong or missing auth token (check that the executor's token matches the orchestrator's)", "executor", id, "remote", remote)
+		return status.Error(codes.Unauthenticated, "auth token rejected: the executor's token does not match the orchestrator's")
 	}
 	sess := newSession(id, hello.GetInstance(), remote, s.claims(hello, remote))
 	if err := s.admit(sess); err != nil {

@@ -101,7 +101,7 @@ func TestAuthToken(t *testing.T) {
 				return
 			}
 			awaitLine(t, ts.logs, "executor rejected", "executor="+id)
-			awaitLine(t, execLogs, "level=ERROR", "rejected this executor's auth token", "-auth-token-file")
+			awaitLine(t, execLogs, "level=ERROR", "rejected this executor's auth token", "matches the orchestrator's")
 			// The executor waits at least MaxBackoff/2 (0.75s) before retrying
 			// a rejected token, so exactly one attempt was made.
 			if n := gatherCounter(t, ts.reg, "imager_orchestrator_auth_failures_total"); n != 1 {

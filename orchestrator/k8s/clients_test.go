@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,14 +43,15 @@ func TestNewClients(t *testing.T) {
 		kubeconfig string
 		env        string // KUBECONFIG
 		wantErr    string // "" = success
+		wantSource string // ClientConfigError.Source
 	}{
-		{"kubeconfig", false, good, "", ""},
-		{"kubeconfig wins over in-cluster", true, good, "", ""},
-		{"missing kubeconfig", false, missing, "", "-kubeconfig " + missing},
-		{"broken kubeconfig", true, bad, "", "-kubeconfig " + bad},
-		{"in-cluster outside a pod", true, "", "", "-in-cluster: not running in a Kubernetes pod"},
-		{"KUBECONFIG", false, "", good, ""},
-		{"nothing", false, "", missing, "pass -kubeconfig"},
+		{"kubeconfig", false, good, "", "", ""},
+		{"kubeconfig wins over in-cluster", true, good, "", "", ""},
+		{"missing kubeconfig", false, missing, "", "kubeconfig " + missing, SourceKubeconfig},
+		{"broken kubeconfig", true, bad, "", "kubeconfig " + bad, SourceKubeconfig},
+		{"in-cluster outside a pod", true, "", "", "in-cluster configuration: not running in a Kubernetes pod", SourceInCluster},
+		{"KUBECONFIG", false, "", good, "", ""},
+		{"nothing", false, "", missing, "no usable kubeconfig from KUBECONFIG or ~/.kube/config", SourceDefault},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,8 +61,12 @@ func TestNewClients(t *testing.T) {
 			t.Setenv("HOME", dir)
 			kc, mc, err := NewClients(tt.inCluster, tt.kubeconfig)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("NewClients(%v, %q) = %v, want an error containing %q", tt.inCluster, tt.kubeconfig, err, tt.wantErr)
+				var ce *ClientConfigError
+				if !errors.As(err, &ce) || ce.Source != tt.wantSource || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("NewClients(%v, %q) = %v, want a *ClientConfigError from %s containing %q", tt.inCluster, tt.kubeconfig, err, tt.wantSource, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "-kubeconfig") || strings.Contains(err.Error(), "-in-cluster") {
+					t.Errorf("NewClients' error %q names a flag", err)
 				}
 				return
 			}

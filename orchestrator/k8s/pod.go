@@ -180,5 +180,5 @@ func containerPort(p *corev1.Pod, name string) (int32, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("pod %s/%s has no container port named %q (-target-port-name)", p.Namespace, p.Name, name)
+	return 0, fmt.Errorf("pod %s/%s has no container port named %q", p.Namespace, p.Name, name)
 }

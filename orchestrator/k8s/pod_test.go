@@ -110,7 +110,7 @@ func TestPodModePort(t *testing.T) {
 		{"by name in the first container", "http", pod("p", 0, "10.1.0.1"), "http://10.1.0.1:8080", false},
 		{"by name in a sidecar", "admin", pod("p", 0, "10.1.0.1", ports(corev1.ContainerPort{Name: "admin", ContainerPort: 9901})), "http://10.1.0.1:9901", false},
 		{"by number", "9090", pod("p", 0, "10.1.0.1"), "http://10.1.0.1:9090", false},
-		{"missing", "grpc", pod("p", 0, "10.1.0.1"), `pod shop/p has no container port named "grpc" (-target-port-name)`, true},
+		{"missing", "grpc", pod("p", 0, "10.1.0.1"), `pod shop/p has no container port named "grpc"`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -125,7 +125,7 @@ func servicePort(svc *corev1.Service, name string) (int32, error) {
 		}
 		have = append(have, fmt.Sprintf("%q=%d", p.Name, p.Port))
 	}
-	return 0, fmt.Errorf("service %s/%s has no port named %q (-target-port-name); its ports: %s",
+	return 0, fmt.Errorf("service %s/%s has no port named %q; its ports: %s",
 		svc.Namespace, svc.Name, name, strings.Join(have, ", "))
 }
 

@@ -101,7 +101,7 @@ func TestServiceModeMissingPort(t *testing.T) {
 	cfg := svcCfg()
 	cfg.PortName = "grpc"
 	e := start(t, cfg, nil, webService(), slice("web-1", "web", endpoint{pod: "p1", ready: ptr(true)}))
-	waitPaused(t, e.target, `service shop/web has no port named "grpc" (-target-port-name); its ports: "http"=80, "admin"=9000`)
+	waitPaused(t, e.target, `service shop/web has no port named "grpc"; its ports: "http"=80, "admin"=9000`)
 }
 
 func TestBackingPods(t *testing.T) {

@@ -146,39 +146,15 @@ type Target struct {
 	syncClosed bool
 }
 
-// New checks cfg and returns a Target reading from client and, for pod
-// usage, mc (nil disables usage). It does not contact the API server.
+// New checks cfg (each refused field is a *ConfigError, joined) and
+// returns a Target reading from client and, for pod usage, mc (nil
+// disables usage). It does not contact the API server.
 func New(client kubernetes.Interface, mc metricsv.Interface, cfg Config) (*Target, error) {
 	if client == nil {
 		return nil, errors.New("k8s: no Kubernetes client")
 	}
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	switch cfg.Mode {
-	case ModePod:
-		if cfg.Deployment == "" {
-			bad("pod mode needs a deployment (-target-deployment)")
-		}
-	case ModeService:
-		if cfg.Service == "" {
-			bad("service mode needs a service (-target-service)")
-		}
-	default:
-		bad("mode %q: want %s or %s", cfg.Mode, ModePod, ModeService)
-	}
-	if cfg.Namespace == "" {
-		bad("no namespace (-target-namespace)")
-	}
-	if cfg.PortName == "" {
-		bad("no port name (-target-port-name)")
-	} else if n, err := strconv.Atoi(cfg.PortName); err == nil && (n < 1 || n > 65535) {
-		bad("port %d (-target-port-name) must be between 1 and 65535", n)
-	}
-	if cfg.MetricsPollInterval <= 0 {
-		bad("metrics poll interval (%v, -metrics-poll-interval) must be positive", cfg.MetricsPollInterval)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("k8s target: %w", err)
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -357,3 +333,47 @@ type noTargetMetrics struct{}
 func (noTargetMetrics) SetTargetAvailable(bool)                      {}
 func (noTargetMetrics) SetPodUsage(string, string, float64, float64) {}
 func (noTargetMetrics) DeletePod(string, string)                     {}
+
+// ConfigError is a Config field that New refused. Field is the field's
+// name in Config; a program with flags maps it to its own flag.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+// Error says which field is wrong and why.
+func (e *ConfigError) Error() string {
+	return "k8s target: " + e.Field + " " + e.Problem
+}
+
+// check returns every problem of cfg as a *ConfigError, joined.
+func (cfg Config) check() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &ConfigError{Field: field, Problem: fmt.Sprintf(format, a...)})
+	}
+	switch cfg.Mode {
+	case ModePod:
+		if cfg.Deployment == "" {
+			bad("Deployment", "is empty: pod mode needs a deployment")
+		}
+	case ModeService:
+		if cfg.Service == "" {
+			bad("Service", "is empty: service mode needs a service")
+		}
+	default:
+		bad("Mode", "is %q: want %s or %s", cfg.Mode, ModePod, ModeService)
+	}
+	if cfg.Namespace == "" {
+		bad("Namespace", "is empty")
+	}
+	if cfg.PortName == "" {
+		bad("PortName", "is empty")
+	} else if n, err := strconv.Atoi(cfg.PortName); err == nil && (n < 1 || n > 65535) {
+		bad("PortName", "is port %d: want 1 to 65535", n)
+	}
+	if cfg.MetricsPollInterval <= 0 {
+		bad("MetricsPollInterval", "is %v: want a positive interval", cfg.MetricsPollInterval)
+	}
+	return errors.Join(errs...)
+}

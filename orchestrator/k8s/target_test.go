@@ -28,13 +28,13 @@ func TestNewValidates(t *testing.T) {
 		{"pod mode", func(*Config) {}, ""},
 		{"service mode", func(c *Config) { c.Mode, c.Deployment, c.Service = ModeService, "", "web" }, ""},
 		{"numeric port", func(c *Config) { c.PortName = "8080" }, ""},
-		{"url mode", func(c *Config) { c.Mode = "url" }, `mode "url": want pod or service`},
-		{"no deployment", func(c *Config) { c.Deployment = "" }, "-target-deployment"},
-		{"no service", func(c *Config) { c.Mode = ModeService }, "-target-service"},
-		{"no namespace", func(c *Config) { c.Namespace = "" }, "-target-namespace"},
-		{"no port", func(c *Config) { c.PortName = "" }, "-target-port-name"},
-		{"port out of range", func(c *Config) { c.PortName = "70000" }, "port 70000 (-target-port-name)"},
-		{"no poll interval", func(c *Config) { c.MetricsPollInterval = 0 }, "-metrics-poll-interval"},
+		{"url mode", func(c *Config) { c.Mode = "url" }, `Mode is "url": want pod or service`},
+		{"no deployment", func(c *Config) { c.Deployment = "" }, "Deployment is empty"},
+		{"no service", func(c *Config) { c.Mode = ModeService }, "Service is empty"},
+		{"no namespace", func(c *Config) { c.Namespace = "" }, "Namespace is empty"},
+		{"no port", func(c *Config) { c.PortName = "" }, "PortName is empty"},
+		{"port out of range", func(c *Config) { c.PortName = "70000" }, "PortName is port 70000: want 1 to 65535"},
+		{"no poll interval", func(c *Config) { c.MetricsPollInterval = 0 }, "MetricsPollInterval is 0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +46,8 @@ func TestNewValidates(t *testing.T) {
 				t.Errorf("New() = %v, want no error", err)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("New() = %v, want an error containing %q", err, tt.wantErr)
+			case tt.wantErr != "" && !errors.As(err, new(*ConfigError)):
+				t.Errorf("New() = %v, want a *ConfigError", err)
 			}
 		})
 	}

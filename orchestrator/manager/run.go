@@ -191,13 +191,13 @@ func (s *Scheduler) applyQueued() {
 // executors passed with fewer of them and SchedulerConfig.ExecutorWaitFail
 // is set.
 type ExecutorWaitError struct {
-	Want int           // executors expected (-expect-executors)
+	Want int           // executors expected (SchedulerConfig.ExpectExecutors)
 	Have int           // executors present when the wait passed
-	Wait time.Duration // the wait (-executor-wait)
+	Wait time.Duration // the wait (SchedulerConfig.ExecutorWait)
 }
 
 func (e *ExecutorWaitError) Error() string {
-	return fmt.Sprintf("-expect-executors=%d: only %d executor(s) joined within -executor-wait=%v", e.Want, e.Have, e.Wait)
+	return fmt.Sprintf("expected %d executor(s), only %d joined within %v", e.Want, e.Have, e.Wait)
 }
 
 // plan asks the calculator for round index's rate, splits it into jobs and

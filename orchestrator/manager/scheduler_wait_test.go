@@ -194,7 +194,7 @@ func TestSchedulerExecutorWaitFail(t *testing.T) {
 		if !errors.As(err, &we) || we.Want != 3 || we.Have != 2 || we.Wait != 10*time.Second {
 			t.Fatalf("Run = %v, want an *ExecutorWaitError with 2 of 3 and the 10s wait", err)
 		}
-		for _, want := range []string{"-expect-executors=3", "only 2 executor(s)", "10s"} {
+		for _, want := range []string{"expected 3 executor(s)", "only 2 joined", "10s"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}

@@ -205,8 +205,11 @@ func TestExecutorRefusedIDExits(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Errorf("second executor with id twin exited with %v, want status 1", err)
 	}
-	refused := second.Logs("orchestrator refused this executor's id: another live executor has it; give each executor its own -id, or none for a unique default")
+	refused := second.Logs("orchestrator refused this executor's id: another live executor has it; give each executor its own id")
 	if len(refused) != 1 || refused[0]["id"] != "twin" || refused[0]["level"] != "ERROR" {
 		t.Errorf("refusal log lines %v, want one error naming id twin; log:\n%s", refused, second.RawLog())
+	}
+	if !strings.Contains(second.RawLog(), "executor: -id: orchestrator refused this executor's id") {
+		t.Errorf("the executor's exit message does not name -id; log:\n%s", second.RawLog())
 	}
 }

@@ -236,7 +236,7 @@ func TestAuthToken(t *testing.T) {
 	// without waiting for its /healthz.
 	intruder := proc.Start(t, bin["executor"], "-orchestrator="+s.grpcAddr, "-id=intruder", "-auth-token-file="+bad,
 		fmt.Sprintf("-metrics-port=%d", proc.FreePort(t)), "-log-format=json")
-	s.orch.WaitFor(t, "executor rejected: wrong or missing auth token (check -auth-token-file on both sides)", 20*time.Second,
+	s.orch.WaitFor(t, "executor rejected: wrong or missing auth token (check that the executor's token matches the orchestrator's)", 20*time.Second,
 		func(ls []map[string]any) bool { return len(ls) >= 1 && ls[0]["executor"] == "intruder" })
 	if err := intruder.Wait(t, 20*time.Second); err == nil || !strings.Contains(intruder.RawLog(), "auth token") {
 		t.Errorf("rejected executor exited with %v, want status 1 and an error about its auth token", err)
