@@ -3,8 +3,6 @@ package manager_test
 import (
 	"math"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,44 +272,6 @@ func TestAdaptiveExponentialPipelinedTarget(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Next results = %v, want %v", got, want)
 	}
-}
-
-// TestAdaptiveExponentialConcurrent hammers Next and Observe from several
-// goroutines (for the race detector), then checks the calculator still
-// ramps to max when fed in order.
-func TestAdaptiveExponentialConcurrent(t *testing.T) {
-	const goroutines, perGoroutine, max = 8, 200, 1000
-	c := manager.NewAdaptiveExponentialLoadCalculator(10, max, 250).(manager.FeedbackLoadCalculator)
-	allowed := []int{1, 10, 20, 40, 80, 160, 320, 640, 1000}
-	var (
-		round atomic.Int64
-		wg    sync.WaitGroup
-		bad   atomic.Int64
-	)
-	for range goroutines {
-		wg.Go(func() {
-			for range perGoroutine {
-				r := c.Next()
-				if !slices.Contains(allowed, r) {
-					bad.Store(int64(r))
-				}
-				c.Observe(lat(round.Add(1), r, 100).obs)
-			}
-		})
-	}
-	wg.Wait()
-	if r := bad.Load(); r != 0 {
-		t.Fatalf("Next returned %d, want one of %v", r, allowed)
-	}
-	next := round.Load() + 1
-	for i := range 20 {
-		r := c.Next()
-		if r == max {
-			return
-		}
-		c.Observe(lat(next+int64(i), r, 100).obs)
-	}
-	t.Errorf("rate = %d after 20 healthy in-order rounds, want %d", c.Next(), max)
 }
 
 func TestAdaptiveSearchResult(t *testing.T) {

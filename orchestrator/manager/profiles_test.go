@@ -96,35 +96,6 @@ func TestLogarithmicLoadCalculator(t *testing.T) {
 	}
 }
 
-// TestStepConcurrentNext checks that concurrent Next calls each consume
-// exactly one round of the schedule.
-func TestStepConcurrentNext(t *testing.T) {
-	const goroutines, perGoroutine = 8, 50
-	c := manager.NewStepFunctionLoadCalculator(1, goroutines*perGoroutine, 1)
-	var (
-		mu  sync.Mutex
-		got []int
-		wg  sync.WaitGroup
-	)
-	for range goroutines {
-		wg.Go(func() {
-			local := take(c, perGoroutine)
-			mu.Lock()
-			got = append(got, local...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	slices.Sort(got)
-	want := make([]int, goroutines*perGoroutine)
-	for i := range want {
-		want[i] = i + 1
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("rates handed out = %v, want each of 1..%d once", got, len(want))
-	}
-}
-
 func TestConstantLoadCalculator(t *testing.T) {
 	tests := []struct {
 		rps  int
