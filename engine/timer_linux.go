@@ -21,12 +21,18 @@ type preciseTimer struct {
 	f  *os.File
 	rc syscall.RawConn
 	fd int
-	// armed is set by sleep right after arming the timer: the timer
-	// cannot have fired yet, so the first read attempt waits for the
-	// poller instead of making a system call that would fail.
-	armed bool
-	buf   [8]byte
-	read  func(fd uintptr) bool
+	// armedAt and wait are when sleep armed the timer and for how long.
+	// While less than wait has passed since armedAt, the timer cannot
+	// have fired, so a read attempt waits for the poller instead of
+	// making a system call that would fail. Once wait has passed the
+	// attempt reads: the timer may have fired before the poller was told
+	// to watch for it, and then no new readiness would ever arrive.
+	armedAt time.Time
+	wait    time.Duration
+	buf     [8]byte
+	read    func(fd uintptr) bool
+	// afterArm, when set (by tests), runs between arming and waiting.
+	afterArm func()
 }
 
 // newPreciseTimer returns a timer, or nil when the system has none.
@@ -47,10 +53,12 @@ func newPreciseTimer() *preciseTimer {
 }
 
 // tryRead is one attempt to read the timer's expirations; false asks the
-// poller to wait until the timer fires.
+// poller to wait until the timer fires. The poller only reports a change
+// of readiness that happens after the wait began (RawConn.Read forgets an
+// earlier one), so the attempt reads whenever the timer may already have
+// fired.
 func (t *preciseTimer) tryRead(fd uintptr) bool {
-	if t.armed {
-		t.armed = false
+	if time.Since(t.armedAt) < t.wait {
 		return false
 	}
 	_, _, ok := rawCall(syscall.SYS_READ, fd, t.buf[:])
@@ -60,11 +68,16 @@ func (t *preciseTimer) tryRead(fd uintptr) bool {
 // sleep blocks the goroutine for d.
 func (t *preciseTimer) sleep(d time.Duration) {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	// armedAt is taken before arming: the timer expires no earlier than
+	// armedAt+d.
+	t.armedAt, t.wait = time.Now(), d
 	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
 		time.Sleep(d)
 		return
 	}
-	t.armed = true
+	if t.afterArm != nil {
+		t.afterArm()
+	}
 	if err := t.rc.Read(t.read); err != nil {
 		time.Sleep(d)
 	}
