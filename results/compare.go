@@ -263,7 +263,7 @@ func (c *Comparison) Check(fs []FailIf) []FailIfResult {
 	out := make([]FailIfResult, 0, len(fs))
 	for _, f := range fs {
 		r := FailIfResult{FailIf: f}
-		def, ok := metricDefs[f.Metric]
+		def, ok := metricOf(f.Metric)
 		if !ok { // not made by ParseFailIf
 			r.Failed = true
 			out = append(out, r)

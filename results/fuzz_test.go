@@ -18,7 +18,7 @@ import (
 // the operator, and the value in the metric's unit.
 func canonical(t Threshold) string {
 	v := strconv.FormatFloat(t.Value, 'g', -1, 64)
-	if metricDefs[t.Metric].kind == kindLatency {
+	if mustMetric(t.Metric).kind == kindLatency {
 		v = strconv.FormatFloat(t.Value, 'f', -1, 64) + "ms"
 	}
 	prefix := ""
@@ -60,7 +60,7 @@ func FuzzThreshold(f *testing.F) {
 		if th.Expr != expr {
 			t.Fatalf("Expr %q, want the expression verbatim %q", th.Expr, expr)
 		}
-		if _, ok := metricDefs[th.Metric]; !ok || math.IsNaN(th.Value) || math.IsInf(th.Value, 0) || th.Value < 0 {
+		if _, ok := metricOf(th.Metric); !ok || math.IsNaN(th.Value) || math.IsInf(th.Value, 0) || th.Value < 0 {
 			t.Fatalf("%q parsed to %+v", expr, th)
 		}
 		back := canonical(th)
@@ -69,7 +69,7 @@ func FuzzThreshold(f *testing.F) {
 			t.Fatalf("%q parsed to %+v; written back as %q: %v", expr, th, back, err)
 		}
 		same := again.Round == th.Round && again.Metric == th.Metric && again.Op == th.Op
-		if metricDefs[th.Metric].kind == kindLatency {
+		if mustMetric(th.Metric).kind == kindLatency {
 			// Milliseconds pass through nanoseconds: equal to within the
 			// float's precision.
 			same = same && math.Abs(again.Value-th.Value) <= 1e-12*max(1, th.Value)
@@ -162,4 +162,10 @@ func FuzzMergeRounds(f *testing.F) {
 			t.Fatalf("the order of the rounds changed the totals:\n%+v\n%+v", a, z)
 		}
 	})
+}
+
+// mustMetric returns the definition of a canonical metric name.
+func mustMetric(name string) metricDef {
+	def, _ := metricOf(name)
+	return def
 }
