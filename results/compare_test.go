@@ -18,16 +18,24 @@ type roundSpec struct {
 	success, failed int64
 	latency         time.Duration
 	name            string
+	// checkFailed requests failed a response check; checks holds each
+	// check's passed and failed verdicts.
+	checkFailed int64
+	checks      map[string][2]int64
 }
 
 // synthRound builds round idx of a run starting at base.
 func synthRound(base time.Time, idx int64, sp roundSpec) *manager.RoundResult {
-	n := sp.success + sp.failed
+	n := sp.success + sp.failed + sp.checkFailed
 	r := &manager.RoundResult{
 		RoundStats: types.RoundStats{Round: idx, PlannedRPS: int(n), AchievedRPS: float64(n)},
 		Start:      base.Add(time.Duration(idx) * time.Second), Interval: time.Second, Executors: 1,
-		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
+		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed, CheckFailed: sp.checkFailed},
 		Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
+	}
+	for name, pf := range sp.checks {
+		c := r.Check(name)
+		c.Passed, c.Failed = pf[0], pf[1]
 	}
 	nr := r.Name(sp.name)
 	nr.Counts = r.Counts
