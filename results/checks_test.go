@@ -209,3 +209,44 @@ func TestSummaryListsAtMostTenChecks(t *testing.T) {
 		t.Errorf("worst check not first:\n%s", out)
 	}
 }
+
+func TestCompareChecks(t *testing.T) {
+	a := writeRun(t, "a.ndjson", false, checkedRounds[1])
+	b := writeRun(t, "b.ndjson", false, checkedRounds[0],
+		roundSpec{success: 5, latency: time.Millisecond, checks: map[string][2]int64{"new": {4, 1}}})
+	c := compareFiles(t, a, b)
+	if r := row(t, c.Rows, "check_failed"); r.A != 0 || r.B != 10 || r.Section != "requests" {
+		t.Errorf("check_failed row %+v", r)
+	}
+	want := []Row{
+		{Section: "checks", Metric: "checks", A: 1, B: 194.0 / 205},
+		{Section: "checks", Metric: "check:new", A: 0, B: 0.8, Unmeasured: "A"},
+		{Section: "checks", Metric: "check:search:body_contains", A: 1, B: 0.9},
+		{Section: "checks", Metric: "check:search:status", A: 1, B: 1},
+	}
+	var got []Row
+	for _, r := range c.Rows {
+		if r.Section == "checks" {
+			r.Change = 0
+			got = append(got, r)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("check rows\n%+v\nwant\n%+v", got, want)
+	}
+	fs, err := ParseFailIfs([]string{"check:search:body_contains < -5%", "checks < -0.01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.Check(fs) {
+		if !r.Failed {
+			t.Errorf("%s: %+v, want a regression", r.FailIf.Expr, r)
+		}
+	}
+	plain := writeRun(t, "p.ndjson", false, roundSpec{success: 1, latency: time.Millisecond})
+	for _, r := range compareFiles(t, plain, plain).Rows {
+		if r.Section == "checks" {
+			t.Errorf("runs without checks compare checks: %+v", r)
+		}
+	}
+}

@@ -163,7 +163,7 @@ func TestCompare(t *testing.T) {
 			t.Errorf("%s: A %v B %v change %s; want %v %v %s", ch.metric, r.A, r.B, FormatChange(r.Change), ch.a, ch.b, ch.change)
 		}
 	}
-	if len(c.Rows) != 20 || c.Rows[0].Section != "rate" || c.Rows[len(c.Rows)-1].Section != "service time" {
+	if len(c.Rows) != 21 || c.Rows[0].Section != "rate" || c.Rows[len(c.Rows)-1].Section != "service time" {
 		t.Errorf("%d rows, first %+v, last %+v", len(c.Rows), c.Rows[0], c.Rows[len(c.Rows)-1])
 	}
 	if len(c.Names) != 2 || c.Names[0].Name != "get" || !c.Names[0].InA || !c.Names[0].InB ||
