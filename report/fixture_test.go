@@ -59,12 +59,12 @@ func synthRound(t *testing.T, rng *rand.Rand, i int, withTarget bool) *manager.R
 			r.Counts.CheckFailed++
 			r.AddStatus(200, 1)
 			r.Check("/sum:status").Passed++
-			r.Check(hostile + ":body_contains").Failed++
+			r.Check(hostile+":body_contains").Failed++
 		default:
 			r.Counts.Success++
 			r.AddStatus(200, 1)
 			r.Check("/sum:status").Passed++
-			r.Check(hostile + ":body_contains").Passed++
+			r.Check(hostile+":body_contains").Passed++
 		}
 		r.Counts.Sent++
 		_ = r.Latency.RecordValue(us)
