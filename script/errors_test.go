@@ -230,3 +230,9 @@ func TestDeepNestingIsRefused(t *testing.T) {
 		t.Errorf("a 150-part concatenation: %v", err)
 	}
 }
+
+func TestObservationHasCheckFailedAndP999(t *testing.T) {
+	vm := newVM(t, "function rps(r) return 1 end\nfunction observe(r)\n  error('cf=' .. r.check_failed .. ' failed=' .. r.failed .. ' p999=' .. r.p999)\nend\n", VMConfig{})
+	err := vm.Observe(types.RoundStats{Round: 3, Planned: 10, Success: 6, Failed: 4, CheckFailed: 3, P999: 1500 * time.Microsecond})
+	wantErr(t, err, "cf=3 failed=4 p999=1.5 (in observe(result))")
+}
