@@ -19,6 +19,7 @@ var outcomeColors = map[string]string{
 	"connection_error": "#8c564b",
 	"dropped":          "#e377c2",
 	"lost":             "#17becf",
+	"check_failed":     "#bcbd22",
 }
 
 // outcomeColor returns the colour of an outcome, grey for one unknown.

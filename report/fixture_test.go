@@ -55,9 +55,16 @@ func synthRound(t *testing.T, rng *rand.Rand, i int, withTarget bool) *manager.R
 			r.Counts.Dropped++
 			r.AddError("dropped: in-flight cap reached", 1)
 			continue
+		case k%31 == 9:
+			r.Counts.CheckFailed++
+			r.AddStatus(200, 1)
+			r.Check("/sum:status").Passed++
+			r.Check(hostile+":body_contains").Failed++
 		default:
 			r.Counts.Success++
 			r.AddStatus(200, 1)
+			r.Check("/sum:status").Passed++
+			r.Check(hostile+":body_contains").Passed++
 		}
 		r.Counts.Sent++
 		_ = r.Latency.RecordValue(us)

@@ -55,6 +55,7 @@ type page struct {
 	Thresholds []thresholdRow
 	Errors     []countRow
 	Names      []nameRow
+	Checks     []checkRow
 	Statuses   []countRow
 }
 
@@ -97,6 +98,7 @@ func build(f *results.File) (*page, error) {
 		Thresholds: thresholdRows(f),
 		Errors:     errorRows(t),
 		Names:      nameRows(t),
+		Checks:     checkRows(t),
 		Statuses:   statusRows(t),
 	}
 	if run.Target != "" {

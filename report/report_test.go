@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/results"
 )
 
 // legends are the legend labels each chart must show.
 var legends = map[string][]string{
 	"rate":         {"planned rps", "achieved rps"},
 	"latency":      {"p50", "p90", "p99", "max"},
-	"outcomes":     {"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost"},
+	"outcomes":     {"success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost", "check_failed"},
 	"target":       {"CPU millicores (left)", "memory MiB (right)"},
 	"distribution": {"whole run ("},
 }
@@ -68,6 +69,8 @@ func TestWriteFullRun(t *testing.T) {
 	for _, want := range []string{
 		"FAILED: threshold &lt;script&gt;", "imager run", "v-test", "2025-03-01T12:00:00Z", "http://127.0.0.1:18080",
 		"-max-rps", "scenarios/sum.lua", "timeout awaiting response headers", "/sum", "p99 &lt; 50ms",
+		"<table class=\"checks\">", "<code>/sum:status</code>", "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;:body_contains</code>",
+		"check_failed",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -191,5 +194,42 @@ func TestVerdictPassed(t *testing.T) {
 	page := render(t, f)
 	if !strings.Contains(page, `<div class="verdict pass">PASSED</div>`) {
 		t.Error("a passed run is not reported as PASSED")
+	}
+}
+
+func TestChecksTable(t *testing.T) {
+	f := fixture{rounds: 4, summary: true}.build(t)
+	p, err := build(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Checks) != 3 || p.Checks[0].Name != "all checks" || p.Checks[1].Name != hostile+":body_contains" ||
+		p.Checks[2].Name != "/sum:status" || p.Checks[2].Failed != "0" || p.Checks[2].PassRate != percent(1) {
+		t.Fatalf("check rows %+v, want all checks, then the failing check, then the passing one", p.Checks)
+	}
+	c, _ := f.Summary.Check(hostile + ":body_contains")
+	if c.Failed == 0 || p.Checks[1].Failed != count(c.Failed) || p.Checks[1].PassRate != percent(c.PassRate) {
+		t.Errorf("failing check row %+v, summary %+v", p.Checks[1], c)
+	}
+	if n := f.Summary.Outcomes["check_failed"]; n != c.Failed {
+		t.Errorf("check_failed %d, want the %d failed verdicts", n, c.Failed)
+	}
+	page := render(t, f)
+	charts := parseCharts(t, page)
+	if !charts["outcomes"].hasText("check_failed") {
+		t.Error("the outcomes chart has no check_failed legend")
+	}
+	if !strings.Contains(page, `fill="`+outcomeColor("check_failed")+`"`) {
+		t.Error("no check_failed bar in the outcomes chart")
+	}
+}
+
+func TestThresholdReasonShown(t *testing.T) {
+	f := &results.File{Summary: &results.Summary{Thresholds: []results.ThresholdResult{
+		{Expression: "check:gone >= 0.9", Reason: `check "gone" never ran`},
+	}}}
+	rows := thresholdRows(f)
+	if len(rows) != 1 || rows[0].Value != `check "gone" never ran` || rows[0].Verdict != "FAIL" {
+		t.Errorf("rows %+v", rows)
 	}
 }

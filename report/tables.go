@@ -66,6 +66,11 @@ type countRow struct {
 	Key, Count, Share string
 }
 
+// checkRow is one response check and its verdicts.
+type checkRow struct {
+	Name, Passed, Failed, PassRate, Class string
+}
+
 // nameRow is one request name.
 type nameRow struct {
 	Name, Planned, Success, ErrorRate, P50, P99 string
@@ -126,6 +131,9 @@ func thresholdRows(f *results.File) []thresholdRow {
 	}
 	for _, th := range f.Summary.Thresholds {
 		r := thresholdRow{Expression: th.Expression, Verdict: "pass", Class: "pass", Value: measured(th.Value), Round: "–"}
+		if th.Reason != "" {
+			r.Value = th.Reason
+		}
 		if !th.Passed {
 			r.Verdict, r.Class = "FAIL", "fail"
 		}
@@ -180,6 +188,21 @@ func nameRows(t *totals) []nameRow {
 			Name: n.Name, Planned: count(n.Planned), Success: count(n.Outcomes[tally.Success.String()]),
 			ErrorRate: percent(n.ErrorRate), P50: ms(n.Latency.P50), P99: ms(n.Latency.P99),
 		})
+	}
+	return rows
+}
+
+// checkRows lists the response checks, the worst first (lowest pass
+// rate), with the overall pass rate as the first row.
+func checkRows(t *totals) []checkRow {
+	rate, ok := t.CheckPassRate()
+	if !ok {
+		return nil
+	}
+	passed, judged := t.CheckTotals()
+	rows := []checkRow{{Name: "all checks", Passed: count(passed), Failed: count(judged - passed), PassRate: percent(rate), Class: "all"}}
+	for _, c := range t.FailingChecks() {
+		rows = append(rows, checkRow{Name: c.Name, Passed: count(c.Passed), Failed: count(c.Failed), PassRate: percent(c.PassRate)})
 	}
 	return rows
 }

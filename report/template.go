@@ -87,6 +87,11 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 {{range .Errors}}<tr><td class="msg">{{.Key}}</td><td class="n">{{.Count}}</td><td class="n">{{.Share}}</td></tr>
 {{end}}</tbody></table>{{else}}<p class="note">No failures were recorded.</p>{{end}}
 
+<h2>Response checks</h2>
+{{if .Checks}}<table class="checks"><thead><tr><th>check</th><th class="n">passed</th><th class="n">failed</th><th class="n">pass rate</th></tr></thead><tbody>
+{{range .Checks}}<tr{{if .Class}} class="{{.Class}}"{{end}}><td class="msg">{{if .Class}}<strong>{{.Name}}</strong>{{else}}<code>{{.Name}}</code>{{end}}</td><td class="n">{{.Passed}}</td><td class="n">{{.Failed}}</td><td class="n">{{.PassRate}}</td></tr>
+{{end}}</tbody></table>{{else}}<p class="note">No response checks ran.</p>{{end}}
+
 <h2>Requests by name</h2>
 {{if .Names}}<table class="names"><thead><tr><th>name</th><th class="n">planned</th><th class="n">success</th><th class="n">error rate</th><th class="n">p50</th><th class="n">p99</th></tr></thead><tbody>
 {{range .Names}}<tr><td class="msg">{{.Name}}</td><td class="n">{{.Planned}}</td><td class="n">{{.Success}}</td><td class="n">{{.ErrorRate}}</td><td class="n">{{.P50}}</td><td class="n">{{.P99}}</td></tr>

@@ -32,7 +32,8 @@ type Side struct {
 
 // Row compares one metric of both runs.
 type Row struct {
-	// Section groups rows: "rate", "requests", "latency" or "service time".
+	// Section groups rows: "rate", "requests", "latency", "service time"
+	// or "checks".
 	Section string
 	// Metric is the name Stats.Metric knows the row by; FormatMetric
 	// formats its values.
@@ -40,6 +41,10 @@ type Row struct {
 	A, B   float64
 	// Change is RelativeChange(A, B).
 	Change float64
+	// Unmeasured is "A" or "B" when that run has no value for the metric
+	// (a response check it did not run), "AB" when neither has; such a
+	// side's value is 0 and Change compares against it.
+	Unmeasured string
 }
 
 // NameRows compares the requests of one name; a name only one run has
@@ -59,7 +64,7 @@ type section struct {
 // The metrics compared: runSections for whole runs, nameSections per
 // request name, which has no rates or service time.
 var (
-	requestMetrics = []string{"planned", "sent", "success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost", "error_rate"}
+	requestMetrics = []string{"planned", "sent", "success", "client_error", "server_error", "timeout", "connection_error", "dropped", "lost", "check_failed", "error_rate"}
 	latencyMetrics = []string{"p50", "p90", "p95", "p99", "p99.9", "max"}
 	runSections    = []section{
 		{"rate", []string{"planned_rps", "achieved_rps"}},
@@ -85,6 +90,7 @@ func Compare(a, b *File) (*Comparison, error) {
 		*p.side = Side{Path: p.f.Path, Run: p.f.Run, Summary: s, Rebuilt: rebuilt}
 	}
 	c.Rows = compareStats(runSections, &c.A.Summary.Stats, &c.B.Summary.Stats)
+	c.Rows = append(c.Rows, compareChecks(&c.A.Summary.Stats, &c.B.Summary.Stats)...)
 	na, nb := namesOf(&c.A.Summary.Stats), namesOf(&c.B.Summary.Stats)
 	var names []string
 	for n := range na {
@@ -122,6 +128,37 @@ func compareStats(sections []section, a, b *Stats) []Row {
 			va, vb := metricDefs[m].get(a), metricDefs[m].get(b)
 			rows = append(rows, Row{Section: sec.name, Metric: m, A: va, B: vb, Change: RelativeChange(va, vb)})
 		}
+	}
+	return rows
+}
+
+// compareChecks compares the pass rates of the response checks, when
+// either run has any: overall ("checks"), then each check by name
+// ("check:NAME"), sorted.
+func compareChecks(a, b *Stats) []Row {
+	if len(a.Checks) == 0 && len(b.Checks) == 0 {
+		return nil
+	}
+	metrics := []string{checksMetric}
+	seen := map[string]bool{}
+	for _, c := range append(append([]CheckStats(nil), a.Checks...), b.Checks...) {
+		seen[c.Name] = true
+	}
+	for _, name := range sortedKeys(seen) {
+		metrics = append(metrics, checkPrefix+name)
+	}
+	var rows []Row
+	for _, m := range metrics {
+		def, _ := metricOf(m)
+		va, vb := def.get(a), def.get(b)
+		r := Row{Section: "checks", Metric: m, A: va, B: vb, Change: RelativeChange(va, vb)}
+		if notRun(m, a) != "" {
+			r.Unmeasured += "A"
+		}
+		if notRun(m, b) != "" {
+			r.Unmeasured += "B"
+		}
+		rows = append(rows, r)
 	}
 	return rows
 }
@@ -263,7 +300,7 @@ func (c *Comparison) Check(fs []FailIf) []FailIfResult {
 	out := make([]FailIfResult, 0, len(fs))
 	for _, f := range fs {
 		r := FailIfResult{FailIf: f}
-		def, ok := metricDefs[f.Metric]
+		def, ok := metricOf(f.Metric)
 		if !ok { // not made by ParseFailIf
 			r.Failed = true
 			out = append(out, r)

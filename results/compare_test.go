@@ -18,16 +18,24 @@ type roundSpec struct {
 	success, failed int64
 	latency         time.Duration
 	name            string
+	// checkFailed requests failed a response check; checks holds each
+	// check's passed and failed verdicts.
+	checkFailed int64
+	checks      map[string][2]int64
 }
 
 // synthRound builds round idx of a run starting at base.
 func synthRound(base time.Time, idx int64, sp roundSpec) *manager.RoundResult {
-	n := sp.success + sp.failed
+	n := sp.success + sp.failed + sp.checkFailed
 	r := &manager.RoundResult{
 		RoundStats: types.RoundStats{Round: idx, PlannedRPS: int(n), AchievedRPS: float64(n)},
 		Start:      base.Add(time.Duration(idx) * time.Second), Interval: time.Second, Executors: 1,
-		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed},
+		Counts:  tally.Counts{Planned: n, Sent: n, Success: sp.success, ServerErrors: sp.failed, CheckFailed: sp.checkFailed},
 		Latency: tally.NewHistogram(), Service: tally.NewHistogram(),
+	}
+	for name, pf := range sp.checks {
+		c := r.Check(name)
+		c.Passed, c.Failed = pf[0], pf[1]
 	}
 	nr := r.Name(sp.name)
 	nr.Counts = r.Counts
@@ -155,7 +163,7 @@ func TestCompare(t *testing.T) {
 			t.Errorf("%s: A %v B %v change %s; want %v %v %s", ch.metric, r.A, r.B, FormatChange(r.Change), ch.a, ch.b, ch.change)
 		}
 	}
-	if len(c.Rows) != 20 || c.Rows[0].Section != "rate" || c.Rows[len(c.Rows)-1].Section != "service time" {
+	if len(c.Rows) != 21 || c.Rows[0].Section != "rate" || c.Rows[len(c.Rows)-1].Section != "service time" {
 		t.Errorf("%d rows, first %+v, last %+v", len(c.Rows), c.Rows[0], c.Rows[len(c.Rows)-1])
 	}
 	if len(c.Names) != 2 || c.Names[0].Name != "get" || !c.Names[0].InA || !c.Names[0].InB ||

@@ -66,6 +66,7 @@ func stats(c tally.Counts, lat *hdrhistogram.Histogram, latQ *Quantiles, svc *hd
 		ServiceTime:   QuantilesOf(svc),
 		ResponseBytes: c.ResponseBytes,
 		Errors:        topErrors(b.Errors, MaxErrors),
+		Checks:        checksFrom(b.Checks),
 	}
 	for code, n := range b.StatusCodes {
 		st.StatusCodes[strconv.Itoa(code)] = n

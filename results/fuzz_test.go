@@ -18,7 +18,7 @@ import (
 // the operator, and the value in the metric's unit.
 func canonical(t Threshold) string {
 	v := strconv.FormatFloat(t.Value, 'g', -1, 64)
-	if metricDefs[t.Metric].kind == kindLatency {
+	if mustMetric(t.Metric).kind == kindLatency {
 		v = strconv.FormatFloat(t.Value, 'f', -1, 64) + "ms"
 	}
 	prefix := ""
@@ -35,6 +35,7 @@ func thresholdSeeds() []fuzzseed.Seed {
 		"timeout == 0", "achieved_rps >= 95rps", "achieved_ratio>0.9", "round:planned_rps>1e3",
 		"p99 < 250", "error_rate <= 5", "p99 == 1ms", "p99 < 1ms extra", "round p99<1ms", "",
 		"max < 9223372036854775807ns", "error_rate <= 0x1p-4",
+		"checks >= 0.99", "round: check:search:status>=99.9%", `check:json:["a b"] < 1`, "check:x<==0.5", "check: >= 1",
 	} {
 		seeds = append(seeds, fuzzseed.Seed{Name: "expr-" + strconv.Itoa(i), Args: []any{e}})
 	}
@@ -60,7 +61,7 @@ func FuzzThreshold(f *testing.F) {
 		if th.Expr != expr {
 			t.Fatalf("Expr %q, want the expression verbatim %q", th.Expr, expr)
 		}
-		if _, ok := metricDefs[th.Metric]; !ok || math.IsNaN(th.Value) || math.IsInf(th.Value, 0) || th.Value < 0 {
+		if _, ok := metricOf(th.Metric); !ok || math.IsNaN(th.Value) || math.IsInf(th.Value, 0) || th.Value < 0 {
 			t.Fatalf("%q parsed to %+v", expr, th)
 		}
 		back := canonical(th)
@@ -69,7 +70,7 @@ func FuzzThreshold(f *testing.F) {
 			t.Fatalf("%q parsed to %+v; written back as %q: %v", expr, th, back, err)
 		}
 		same := again.Round == th.Round && again.Metric == th.Metric && again.Op == th.Op
-		if metricDefs[th.Metric].kind == kindLatency {
+		if mustMetric(th.Metric).kind == kindLatency {
 			// Milliseconds pass through nanoseconds: equal to within the
 			// float's precision.
 			same = same && math.Abs(again.Value-th.Value) <= 1e-12*max(1, th.Value)
@@ -115,6 +116,9 @@ func mergeRoundsSeeds(t testing.TB) []fuzzseed.Seed {
 		{Name: "one-round", Args: []any{resultsLines(t, roundSpec{success: 1, latency: time.Millisecond})}},
 		{Name: "no-start", Args: []any{strings.Replace(two, `"round":0,"start":"2025-01-02T03:04:05Z"`, `"round":0`, 1)}},
 		{Name: "bad-histogram", Args: []any{strings.Replace(two, `"latency_histogram":"HISTF`, `"latency_histogram":"HISTx`, 1)}},
+		{Name: "checks", Args: []any{resultsLines(t,
+			roundSpec{success: 9, checkFailed: 1, latency: time.Millisecond, checks: map[string][2]int64{"status": {10, 0}, "body_contains": {9, 1}}},
+			roundSpec{success: 5, latency: time.Millisecond, checks: map[string][2]int64{"status": {5, 0}}})}},
 	}
 }
 
@@ -158,8 +162,14 @@ func FuzzMergeRounds(f *testing.F) {
 		if !reflect.DeepEqual(a.Counts, z.Counts) || !maps.Equal(a.StatusCodes, z.StatusCodes) ||
 			!reflect.DeepEqual(a.Errors, z.Errors) || !reflect.DeepEqual(a.Names, z.Names) ||
 			a.ServiceTime != z.ServiceTime || a.ResponseBytes != z.ResponseBytes || a.ElapsedSeconds != z.ElapsedSeconds ||
-			!reflect.DeepEqual(a.Connections, z.Connections) {
+			!reflect.DeepEqual(a.Connections, z.Connections) || !reflect.DeepEqual(a.Checks, z.Checks) {
 			t.Fatalf("the order of the rounds changed the totals:\n%+v\n%+v", a, z)
 		}
 	})
+}
+
+// mustMetric returns the definition of a canonical metric name.
+func mustMetric(name string) metricDef {
+	def, _ := metricOf(name)
+	return def
 }

@@ -24,7 +24,7 @@ func (f *File) Totals() (s *Summary, rebuilt bool, err error) {
 }
 
 // MergeRounds sums a run up from its round lines: counts, status codes,
-// connections and failure reasons add up (each round lists only its most
+// connections, check verdicts and failure reasons add up (each round lists only its most
 // frequent reasons), latency quantiles come from the merged latency histograms,
 // and the rates are planned and sent requests over the sum of the rounds'
 // intervals. The file holds no service-time histogram, so each
@@ -37,6 +37,7 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 	all := newCountsSum()
 	names := map[string]*countsSum{}
 	reasons := map[string]int64{}
+	checks := checksSum{}
 	var seconds float64
 	var first, last time.Time
 	for i, r := range rounds {
@@ -57,6 +58,7 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 		for _, e := range r.Errors {
 			reasons[e.Message] += e.Count
 		}
+		checks.add(r.Checks)
 		s.ResponseBytes += r.ResponseBytes
 		s.Connections = addConnections(s.Connections, r.Connections)
 		s.ServiceTime = maxQuantiles(s.ServiceTime, r.ServiceTime)
@@ -84,6 +86,7 @@ func MergeRounds(rounds []*Round) (*Summary, error) {
 		s.Names = append(s.Names, NameStats{Name: n, Counts: nc})
 	}
 	s.Errors = topErrors(reasons, MaxErrors)
+	s.Checks = checksFrom(checks)
 	if seconds > 0 {
 		s.PlannedRPS, s.AchievedRPS = float64(s.Planned)/seconds, float64(s.Sent)/seconds
 	}

@@ -43,6 +43,7 @@ func buildMetrics() map[string]metricDef {
 		"planned_rps":    {kindRate, func(s *Stats) float64 { return s.PlannedRPS }},
 		"planned":        {kindCount, func(s *Stats) float64 { return float64(s.Planned) }},
 		"sent":           {kindCount, func(s *Stats) float64 { return float64(s.Sent) }},
+		checksMetric:     {kindFraction, checksRate},
 	}
 	quantiles := []struct {
 		name string
@@ -83,7 +84,8 @@ func achievedRatio(s *Stats) float64 {
 	return s.AchievedRPS / s.PlannedRPS
 }
 
-// Metrics lists the canonical names of every metric, sorted.
+// Metrics lists the canonical names of every metric, sorted; the
+// metrics of single checks, check:NAME, are not listed.
 func Metrics() []string {
 	out := make([]string, 0, len(metricDefs))
 	for name := range metricDefs {
@@ -95,15 +97,28 @@ func Metrics() []string {
 
 // lookupMetric returns the canonical name and definition of a metric.
 func lookupMetric(name string) (string, metricDef, error) {
+	if c, def, ok := checkMetricDef(name); ok {
+		return c, def, nil
+	}
 	name = strings.ToLower(name)
 	if c, ok := metricAliases[name]; ok {
 		name = c
 	}
 	def, ok := metricDefs[name]
 	if !ok {
-		return "", metricDef{}, fmt.Errorf("unknown metric %q (known: %s)", name, strings.Join(Metrics(), ", "))
+		return "", metricDef{}, fmt.Errorf("unknown metric %q (known: %s, and check:NAME for one response check)", name, strings.Join(Metrics(), ", "))
 	}
 	return name, def, nil
+}
+
+// metricOf returns the definition of a canonical metric name, as
+// lookupMetric returned it.
+func metricOf(canonical string) (metricDef, bool) {
+	if _, def, ok := checkMetricDef(canonical); ok {
+		return def, true
+	}
+	def, ok := metricDefs[canonical]
+	return def, ok
 }
 
 // Metric returns the value of a metric of s: latency in ms, fractions 0..1,

@@ -132,6 +132,21 @@ type Stats struct {
 	// opened and failed to open; nil in a file written before imager
 	// counted them.
 	Connections *Connections `json:"connections,omitempty"`
+	// Checks counts the verdicts of each response check, sorted by name;
+	// empty when no check judged a response (and in files written before
+	// imager had checks).
+	Checks []CheckStats `json:"checks,omitempty"`
+}
+
+// CheckStats is how often one response check (docs/CHECKS.md) passed and
+// failed.
+type CheckStats struct {
+	Name   string `json:"name"`
+	Passed int64  `json:"passed"`
+	Failed int64  `json:"failed"`
+	// PassRate is Passed / (Passed + Failed); a check that judged nothing
+	// is not listed.
+	PassRate float64 `json:"pass_rate"`
 }
 
 // Connections are the connections to the target of a round or run.
@@ -195,6 +210,9 @@ type ThresholdResult struct {
 	Value float64 `json:"value"`
 	// Round is the first round that failed a round: threshold.
 	Round *int64 `json:"round,omitempty"`
+	// Reason says why a threshold failed without a measured value, such
+	// as a check threshold naming a check that never ran.
+	Reason string `json:"reason,omitempty"`
 }
 
 // durationMS converts d to milliseconds.

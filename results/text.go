@@ -30,12 +30,20 @@ func PrintRun(w io.Writer, r *Run) {
 // failed, its most frequent failure reason on the next line.
 func PrintRound(w io.Writer, r *Round) {
 	o := r.Outcomes
-	fmt.Fprintf(w, "round %3d  planned %6.0f rps  achieved %8.1f rps  ok %6d  4xx %4d  5xx %4d  timeouts %4d  conn %4d  dropped %4d  lost %4d  p50 %s  p99 %s\n",
+	fmt.Fprintf(w, "round %3d  planned %6.0f rps  achieved %8.1f rps  ok %6d  4xx %4d  5xx %4d  timeouts %4d  conn %4d  dropped %4d  lost %4d  p50 %s  p99 %s",
 		r.Round, r.PlannedRPS, r.AchievedRPS, o["success"], o["client_error"], o["server_error"], o["timeout"],
 		o["connection_error"], o["dropped"], o["lost"], ms(r.Latency.P50), ms(r.Latency.P99))
+	if n := o["check_failed"]; n > 0 {
+		fmt.Fprintf(w, "  check_failed %4d", n)
+	}
+	fmt.Fprintln(w)
 	if len(r.Errors) > 0 {
 		e := r.Errors[0]
 		fmt.Fprintf(w, "           %d× %s\n", e.Count, e.Message)
+	}
+	if worst := r.FailingChecks(); len(worst) > 0 && worst[0].Failed > 0 {
+		c := worst[0]
+		fmt.Fprintf(w, "           check %s passed %s (%d failed)\n", c.Name, percent(c.PassRate), c.Failed)
 	}
 }
 
@@ -68,6 +76,7 @@ func PrintSummary(w io.Writer, s *Summary) {
 			t.CPUMillicores, t.MemoryBytes, t.CPUMsPerRequest)
 	}
 	printErrors(w, s.Errors)
+	printChecks(w, &s.Stats)
 	printNames(w, s.Names)
 	if s.Search != "" {
 		fmt.Fprintf(w, "  search         %s\n", s.Search)
@@ -92,8 +101,8 @@ func PrintCompactSummary(w io.Writer, s *Summary) {
 func printRateAndOutcomes(w io.Writer, s *Summary) {
 	o := s.Outcomes
 	fmt.Fprintf(w, "  achieved rate  %.1f rps (planned %.1f rps)\n", s.AchievedRPS, s.PlannedRPS)
-	fmt.Fprintf(w, "  outcomes       success %d, 4xx %d, 5xx %d, timeouts %d, connection errors %d, dropped %d, lost %d\n",
-		o["success"], o["client_error"], o["server_error"], o["timeout"], o["connection_error"], o["dropped"], o["lost"])
+	fmt.Fprintf(w, "  outcomes       success %d, 4xx %d, 5xx %d, timeouts %d, connection errors %d, dropped %d, lost %d, check_failed %d\n",
+		o["success"], o["client_error"], o["server_error"], o["timeout"], o["connection_error"], o["dropped"], o["lost"], o["check_failed"])
 }
 
 // printLatency prints the latency line. It always has its quantiles, for
@@ -122,6 +131,34 @@ func printErrors(w io.Writer, errs []ErrorCount) {
 			label = "top errors"
 		}
 		fmt.Fprintf(w, "  %-14s %d× %s\n", label, e.Count, e.Message)
+	}
+}
+
+// checksShown is how many checks the summary lists, worst first.
+const checksShown = 10
+
+// printChecks prints the overall pass rate of the response checks and
+// each check's, worst first, at most checksShown of them.
+func printChecks(w io.Writer, s *Stats) {
+	rate, ok := s.CheckPassRate()
+	if !ok {
+		return
+	}
+	passed, judged := s.CheckTotals()
+	fmt.Fprintf(w, "  checks         %s passed (%d of %d verdicts, %d checks)\n", percent(rate), passed, judged, len(s.Checks))
+	worst := s.FailingChecks()
+	width := 0
+	for i, c := range worst {
+		if i < checksShown {
+			width = max(width, len(c.Name))
+		}
+	}
+	for i, c := range worst {
+		if i == checksShown {
+			fmt.Fprintf(w, "                 … and %d more in the results file\n", len(worst)-checksShown)
+			break
+		}
+		fmt.Fprintf(w, "                 %-*s  %8s passed  %d failed of %d\n", width, c.Name, percent(c.PassRate), c.Failed, c.Passed+c.Failed)
 	}
 }
 
@@ -156,7 +193,11 @@ func printThresholds(w io.Writer, s *Summary) {
 		if t.Round != nil {
 			where = fmt.Sprintf(" in round %d", *t.Round)
 		}
-		fmt.Fprintf(w, "  %-14s %s  %s  (measured %s%s)\n", label, mark, t.Expression, thresholdValue(t), where)
+		measured := "measured " + thresholdValue(t)
+		if t.Reason != "" {
+			measured = t.Reason
+		}
+		fmt.Fprintf(w, "  %-14s %s  %s  (%s%s)\n", label, mark, t.Expression, measured, where)
 	}
 }
 

@@ -29,7 +29,7 @@ func TestPrintSummaryKeepsParsedLines(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^  achieved rate  20\.0 rps`,
 		`(?m)^  skipped        3 rounds not run \(planned too late, no executor or no target\)`,
-		`(?m)^  outcomes .*connection errors 2, dropped 0, lost 0$`,
+		`(?m)^  outcomes .*connection errors 2, dropped 0, lost 0, check_failed 0$`,
 		`(?m)^  latency        p50 1\.50ms  p90 2\.00ms  p95 3\.00ms  p99 12\.25ms  p99\.9 40\.00ms  max 41\.00ms`,
 		`(?m)^  failed         2 \(error rate 5\.00%`,
 		`(?m)^  top errors     2× dial tcp: connection refused$`,
@@ -87,7 +87,7 @@ func TestPrintCompactSummaryVerdictFirst(t *testing.T) {
 		"  verdict        FAILED: 1 of 1 thresholds failed: p99 < 10ms (measured 12.25ms)",
 		"  stopped        completed after 2 rounds over 2.000s",
 		"  achieved rate  20.0 rps (planned 20.0 rps)",
-		"  outcomes       success 40, 4xx 0, 5xx 0, timeouts 0, connection errors 0, dropped 0, lost 0",
+		"  outcomes       success 40, 4xx 0, 5xx 0, timeouts 0, connection errors 0, dropped 0, lost 0, check_failed 0",
 		"  latency        p50 1.50ms  p90 0.00ms  p95 0.00ms  p99 12.25ms  p99.9 0.00ms  max 0.00ms  (from each request's intended send time)",
 		"  thresholds     FAIL  p99 < 10ms  (measured 12.25ms)",
 	}

@@ -29,6 +29,11 @@ import (
 //     client_error, server_error, timeout, connection_error, dropped,
 //     lost): a whole number of requests, 0 or more.
 //   - rate (planned_rps, achieved_rps): requests per second, 0 or more.
+//   - check pass rates (checks, the pass rate over every response check,
+//     and check:NAME, that of the check named NAME): fractions as above.
+//     NAME is everything between "check:" and the operator, so it may
+//     hold spaces, colons and brackets; a threshold on checks that judged
+//     nothing fails (see checks.go).
 //   - ratio (achieved_ratio): 0 or more, or a percentage.
 //
 // Comparisons are exact: the measured value and VALUE are both computed
@@ -110,6 +115,9 @@ var operators = []string{"<=", ">=", "==", "<", ">"}
 // splitExpr splits "METRIC OP VALUE", spaces optional around tokens.
 // VALUE is one token: anything after it is an error.
 func splitExpr(s string) (metric, op, value string, err error) {
+	if metric, op, value, ok, err := splitCheckExpr(s); ok {
+		return metric, op, value, err
+	}
 	s = strings.TrimSpace(s)
 	end := strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.')
@@ -204,14 +212,19 @@ func parseNumber(s string, pctOK bool) (v float64, pct bool, err error) {
 }
 
 // judge measures t's metric in s and reports whether it meets t. A
-// metric unknown because t was not made by ParseThreshold fails, as 0.
-func (t *Threshold) judge(s *Stats) (v float64, pass bool) {
-	def, ok := metricDefs[t.Metric]
+// metric unknown because t was not made by ParseThreshold fails, as 0; a
+// check metric whose checks judged nothing in s fails as 0, with
+// unmeasured saying why.
+func (t *Threshold) judge(s *Stats) (v float64, pass bool, unmeasured string) {
+	def, ok := metricOf(t.Metric)
 	if !ok {
-		return 0, false
+		return 0, false, ""
+	}
+	if why := notRun(t.Metric, s); why != "" {
+		return 0, false, why
 	}
 	v = def.get(s)
-	return v, t.holds(v)
+	return v, t.holds(v), ""
 }
 
 // holds reports whether the measured value v meets the threshold.
@@ -275,7 +288,10 @@ func (j *Judge) Round(r *Round) []ThresholdResult {
 		if !t.Round {
 			continue
 		}
-		v, pass := t.judge(&r.Stats)
+		v, pass, unmeasured := t.judge(&r.Stats)
+		if unmeasured != "" {
+			continue // a round without the check's verdicts is not judged
+		}
 		if !pass {
 			idx := r.Round
 			failed = append(failed, ThresholdResult{Expression: t.Expr, Value: v, Round: &idx})
@@ -311,8 +327,15 @@ func (j *Judge) Summary(s *Summary) {
 			if st.failed {
 				res.Round = &st.round
 			}
+			if !st.judged {
+				// A check metric is judged only in the rounds its
+				// checks ran in: in none, it never ran.
+				if why := notRun(t.Metric, &Stats{}); why != "" {
+					res.Passed, res.Reason = false, why
+				}
+			}
 		} else {
-			res.Value, res.Passed = t.judge(&s.Stats)
+			res.Value, res.Passed, res.Reason = t.judge(&s.Stats)
 		}
 		s.Thresholds = append(s.Thresholds, res)
 		if !res.Passed {
@@ -335,6 +358,9 @@ func (j *Judge) Summary(s *Summary) {
 
 // describeFailure says what a failed threshold measured.
 func describeFailure(t *Threshold, res *ThresholdResult) string {
+	if res.Reason != "" {
+		return fmt.Sprintf("%s (%s)", t.Expr, res.Reason)
+	}
 	where := ""
 	if res.Round != nil {
 		where = fmt.Sprintf(" in round %d", *res.Round)

@@ -202,14 +202,14 @@ func TestExactComparison(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := testStats(map[string]int64{"success": c.success, "timeout": c.planned - c.success})
-		if v, pass := th.judge(&st); pass != c.want {
+		if v, pass, _ := th.judge(&st); pass != c.want {
 			t.Errorf("%q with %d/%d succeeded: measured %v, pass %v, want %v", c.expr, c.success, c.planned, v, pass, c.want)
 		}
 	}
 	th, _ := ParseThreshold("p99 <= 1us")
 	st := testStats(map[string]int64{"success": 1})
 	st.Latency.P99 = durationMS(1000) // 1µs as QuantilesOf computes it
-	if _, pass := th.judge(&st); !pass {
+	if _, pass, _ := th.judge(&st); !pass {
 		t.Errorf("p99 of exactly 1µs fails %q", th.Expr)
 	}
 }

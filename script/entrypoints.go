@@ -113,7 +113,7 @@ func (v *VM) roundTable(r Round) *lua.LTable {
 // observationTable converts a finished round's results; latencies are in
 // milliseconds.
 func (v *VM) observationTable(o types.RoundStats) *lua.LTable {
-	t := v.L.CreateTable(0, 14)
+	t := v.L.CreateTable(0, 16)
 	ms := func(d time.Duration) lua.LNumber { return lua.LNumber(float64(d) / float64(time.Millisecond)) }
 	t.RawSetString("index", lua.LNumber(o.Round))
 	t.RawSetString("planned_rps", lua.LNumber(o.PlannedRPS))
@@ -125,9 +125,11 @@ func (v *VM) observationTable(o types.RoundStats) *lua.LTable {
 	t.RawSetString("timeouts", lua.LNumber(o.Timeouts))
 	t.RawSetString("dropped", lua.LNumber(o.Dropped))
 	t.RawSetString("lost", lua.LNumber(o.Lost))
+	t.RawSetString("check_failed", lua.LNumber(o.CheckFailed))
 	t.RawSetString("p50", ms(o.P50))
 	t.RawSetString("p90", ms(o.P90))
 	t.RawSetString("p99", ms(o.P99))
+	t.RawSetString("p999", ms(o.P999))
 	t.RawSetString("max", ms(o.Max))
 	return t
 }

@@ -246,3 +246,9 @@ func TestMissingFunctionErrorIsTyped(t *testing.T) {
 		t.Errorf("NewLoadCalculator without rps() = %v, want a *MissingFunctionError for rps(round)", err)
 	}
 }
+
+func TestObservationHasCheckFailedAndP999(t *testing.T) {
+	vm := newVM(t, "function rps(r) return 1 end\nfunction observe(r)\n  error('cf=' .. r.check_failed .. ' failed=' .. r.failed .. ' p999=' .. r.p999)\nend\n", VMConfig{})
+	err := vm.Observe(types.RoundStats{Round: 3, Planned: 10, Success: 6, Failed: 4, CheckFailed: 3, P999: 1500 * time.Microsecond})
+	wantErr(t, err, "cf=3 failed=4 p999=1.5 (in observe(result))")
+}

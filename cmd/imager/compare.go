@@ -162,7 +162,14 @@ func addCompareRows(t *compareTable, indent string, rows []results.Row) {
 			section = r.Section
 			t.add(indent + section)
 		}
-		t.add(indent+"  "+r.Metric, results.FormatMetric(r.Metric, r.A), results.FormatMetric(r.Metric, r.B), results.FormatChange(r.Change))
+		a, b, change := results.FormatMetric(r.Metric, r.A), results.FormatMetric(r.Metric, r.B), results.FormatChange(r.Change)
+		if strings.Contains(r.Unmeasured, "A") {
+			a, change = "-", ""
+		}
+		if strings.Contains(r.Unmeasured, "B") {
+			b, change = "-", ""
+		}
+		t.add(indent+"  "+r.Metric, a, b, change)
 	}
 }
 

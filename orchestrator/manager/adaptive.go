@@ -58,10 +58,13 @@ type adaptiveCalculator struct {
 // FeedbackLoadCalculator and only moves on when Observe delivers results.
 //
 // A round is healthy when its p99 latency is at most maxLatencyMillis
-// milliseconds. With maxLatencyMillis 0 the calculator is in timeout mode
-// instead: a round is healthy when fewer than half of its planned requests
-// timed out (Timeouts*2 < Planned); a round with no planned requests is
-// healthy.
+// milliseconds and fewer than half of its planned requests failed a
+// response check (CheckFailed*2 < Planned): a target that answers fast
+// with error bodies is not healthy. With maxLatencyMillis 0 the calculator
+// is in timeout mode instead: a round is healthy when fewer than half of
+// its planned requests timed out or failed a response check
+// ((Timeouts+CheckFailed)*2 < Planned). A round with no planned requests
+// is healthy.
 //
 // The search runs in phases:
 //
@@ -181,9 +184,11 @@ func (c *adaptiveCalculator) Observe(o LoadObservation) {
 // isHealthy applies the health rule of the configured mode to o.
 func (c *adaptiveCalculator) isHealthy(o LoadObservation) bool {
 	if c.maxLatency > 0 {
-		return o.P99 <= c.maxLatency
+		return o.P99 <= c.maxLatency && (o.Planned == 0 || o.CheckFailed*2 < o.Planned)
 	}
-	return o.Planned == 0 || o.Timeouts*2 < o.Planned
+	// Check failures are errors like timeouts: a wrong answer is no
+	// better than none.
+	return o.Planned == 0 || (o.Timeouts+o.CheckFailed)*2 < o.Planned
 }
 
 // breach handles an unhealthy ramp or hold round at the current rate.
