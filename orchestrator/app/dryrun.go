@@ -41,6 +41,9 @@ type DryRunRequest struct {
 	Headers []string `json:"headers,omitempty"`
 	Body    string   `json:"body,omitempty"`
 	Wire    string   `json:"wire"`
+	// Expect is the request's response checks (docs/CHECKS.md), those of
+	// the -expect-* flags included; nil for none.
+	Expect *types.Expect `json:"expect,omitempty"`
 }
 
 // DryRun builds the source and calculator the flags name and asks them for
@@ -91,6 +94,9 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		if base, err = target(); err != nil {
 			return nil, err
 		}
+		if src, err = expectSourceOf(cfg, src); err != nil {
+			return nil, err
+		}
 	}
 	advance := func() { clock.advance(cfg.RoundInterval) }
 	planned, err := manager.DryRun(types.CalculatorOf(calc), model, rounds, cfg.RoundInterval, advance)
@@ -111,7 +117,7 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		if err != nil {
 			return nil, err
 		}
-		d := DryRunRequest{Method: spec.Method, URL: engine.URL(base, spec), Body: spec.Body, Wire: wire}
+		d := DryRunRequest{Method: spec.Method, URL: engine.URL(base, spec), Body: spec.Body, Wire: wire, Expect: spec.Expect}
 		if d.Method == "" {
 			d.Method = "GET"
 		}
