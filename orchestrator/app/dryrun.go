@@ -108,7 +108,17 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		out.Rounds = append(out.Rounds, DryRunRound{Index: r.Index, RPS: r.RPS,
 			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
 	}
-	for range samples {
+	if out.Requests, err = sampleRequests(src, base, samples); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sampleRequests asks src for n requests and shows them as they would be
+// sent to base.
+func sampleRequests(src types.RequestSource, base string, n int) ([]DryRunRequest, error) {
+	out := []DryRunRequest{}
+	for range n {
 		spec, err := src.Next()
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
@@ -126,7 +136,7 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 				d.Headers = append(d.Headers, name+": "+v)
 			}
 		}
-		out.Requests = append(out.Requests, d)
+		out = append(out, d)
 	}
 	return out, nil
 }

@@ -15,7 +15,7 @@ import (
 // bindExpectFlags registers the -expect-* flags: the response checks of
 // every request without an expect of its own (docs/CHECKS.md).
 func (c *Config) bindExpectFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.ExpectStatus, "expect-status", "", "response check: the allowed status codes and ranges, comma-separated, e.g. 200-299,304; the -expect-* checks apply to every request without an expect of its own (see docs/CHECKS.md)")
+	fs.StringVar(&c.ExpectStatus, "expect-status", "", "response check: the allowed status codes and ranges, comma-separated, e.g. 200-299,304; the checks of -expect-status, -expect-body-contains, -expect-body-regex, -expect-json and -expect-header apply to every request without an expect of its own (see docs/CHECKS.md)")
 	fs.Var(stringList{&c.ExpectBodyContains}, "expect-body-contains", "response check: text the body must contain (repeatable)")
 	fs.StringVar(&c.ExpectBodyRegex, "expect-body-regex", "", "response check: an RE2 regular expression that must match somewhere in the body")
 	fs.Var(stringList{&c.ExpectJSON}, "expect-json", "response check: PATH=VALUE, the JSON value the body holds at a JSON path, e.g. data.id=7; a VALUE that is not JSON is taken as a string (repeatable)")
@@ -60,7 +60,7 @@ func (c Config) expectFlags() (*types.Expect, []error) {
 	}
 	// What is left for Validate: problems of the checks together.
 	if err := e.Validate(); err != nil {
-		return nil, []error{fmt.Errorf("-expect-* flags: %w", err)}
+		return nil, []error{fmt.Errorf("-expect-status, -expect-body-contains, -expect-body-regex, -expect-json, -expect-header: %w", err)}
 	}
 	return &e, nil
 }
