@@ -28,6 +28,28 @@ func encodeJSON(L *lua.LState, v lua.LValue, indent string, budget *Budget, fn s
 		arrayMT: jsonArrayMeta(L),
 		indent:  indent,
 	}
+	return e.encode(v)
+}
+
+// EncodeJSON encodes v compactly by the rules of json.encode (see
+// ModuleJSON), for Go code that reads a Lua value after a call into Lua
+// has returned: nothing is charged to a memory budget and no time limit
+// is checked, so it never raises a Lua error. An error names the path of
+// the bad value, for example "$.a[2]: cannot encode a function".
+func EncodeJSON(L *lua.LState, v lua.LValue) (string, error) {
+	e := &jsonEncoder{
+		L:       L,
+		fn:      "imager.json.encode",
+		null:    jsonNull(L),
+		arrayMT: jsonArrayMeta(L),
+		untimed: true,
+	}
+	return e.encode(v)
+}
+
+// encode writes v and returns the text, or an error naming the path of
+// the value that cannot be encoded.
+func (e *jsonEncoder) encode(v lua.LValue) (string, error) {
 	if err := e.value(v, 0); err != nil {
 		var pe *jsonPathError
 		if errors.As(err, &pe) {
@@ -58,6 +80,7 @@ type jsonEncoder struct {
 	null    lua.LValue
 	arrayMT lua.LValue
 	indent  string
+	untimed bool // never check the call's time limit (EncodeJSON)
 	buf     []byte
 	open    []*lua.LTable // tables being encoded (outermost first), for cycle detection
 }
@@ -74,7 +97,7 @@ func (e *jsonEncoder) room(n int) {
 
 func (e *jsonEncoder) value(v lua.LValue, depth int) error {
 	e.steps++
-	if e.steps%ctxCheckEvery == 0 {
+	if e.steps%ctxCheckEvery == 0 && !e.untimed {
 		CheckTime(e.L, e.fn)
 	}
 	e.room(32)

@@ -35,6 +35,36 @@ func BenchmarkLuaRequest(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
+// BenchmarkLuaRequestExpect measures request() calls whose requests carry
+// one expect table: cached, the table is converted and validated once per
+// VM; uncached (the cache emptied before every call), at every request.
+func BenchmarkLuaRequestExpect(b *testing.B) {
+	s, err := Load("testdata/bench/expect.lua")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{true, false} {
+		b.Run(fmt.Sprintf("cached=%t", cached), func(b *testing.B) {
+			vm, err := s.NewVM(VMConfig{Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer vm.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if !cached {
+					vm.expects.reset()
+				}
+				spec, err := vm.Request()
+				if err != nil || spec.Expect == nil {
+					b.Fatal(spec.Expect, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
 // BenchmarkLuaRequestBatch measures NextBatch(1000) across 1, 2 and 4 VMs.
 func BenchmarkLuaRequestBatch(b *testing.B) {
 	s := benchScenario(b)

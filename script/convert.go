@@ -1,6 +1,7 @@
 package script
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,7 +14,7 @@ import (
 )
 
 // requestFields lists the fields of a request table, for error messages.
-const requestFields = "method, path, query, headers, body, name"
+const requestFields = "method, path, query, headers, body, name, expect"
 
 // converter holds scratch space reused by every conversion of one VM.
 type converter struct {
@@ -36,44 +37,34 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 		return types.RequestSpec{}, v.convError(fn, "request() returned %s, want a table {%s}", describe(ret), requestFields)
 	}
 	var spec types.RequestSpec
-	var query, headers lua.LValue = lua.LNil, lua.LNil
+	var query, headers, expect lua.LValue = lua.LNil, lua.LNil, lua.LNil
 	for k, val := t.Next(lua.LNil); k != lua.LNil; k, val = t.Next(k) {
 		name, ok := k.(lua.LString)
 		if !ok {
 			return spec, v.convError(fn, "request() returned a table with key %s: want only the fields %s", describe(k), requestFields)
 		}
+		var err error
 		switch name {
 		case "method":
-			s, ok := val.(lua.LString)
-			if !ok || s == "" {
-				// An empty method is refused, not taken for GET.
-				return spec, v.convError(fn, "request() returned method %s: want an HTTP method name such as \"GET\"", describe(val))
-			}
-			spec.Method = string(s)
+			// An empty method is refused, not taken for GET.
+			spec.Method, err = v.stringField(fn, "method", val, "an HTTP method name such as \"GET\"", false)
 		case "path":
-			s, ok := val.(lua.LString)
-			if !ok {
-				return spec, v.convError(fn, "request() returned path %s: want a string starting with '/'", describe(val))
-			}
-			spec.Path = string(s)
+			spec.Path, err = v.stringField(fn, "path", val, "a string starting with '/'", true)
 		case "query":
 			query = val
 		case "headers":
 			headers = val
 		case "body":
-			s, ok := val.(lua.LString)
-			if !ok {
-				return spec, v.convError(fn, "request() returned body %s: want a string", describe(val))
-			}
-			spec.Body = string(s)
+			spec.Body, err = v.stringField(fn, "body", val, "a string", true)
 		case "name":
-			s, ok := val.(lua.LString)
-			if !ok {
-				return spec, v.convError(fn, "request() returned name %s: want a string", describe(val))
-			}
-			spec.Name = string(s)
+			spec.Name, err = v.stringField(fn, "name", val, "a string", true)
+		case "expect":
+			expect = val
 		default:
-			return spec, v.convError(fn, "request() returned field %q: unknown field (want %s)", string(name), requestFields)
+			err = v.convError(fn, "request() returned field %q: unknown field (want %s)", string(name), requestFields)
+		}
+		if err != nil {
+			return spec, err
 		}
 	}
 	if spec.Method == "" {
@@ -91,10 +82,41 @@ func (v *VM) toRequest(ret lua.LValue) (types.RequestSpec, error) {
 		}
 	}
 	// The same rules as every request source: sent as written or refused.
+	// The checks are validated when converted, once per table.
 	if err := spec.Validate(); err != nil {
 		return spec, v.convError(fn, "request() returned a request that cannot be sent as written: %v", err)
 	}
+	if expect != lua.LNil {
+		if spec.Expect, err = v.toExpect(expect); err != nil {
+			return spec, v.convErrors(fn, "request() returned ", err)
+		}
+	}
 	return spec, nil
+}
+
+// stringField reads a string field of a request table; empty is refused
+// unless emptyOK.
+func (v *VM) stringField(fn *lua.LFunction, field string, val lua.LValue, want string, emptyOK bool) (string, error) {
+	s, ok := val.(lua.LString)
+	if !ok || (s == "" && !emptyOK) {
+		return "", v.convError(fn, "request() returned %s %s: want %s", field, describe(val), want)
+	}
+	return string(s), nil
+}
+
+// convErrors is convError for each problem err joins: every line of the
+// message says where the request table comes from.
+func (v *VM) convErrors(fn *lua.LFunction, prefix string, err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return v.convError(fn, "%s%v", prefix, err)
+	}
+	errs := j.Unwrap()
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = v.convErrors(fn, prefix, e)
+	}
+	return errors.Join(out...)
 }
 
 // encodeQuery turns a query string or table into a query string. A table's

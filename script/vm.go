@@ -115,7 +115,8 @@ type VM struct {
 	loaded  map[string]lua.LValue // require cache
 	loading map[string]bool       // modules being loaded, to catch loops
 
-	conv converter // scratch space for conversions
+	conv    converter   // scratch space for conversions
+	expects expectCache // expect tables request() returned, converted
 }
 
 // NewVM makes a VM for the scenario: it opens the sandboxed libraries, runs
@@ -161,6 +162,7 @@ func (v *VM) init() error {
 		Start:  v.cfg.Start,
 		Budget: v.g.budget,
 	}
+	v.expects.reset()
 	v.loaders = lualib.Loaders(v.env)
 	v.loaded = make(map[string]lua.LValue)
 	v.loading = make(map[string]bool)

@@ -206,6 +206,9 @@ func keyError(err error) error {
 	if errors.As(err, &te) && te.Field != "" {
 		return fmt.Errorf("expect.%s: a JSON %s is not allowed here", te.Field, te.Value)
 	}
+	if te != nil {
+		return fmt.Errorf("expect: a JSON %s is not allowed here: want an object such as {\"status\": \"200-299\"}", te.Value)
+	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		return fmt.Errorf("expect: unknown key %s (known: name, status, body_contains, body_regex, json, header, max_body_bytes, max_latency)", strings.TrimPrefix(msg, "json: unknown field "))
 	}

@@ -169,3 +169,39 @@ func TestParseStatusRange(t *testing.T) {
 		}
 	}
 }
+
+func TestExpectUnmarshalNotAnObject(t *testing.T) {
+	for _, in := range []string{`5`, `"200"`, `[200]`, `true`} {
+		var e Expect
+		err := json.Unmarshal([]byte(in), &e)
+		if err == nil || !strings.Contains(err.Error(), "expect: a JSON") || !strings.Contains(err.Error(), "want an object") {
+			t.Errorf("%s: got %v, want an error asking for an object", in, err)
+		}
+	}
+}
+
+func TestRequestSpecValidateExpect(t *testing.T) {
+	spec := RequestSpec{Method: "GET", Path: "/"}
+	if err := spec.Validate(); err != nil {
+		t.Fatalf("no expect: %v", err)
+	}
+	spec.Expect = &Expect{Status: []StatusRange{{200, 299}}}
+	if err := spec.Validate(); err != nil {
+		t.Fatalf("good expect: %v", err)
+	}
+	spec.Expect = &Expect{Status: []StatusRange{{299, 200}}, BodyRegex: "a("}
+	err := spec.Validate()
+	if err == nil {
+		t.Fatal("a bad expect passed")
+	}
+	for _, want := range []string{"expect.status[0]:", "expect.body_regex:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	// A problem of an earlier field is reported first, alone.
+	spec.Method = ""
+	if err := spec.Validate(); err == nil || strings.Contains(err.Error(), "expect") {
+		t.Errorf("got %v, want the method's problem alone", err)
+	}
+}

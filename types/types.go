@@ -33,8 +33,10 @@ type RequestSpec struct {
 	// Name groups the request in per-name results (the summary and the
 	// results file break counts and latency down by name); empty for none.
 	Name string `json:"name,omitempty"`
-	// Expect holds the request's response checks (docs/CHECKS.md); nil
-	// for none: a 2xx or 3xx response is then a success.
+	// Expect holds the response checks of the request (docs/CHECKS.md);
+	// nil for none, when a response is judged by its status class alone.
+	// Like Headers, one Expect may be shared by many requests and must
+	// not be changed once a source has returned it.
 	Expect *Expect `json:"expect,omitempty"`
 }
 

@@ -16,10 +16,12 @@ import (
 
 // Validate reports whether r can be sent exactly as written. It checks the
 // method (CheckMethod), the request target made of Path and QueryString
-// (CheckTarget), the headers (CheckHeaders) and the name (CheckName), in
-// that order, and returns the first problem found. The messages name the
-// field and say what is wrong, without a location: callers add the file
-// and line.
+// (CheckTarget), the headers (CheckHeaders), the name (CheckName) and the
+// response checks (Expect.Validate, when Expect is not nil), in that
+// order, and returns the first field's problems: every problem of the
+// checks, joined, each naming its key ("expect.body_regex: ..."). The
+// messages name the field and say what is wrong, without a location:
+// callers add the file and line.
 func (r RequestSpec) Validate() error {
 	if err := CheckMethod(r.Method); err != nil {
 		return err
@@ -30,7 +32,13 @@ func (r RequestSpec) Validate() error {
 	if err := CheckHeaders(r.Headers); err != nil {
 		return err
 	}
-	return CheckName(r.Name)
+	if err := CheckName(r.Name); err != nil {
+		return err
+	}
+	if r.Expect != nil {
+		return r.Expect.Validate()
+	}
+	return nil
 }
 
 // CheckMethod reports whether method is an HTTP method that is sent as

@@ -120,5 +120,14 @@ func printDryRun(w io.Writer, cfg app.Config, df dryRunFlags, out *app.DryRunRes
 	fmt.Fprintf(w, "\nsample requests against %s:\n", out.Target)
 	for i, r := range out.Requests {
 		fmt.Fprintf(w, "\n--- request %d: %s %s\n%s\n", i+1, r.Method, r.URL, strings.TrimRight(r.Wire, "\r\n"))
+		if r.Expect != nil {
+			// The checks the executors judge the response by, as a
+			// request file would write them.
+			b, err := json.Marshal(r.Expect)
+			if err != nil {
+				b = []byte(err.Error())
+			}
+			fmt.Fprintf(w, "--- expect: %s\n", b)
+		}
 	}
 }

@@ -131,6 +131,16 @@ type Config struct {
 	// methodSet records that -method was given (see methodFlag).
 	methodSet bool
 
+	// Response checks (docs/CHECKS.md) of every request without an
+	// expect of its own: -expect-status (codes and ranges, comma-
+	// separated), -expect-body-contains, -expect-body-regex, -expect-json
+	// (PATH=VALUE) and -expect-header ('Name: value' or 'Name').
+	ExpectStatus       string
+	ExpectBodyContains []string
+	ExpectBodyRegex    string
+	ExpectJSON         []string
+	ExpectHeaders      []string
+
 	// TLS to https targets.
 	InsecureSkipVerify bool
 	CAFile             string
@@ -220,6 +230,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.Var(stringList{&c.Headers}, "H", "header of ad hoc requests, 'Name: value' (repeatable)")
 	fs.StringVar(&c.Body, "body", "", "body of ad hoc requests")
 	fs.StringVar(&c.BodyFile, "body-file", "", "file whose contents are the body of ad hoc requests")
+	c.bindExpectFlags(fs)
 
 	fs.BoolVar(&c.InsecureSkipVerify, "insecure-skip-verify", false, "https targets: accept any certificate (no verification of chain or host name)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "https targets: PEM file of the certificate authorities to trust instead of the system roots")
@@ -264,6 +275,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.outputProblems()...)
 	errs = append(errs, c.rateProblems()...)
 	errs = append(errs, c.adHocProblems()...)
+	_, expectErrs := c.expectFlags()
+	errs = append(errs, expectErrs...)
 	errs = append(errs, c.tlsProblems()...)
 	errs = append(errs, c.controlPlaneProblems()...)
 	return errors.Join(errs...)

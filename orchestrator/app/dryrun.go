@@ -41,6 +41,9 @@ type DryRunRequest struct {
 	Headers []string `json:"headers,omitempty"`
 	Body    string   `json:"body,omitempty"`
 	Wire    string   `json:"wire"`
+	// Expect is the request's response checks (docs/CHECKS.md), those of
+	// the -expect-* flags included; nil for none.
+	Expect *types.Expect `json:"expect,omitempty"`
 }
 
 // DryRun builds the source and calculator the flags name and asks them for
@@ -91,6 +94,9 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		if base, err = target(); err != nil {
 			return nil, err
 		}
+		if src, err = expectSourceOf(cfg, src); err != nil {
+			return nil, err
+		}
 	}
 	advance := func() { clock.advance(cfg.RoundInterval) }
 	planned, err := manager.DryRun(types.CalculatorOf(calc), model, rounds, cfg.RoundInterval, advance)
@@ -102,7 +108,17 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		out.Rounds = append(out.Rounds, DryRunRound{Index: r.Index, RPS: r.RPS,
 			P50Millis: millis(o.P50), P99Millis: millis(o.P99), Timeouts: o.Timeouts, Failed: o.Failed})
 	}
-	for range samples {
+	if out.Requests, err = sampleRequests(src, base, samples); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sampleRequests asks src for n requests and shows them as they would be
+// sent to base.
+func sampleRequests(src types.RequestSource, base string, n int) ([]DryRunRequest, error) {
+	out := []DryRunRequest{}
+	for range n {
 		spec, err := src.Next()
 		if err != nil {
 			return nil, fmt.Errorf("request source: %w", err)
@@ -111,7 +127,7 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 		if err != nil {
 			return nil, err
 		}
-		d := DryRunRequest{Method: spec.Method, URL: engine.URL(base, spec), Body: spec.Body, Wire: wire}
+		d := DryRunRequest{Method: spec.Method, URL: engine.URL(base, spec), Body: spec.Body, Wire: wire, Expect: spec.Expect}
 		if d.Method == "" {
 			d.Method = "GET"
 		}
@@ -120,7 +136,7 @@ func DryRun(cfg Config, model manager.SyntheticTarget, rounds, samples int) (*Dr
 				d.Headers = append(d.Headers, name+": "+v)
 			}
 		}
-		out.Requests = append(out.Requests, d)
+		out = append(out, d)
 	}
 	return out, nil
 }

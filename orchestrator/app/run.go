@@ -216,6 +216,9 @@ func (r *run) buildWorkload() error {
 	if r.target, err = sourceTarget(r.cfg, r.src, r.target); err != nil {
 		return err
 	}
+	if r.src, err = expectSourceOf(r.cfg, r.src); err != nil {
+		return err
+	}
 	if r.cfg.Scenario != "" && !r.bi.scenarioUsed() {
 		return fmt.Errorf("-scenario %s is not used: neither -request-source-type nor -load-calculator is lua or auto", r.cfg.Scenario)
 	}

@@ -44,9 +44,10 @@ var _ types.RequestSource = (*FileSource)(nil)
 // whitespace-only lines are skipped. Every other line must be one JSON object
 // with the fields of types.RequestSpec and no others, that can be sent
 // exactly as written (types.RequestSpec.Validate: method and path required,
-// nothing rewritten, the method keeps its case). The first bad line is
-// reported as "<path>:<line>: <reason>". A file without any record is an
-// error too.
+// nothing rewritten, the method keeps its case), with valid response checks
+// under "expect" (docs/CHECKS.md). The first bad line is reported as
+// "<path>:<line>: <reason>", every problem of its expect object on a line of
+// its own with that prefix. A file without any record is an error too.
 func NewFileSource(path string) (*FileSource, error) {
 	return newFileSource(path, MaxLineBytes)
 }
@@ -110,7 +111,7 @@ func parseRecords(name string, r io.Reader, maxLine int) ([]types.RequestSpec, e
 		}
 		spec, err := parseRecord(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return nil, atLine(name, line, err)
 		}
 		records = append(records, spec)
 	}
@@ -124,6 +125,22 @@ func parseRecords(name string, r io.Reader, maxLine int) ([]types.RequestSpec, e
 		return nil, fmt.Errorf("%s: no requests: the file holds no request records", name)
 	}
 	return records, nil
+}
+
+// atLine prefixes err with "name:line: ", or each of its problems when it
+// joins several (the problems of an expect object), so that every line of
+// the message says where it comes from.
+func atLine(name string, line int, err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s:%d: %w", name, line, err)
+	}
+	errs := j.Unwrap()
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = atLine(name, line, e)
+	}
+	return errors.Join(out...)
 }
 
 func lineTooLong(name string, line, maxLine int) error {
@@ -168,7 +185,11 @@ func describeJSONError(err error) error {
 		// encoding/json has no typed error for unknown fields; its
 		// message already names the field, e.g. json: unknown field "x".
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return fmt.Errorf("unknown field %s (allowed: method, path, queryString, headers, body, name): %w", field, err)
+		return fmt.Errorf("unknown field %s (allowed: method, path, queryString, headers, body, name, expect): %w", field, err)
+	case strings.HasPrefix(err.Error(), "expect"):
+		// types.Expect reads the "expect" object itself; its errors
+		// name the key at fault ("expect.status[1]: ...").
+		return err
 	default:
 		return fmt.Errorf("invalid record: %w", err)
 	}
