@@ -53,7 +53,7 @@ func checkTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 // expectOf parses an expect object, failing the test when it does not.
-func expectOf(t *testing.T, js string) *types.Expect {
+func expectOf(t testing.TB, js string) *types.Expect {
 	t.Helper()
 	e := new(types.Expect)
 	if err := json.Unmarshal([]byte(js), e); err != nil {
