@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/check"
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/test/tlstest"
 	"github.com/PeladoCollado/imager/types"
@@ -236,4 +237,14 @@ func TestChecksRefuseJob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustSet compiles the checks js.
+func mustSet(t testing.TB, js string) *check.Set {
+	t.Helper()
+	s, err := check.Compile("", *expectOf(t, js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
