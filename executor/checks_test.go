@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // TestJobChecks checks that a remote job's response checks reach the
