@@ -62,9 +62,10 @@ var errTooLarge = fmt.Errorf("response line or head longer than %d bytes", maxHe
 
 // respReader reads HTTP/1.1 responses from one connection through a fixed
 // buffer, reused for every response: it parses heads and discards bodies,
-// counting their bytes, and allocates nothing unless a response is
-// malformed. Bytes the connection delivered past the end of a response
-// stay buffered (see buffered).
+// counting their bytes (keeping what response checks read, see judgeBuf),
+// and allocates nothing unless a response is malformed (or the buffers of
+// the checks grow). Bytes the connection delivered past the end of a
+// response stay buffered (see buffered).
 type respReader struct {
 	src  io.Reader
 	buf  []byte
