@@ -40,6 +40,12 @@ const benchBody = "ok\n"
 // and so shares its CPUs with the load engine.
 func benchTarget(b *testing.B) string {
 	b.Helper()
+	return benchTargetWith(b, benchBody)
+}
+
+// benchTargetWith is benchTarget answering with body.
+func benchTargetWith(b *testing.B, body string) string {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatalf("listen: %v", err)
@@ -47,7 +53,8 @@ func benchTarget(b *testing.B) string {
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			ctx.SetStatusCode(fasthttp.StatusOK)
-			ctx.SetBodyString(benchBody)
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(body)
 		},
 		ReadTimeout: 5 * time.Second,
 		IdleTimeout: 5 * time.Second,

@@ -42,6 +42,9 @@ type prepared struct {
 	hasHost, hasUserAgent, connClose bool
 	// isHead says the method is HEAD: its response has no body.
 	isHead bool
+	// checks are the request's response checks, compiled once per job
+	// (compileChecks); nil for none.
+	checks *checkSet
 	// wire and wireBody are the request's bytes as fill and fasthttp
 	// write them, for plain-HTTP targets only (see renderWire): wire is
 	// the head, followed by the body when it is small; wireBody is a
@@ -278,7 +281,7 @@ func (c *Client) send(p *prepared, deadline time.Time, s *tally.Sample) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	sendWith(c.http, req, resp, p, deadline, s)
+	sendWith(c.http, req, resp, p, deadline, s, nil)
 }
 
 // doer is what sends a request: a fasthttp.Client or HostClient. Its
@@ -288,9 +291,14 @@ type doer interface {
 }
 
 // sendWith performs p through d using req and resp, which must be reset,
-// and fills s as send does.
-func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepared, deadline time.Time, s *tally.Sample) {
+// and fills s as send does. When jb is set, it keeps what p's checks read
+// of the response (judgeBuf); without it the checks are not run.
+func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepared, deadline time.Time, s *tally.Sample, jb *judgeBuf) {
 	p.fill(req)
+	if jb != nil {
+		jb.start(p.checks)
+		resp.Header.SetNoDefaultContentType(true) // only the Content-Type received
+	}
 
 	start := time.Now()
 	err := d.DoDeadline(req, resp, deadline)
@@ -306,23 +314,47 @@ func sendWith(d doer, req *fasthttp.Request, resp *fasthttp.Response, p *prepare
 	}
 	s.Status = resp.StatusCode()
 	s.Outcome = tally.Classify(s.Status)
-	var n int64
-	if resp.IsBodyStream() {
-		n, err = io.Copy(io.Discard, resp.BodyStream())
-		if cerr := resp.CloseBodyStream(); err == nil {
-			err = cerr
+	judged := jb != nil && p.checks != nil && p.checks.runs(s.Status)
+	if judged {
+		if p.checks.headers {
+			jb.captureHeaders(&resp.Header)
 		}
-		if err != nil && s.Outcome == tally.Success {
-			// Headers arrived but the body did not: the response is not
-			// complete, so the request did not succeed.
-			s.Outcome = classifyErr(err)
-			s.Err = fmt.Errorf("reading the response body: %w", err)
-		}
-	} else {
-		n = int64(len(resp.Body()))
+		jb.limit = p.checks.bodyLimit(s.Status)
+	}
+	n, err := readFastBody(resp, jb)
+	if err != nil && (s.Outcome == tally.Success || judged) {
+		// Headers arrived but the body did not: the response is not
+		// complete, so the request did not succeed.
+		s.Outcome = classifyErr(err)
+		s.Err = fmt.Errorf("reading the response body: %w", err)
 	}
 	s.Bytes = int(n)
 	s.Service = time.Since(start)
+}
+
+// readFastBody reads resp's body, keeping its first bytes in jb up to
+// its limit (none when jb is nil), and returns its size.
+func readFastBody(resp *fasthttp.Response, jb *judgeBuf) (int64, error) {
+	keep := jb != nil && jb.limit > 0
+	if !resp.IsBodyStream() {
+		body := resp.Body()
+		if keep {
+			jb.view = body[:min(len(body), jb.limit)]
+		}
+		return int64(len(body)), nil
+	}
+	var n int64
+	var err error
+	if keep {
+		n, err = jb.readStream(resp.BodyStream())
+		jb.view = jb.body
+	} else {
+		n, err = io.Copy(io.Discard, resp.BodyStream())
+	}
+	if cerr := resp.CloseBodyStream(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // classifyErr maps a transport error to an outcome: deadline expiries are

@@ -47,6 +47,7 @@ type jobRun struct {
 	addr    string
 	isTLS   bool
 	reqs    []prepared
+	checks  *jobChecks
 	order   []uint32
 	timeout time.Duration
 	// timeoutReason is the failure reason of a timed-out request, made
@@ -72,7 +73,14 @@ type jobRun struct {
 
 // newJobRun checks job and prepares its run, with its workers.
 func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report) (*jobRun, error) {
+	if job.Invalid != nil {
+		return nil, job.Invalid
+	}
 	reqs, err := prepare(job.TargetURL, job.Requests)
+	var checks *jobChecks
+	if err == nil {
+		checks, err = compileChecks(job.Requests, reqs)
+	}
 	if err == nil {
 		err = checkOrder(job.Order, len(reqs))
 	}
@@ -99,7 +107,7 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 	w = min(w, r.maxInFlight, cap(r.tokens), job.Count)
 	j := &jobRun{
 		r: r, ctx: ctx, client: client, addr: fasthttp.AddMissingPort(u.Host, isTLS), isTLS: isTLS,
-		reqs: reqs, order: job.Order, timeout: timeout, start: job.StartAt,
+		reqs: reqs, checks: checks, order: job.Order, timeout: timeout, start: job.StartAt,
 		timeoutReason: fmt.Sprintf("timeout: no response headers within %v", timeout),
 		step:          float64(job.Duration) / float64(job.Count), n: job.Count,
 		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), report: rep,
@@ -107,7 +115,7 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 	j.precise = j.step >= float64(preciseStep)
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
-		j.workers[i] = &worker{j: j}
+		j.workers[i] = &worker{j: j, checks: make([]tally.CheckCount, len(checks.names))}
 	}
 	return j, nil
 }
@@ -168,6 +176,7 @@ func (j *jobRun) finish(rep *tally.Report) {
 		rep.Planned -= w.unplanned
 		rep.Counts.Add(w.counts)
 		rep.Breakdown.Merge(&w.errs)
+		j.checks.merge(&rep.Breakdown, w.checks)
 		rep.Dials += w.dials
 		rep.DialErrors += w.dialErrs
 		drops += w.counts.Dropped

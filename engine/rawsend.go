@@ -120,6 +120,7 @@ func (sp *headSplitter) check() error {
 // and fills smp as sendWith does.
 func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *tally.Sample) {
 	start := time.Now()
+	s.jb.start(p.checks)
 	h, err := s.exchange(p, start, deadline)
 	headers := time.Now()
 	smp.FirstByte = headers.Sub(start)
@@ -134,12 +135,14 @@ func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *tally.Sample) {
 	}
 	smp.Status = h.status
 	smp.Outcome = tally.Classify(h.status)
+	s.jb.limit = p.checks.bodyLimit(h.status)
 	n, err := s.rd.readBody(&h)
+	s.jb.view = s.jb.body
 	end := time.Now()
 	switch {
 	case err != nil:
 		s.dropConn()
-		if smp.Outcome == tally.Success {
+		if smp.Outcome == tally.Success || (p.checks != nil && p.checks.runs(h.status)) {
 			// Headers arrived but the body did not: the response is
 			// not complete, so the request did not succeed.
 			smp.Outcome = classifyErr(err)

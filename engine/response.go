@@ -62,13 +62,17 @@ var errTooLarge = fmt.Errorf("response line or head longer than %d bytes", maxHe
 
 // respReader reads HTTP/1.1 responses from one connection through a fixed
 // buffer, reused for every response: it parses heads and discards bodies,
-// counting their bytes, and allocates nothing unless a response is
-// malformed. Bytes the connection delivered past the end of a response
-// stay buffered (see buffered).
+// counting their bytes (keeping what response checks read, see judgeBuf),
+// and allocates nothing unless a response is malformed (or the buffers of
+// the checks grow). Bytes the connection delivered past the end of a
+// response stay buffered (see buffered).
 type respReader struct {
 	src  io.Reader
 	buf  []byte
 	r, w int // buf[r:w] is read but not consumed
+	// jb, when set, keeps what the checks of the request in flight read:
+	// the header lines they name and the first body bytes (judgeBuf).
+	jb *judgeBuf
 }
 
 // reset makes rd read from src (nil for none) with an empty buffer,
@@ -165,6 +169,10 @@ func (rd *respReader) readHead(isHead bool) (respHead, error) {
 // fasthttp.ErrConnectionClosed: the server closed the connection rather
 // than answer.
 func (rd *respReader) readOne(first bool, hs *headerState) (int, error) {
+	capture := rd.jb != nil && rd.jb.set != nil && rd.jb.set.headers
+	if capture {
+		rd.jb.headers = rd.jb.headers[:0] // of an interim response
+	}
 	used := 0
 	line, err := rd.line(&used, maxHead)
 	if err != nil {
@@ -187,6 +195,9 @@ func (rd *respReader) readOne(first bool, hs *headerState) (int, error) {
 		}
 		if err := hs.header(line); err != nil {
 			return 0, err
+		}
+		if capture {
+			rd.jb.captureLine(line)
 		}
 	}
 }
@@ -214,7 +225,7 @@ func (hs *headerState) frame(status int, isHead bool) respHead {
 
 // readBody discards the body h announces and returns its size: the bytes
 // of its content, without chunked framing. On an error the size is what
-// arrived before it.
+// arrived before it. The first bytes are kept in rd.jb up to its limit.
 func (rd *respReader) readBody(h *respHead) (int64, error) {
 	switch h.mode {
 	case bodyLength:
@@ -237,6 +248,9 @@ func (rd *respReader) discard(n int64) (int64, error) {
 			}
 		}
 		k := min(n-done, int64(rd.buffered()))
+		if rd.jb != nil && rd.jb.limit > 0 {
+			rd.jb.keep(rd.buf[rd.r : rd.r+int(k)])
+		}
 		rd.r += int(k)
 		done += k
 	}
@@ -248,6 +262,9 @@ func (rd *respReader) untilEOF() (int64, error) {
 	var n int64
 	for {
 		n += int64(rd.buffered())
+		if rd.jb != nil && rd.jb.limit > 0 {
+			rd.jb.keep(rd.buf[rd.r:rd.w])
+		}
 		rd.r = rd.w
 		if err := rd.fill(); err != nil {
 			if err == io.EOF {

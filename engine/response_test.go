@@ -182,11 +182,20 @@ func TestResponseSeeds(t *testing.T) {
 // consistent with the bytes it was given. Its seeds are in
 // testdata/fuzz/FuzzReadResponse (responseSeeds).
 func FuzzReadResponse(f *testing.F) {
+	// With an odd size the reader also keeps what response checks read:
+	// the Content-Type lines and the first 16 body bytes.
+	jc := &jobChecks{}
+	cs := jc.add(mustSet(f, `{"header":{"Content-Type":true},"body_contains":"x","max_body_bytes":16}`))
 	f.Fuzz(func(t *testing.T, raw []byte, isHead bool, size uint8) {
 		var rd respReader
 		rd.reset(&chunkReader{data: raw, size: int(size)})
+		var jb judgeBuf
+		if size&1 == 1 {
+			rd.jb = &jb
+		}
 		var total int64
 		for range 4 { // responses on one kept-alive connection
+			jb.start(cs)
 			h, err := rd.readHead(isHead)
 			if err != nil {
 				return
@@ -194,7 +203,9 @@ func FuzzReadResponse(f *testing.F) {
 			if h.status < 200 || h.status > 999 {
 				t.Fatalf("final status %d", h.status)
 			}
+			jb.limit = cs.set.BodyLimit()
 			n, err := rd.readBody(&h)
+			checkKept(t, &rd, n)
 			if total += n; n < 0 || total > int64(len(raw)) {
 				t.Fatalf("body of %d bytes (%d in all) from %d bytes of input", n, total, len(raw))
 			}
@@ -209,4 +220,23 @@ func FuzzReadResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkKept checks what rd kept for the checks of a response whose body
+// was n bytes: its first bytes up to the limit, and only the header lines
+// named.
+func checkKept(t *testing.T, rd *respReader, n int64) {
+	t.Helper()
+	jb := rd.jb
+	if jb == nil {
+		return
+	}
+	if want := min(n, int64(jb.limit)); int64(len(jb.body)) != want {
+		t.Fatalf("kept %d body bytes of %d, limit %d", len(jb.body), n, jb.limit)
+	}
+	for _, h := range jb.headers {
+		if !equalFold(h.Name, "Content-Type") {
+			t.Fatalf("kept header %q", h.Name)
+		}
+	}
 }

@@ -28,6 +28,7 @@ type slot struct {
 	req     *fasthttp.Request    // https only
 	resp    *fasthttp.Response   // https only
 	rd      respReader           // http only
+	jb      judgeBuf             // what response checks read
 	lastUse time.Time            // http only: when conn last finished a request
 	buf     []entry
 
@@ -113,6 +114,7 @@ func (s *slot) bind(j *jobRun) {
 	if s.buf == nil {
 		s.buf = make([]entry, 0, flushEvery)
 	}
+	s.rd.jb = &s.jb
 	s.mu.Lock()
 	s.owner = j
 	s.mu.Unlock()
@@ -181,5 +183,5 @@ func (s *slot) send(p *prepared, deadline time.Time, smp *tally.Sample) {
 	}
 	s.req.Reset()
 	s.resp.Reset()
-	sendWith(s.hc, s.req, s.resp, p, deadline, smp)
+	sendWith(s.hc, s.req, s.resp, p, deadline, smp, &s.jb)
 }

@@ -31,8 +31,11 @@ type worker struct {
 	_    [60]byte // keep busy off the neighbours' cache lines
 	slot atomic.Pointer[slot]
 
-	counts    tally.Counts
-	errs      tally.Breakdown
+	counts tally.Counts
+	errs   tally.Breakdown
+	// checks counts each response check's passes and failures, indexed
+	// as the job's jobChecks names them.
+	checks    []tally.CheckCount
 	first     time.Time
 	last      time.Time
 	unplanned int64 // indices taken but never due before the job stopped
@@ -151,10 +154,12 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	}
 	w.last = now
 	smp.Latency = now.Add(smp.Service).Sub(due)
-	// A failure once the job's context ended is an aborted request. The
-	// context is asked (not only stopped, which its AfterFunc sets a
-	// moment later) so that a cut right after the cancel counts as lost.
-	if smp.Outcome != tally.Success && (j.stopped.Load() || j.ctx.Err() != nil) {
+	if p.checks != nil {
+		w.judge(s, p.checks, smp)
+	}
+	// A failure once the job's context ended is an aborted request; a
+	// complete response that failed its checks is not.
+	if smp.Outcome != tally.Success && smp.Outcome != tally.CheckFailed && j.cut() {
 		smp.Outcome = tally.Lost
 	}
 	w.counts.Count(smp.Outcome)

@@ -218,3 +218,13 @@ func (s *Set) Failures(r Response) uint64 {
 	}
 	return failed
 }
+
+// HasStatus reports whether the Set has a status check. When it has one,
+// it is check 0.
+func (s *Set) HasStatus() bool { return len(s.checks) > 0 && s.checks[0].kind == kindStatus }
+
+// StatusPasses reports whether status passes the Set's status check;
+// true when the Set has none.
+func (s *Set) StatusPasses(status int) bool {
+	return !s.HasStatus() || s.checks[0].status.has(status)
+}

@@ -272,3 +272,24 @@ func TestJudgeConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestSetStatusCheck(t *testing.T) {
+	s, err := Compile("", types.Expect{Status: []types.StatusRange{{Lo: 404, Hi: 404}}, BodyContains: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.HasStatus() || !s.StatusPasses(404) || s.StatusPasses(200) {
+		t.Errorf("status 404 set: HasStatus %v, passes 404 %v, passes 200 %v", s.HasStatus(), s.StatusPasses(404), s.StatusPasses(200))
+	}
+	none, err := Compile("", types.Expect{BodyContains: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.HasStatus() || !none.StatusPasses(500) {
+		t.Errorf("set without status: HasStatus %v, passes 500 %v", none.HasStatus(), none.StatusPasses(500))
+	}
+	empty, _ := Compile("", types.Expect{})
+	if empty.HasStatus() || !empty.StatusPasses(200) {
+		t.Error("empty set has a status check")
+	}
+}

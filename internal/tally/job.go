@@ -45,6 +45,10 @@ type Job struct {
 	// TLS configures connections to an https target; nil means the
 	// system roots, verified.
 	TLS *TLSConfig
+	// Invalid, when set, is why the job cannot run, found while it was
+	// converted from its wire form (response checks that do not parse):
+	// the engine refuses such a job as a whole.
+	Invalid error
 }
 
 // Request returns request i of the job: Requests[Order[i%len(Order)]]

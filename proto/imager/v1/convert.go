@@ -51,12 +51,15 @@ func JobFromTally(j tally.Job) *Job {
 // ToTally converts a wire job into a job, the one place wire requests
 // become requests. A body becomes one string per wire request, which the
 // job's uses of that request share. Headers with the same content as the
-// request before share its map.
+// request before share its map. Requests with the same response checks
+// share one Expect; checks that do not parse set the job's Invalid, which
+// the engine refuses.
 func (j *Job) ToTally() tally.Job {
 	var tls *tally.TLSConfig
 	if t := j.GetTls(); t != nil {
 		tls = &tally.TLSConfig{InsecureSkipVerify: t.GetInsecureSkipVerify(), CAPEM: t.GetCaPem(), ClientCertPEM: t.GetClientCertPem(), ClientKeyPEM: t.GetClientKeyPem()}
 	}
+	reqs, invalid := requestsToTally(j.GetRequests())
 	return tally.Job{
 		ID:        j.GetJobId(),
 		Round:     j.GetRound(),
@@ -65,9 +68,10 @@ func (j *Job) ToTally() tally.Job {
 		Duration:  time.Duration(j.GetDurationNanos()),
 		Count:     int(j.GetCount()),
 		Timeout:   time.Duration(j.GetTimeoutNanos()),
-		Requests:  requestsToTally(j.GetRequests()),
+		Requests:  reqs,
 		Order:     j.GetOrder(),
 		TLS:       tls,
+		Invalid:   invalid,
 	}
 }
 

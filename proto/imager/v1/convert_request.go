@@ -1,6 +1,8 @@
 package imagerv1
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"unsafe"
@@ -13,6 +15,8 @@ import (
 // one per message, which a job of a million distinct requests needs.
 // Requests that share a header map (the uses of one source line) share
 // its wire headers, and every body is the request's own string bytes.
+// Each distinct Expect is marshalled once, the requests sharing it share
+// the string.
 func requestsFromTally(rs []types.RequestSpec) []*Request {
 	n := 0
 	for i := range rs {
@@ -23,6 +27,7 @@ func requestsFromTally(rs []types.RequestSpec) []*Request {
 	reqs := make([]*Request, len(rs))
 	msgs := make([]Request, len(rs))
 	c := headerCarver{headers: make([]Header, n), ptrs: make([]*Header, n)}
+	var expects expectMarshaller
 	for i := range rs {
 		r, m := &rs[i], &msgs[i]
 		m.Method, m.Path, m.Query, m.Name = r.Method, r.Path, r.QueryString, r.Name
@@ -31,6 +36,7 @@ func requestsFromTally(rs []types.RequestSpec) []*Request {
 			m.Body = unsafe.Slice(unsafe.StringData(r.Body), len(r.Body))
 		}
 		m.Headers = c.carve(r.Headers)
+		m.Expect = expects.marshal(r.Expect)
 		reqs[i] = m
 	}
 	return reqs
@@ -70,16 +76,80 @@ func (c *headerCarver) carve(m map[string][]string) []*Header {
 	return out
 }
 
+// expectMarshaller marshals the Expect of requests, each distinct pointer
+// once.
+type expectMarshaller struct {
+	done map[*types.Expect]string
+}
+
+// marshal returns e as the JSON object of the wire's expect field, ""
+// for nil. An Expect that does not marshal (a JSON value that is not
+// JSON) becomes a string that does not parse, so that the executor
+// refuses the job rather than run it unchecked.
+func (m *expectMarshaller) marshal(e *types.Expect) string {
+	if e == nil {
+		return ""
+	}
+	if s, ok := m.done[e]; ok {
+		return s
+	}
+	var s string
+	if b, err := json.Marshal(e); err != nil {
+		s = "not marshalled: " + err.Error()
+	} else {
+		s = string(b)
+	}
+	if m.done == nil {
+		m.done = make(map[*types.Expect]string)
+	}
+	m.done[e] = s
+	return s
+}
+
+// expectParser unmarshals the expect fields of wire requests, each
+// distinct string once, so that requests with equal checks share one
+// Expect.
+type expectParser struct {
+	done map[string]*types.Expect
+	// err is the first expect that did not parse.
+	err error
+}
+
+// parse returns the Expect of wire request i (from 0), nil for none.
+func (p *expectParser) parse(i int, s string) *types.Expect {
+	if s == "" {
+		return nil
+	}
+	if e, ok := p.done[s]; ok {
+		return e
+	}
+	e := new(types.Expect)
+	if err := json.Unmarshal([]byte(s), e); err != nil {
+		if p.err == nil {
+			p.err = fmt.Errorf("request %d: response checks %.80q: %w", i+1, s, err)
+		}
+		return nil
+	}
+	if p.done == nil {
+		p.done = make(map[string]*types.Expect)
+	}
+	p.done[s] = e
+	return e
+}
+
 // requestsToTally converts wire requests into requests. A body becomes one
 // string per wire request; a request whose headers equal those of the
-// request before shares its map.
-func requestsToTally(ws []*Request) []types.RequestSpec {
+// request before shares its map; requests with the same expect share one
+// Expect. The error is the first expect that does not parse.
+func requestsToTally(ws []*Request) ([]types.RequestSpec, error) {
 	reqs := make([]types.RequestSpec, len(ws))
 	var prev []*Header
 	var prevMap map[string][]string
+	var expects expectParser
 	for i, w := range ws {
 		r := &reqs[i]
 		r.Method, r.Path, r.QueryString, r.Name = w.GetMethod(), w.GetPath(), w.GetQuery(), w.GetName()
+		r.Expect = expects.parse(i, w.GetExpect())
 		if b := w.GetBody(); len(b) > 0 {
 			r.Body = string(b)
 		}
@@ -92,7 +162,7 @@ func requestsToTally(ws []*Request) []types.RequestSpec {
 		}
 		r.Headers = prevMap
 	}
-	return reqs
+	return reqs, expects.err
 }
 
 // headerMap collects wire headers by name, a name's values in the order

@@ -37,12 +37,15 @@ func jobDiff(got, want tally.Job) string {
 	for i, g := range got.Requests {
 		w := want.Requests[i]
 		if g.Method != w.Method || g.Path != w.Path || g.QueryString != w.QueryString || g.Name != w.Name ||
-			g.Body != w.Body || !maps.EqualFunc(g.Headers, w.Headers, slices.Equal) {
+			g.Body != w.Body || !maps.EqualFunc(g.Headers, w.Headers, slices.Equal) || !reflect.DeepEqual(g.Expect, w.Expect) {
 			d = append(d, "request "+w.Method+" "+w.Path)
 		}
 	}
 	if !reflect.DeepEqual(got.TLS, want.TLS) {
 		d = append(d, "tls")
+	}
+	if (got.Invalid == nil) != (want.Invalid == nil) {
+		d = append(d, fmt.Sprintf("invalid %v", got.Invalid))
 	}
 	return strings.Join(d, "; ")
 }
