@@ -100,10 +100,10 @@ proto:
 ## docs/BENCHMARKS.md explains the method and records measured figures.
 BENCH_FLAGS ?=
 bench:
-	go test -run '^$$' -bench '^Benchmark(OpenLoopSustained|ClosedLoop)$$' -benchtime 1x -timeout 5m $(BENCH_FLAGS) ./engine/
-	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./engine/
-	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/requests/ ./metrics/
-	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./lualib/
+	go test -run '^$$' -bench '^Benchmark(OpenLoopSustained|ClosedLoop)$$' -benchtime 1x -timeout 5m $(BENCH_FLAGS) ./internal/engine/
+	go test -run '^$$' -bench '^Benchmark(Send|RunnerPerRequest)$$' -benchmem -timeout 5m $(BENCH_FLAGS) ./internal/engine/
+	go test -run '^$$' -bench . -benchmem -timeout 5m $(BENCH_FLAGS) ./internal/requests/ ./internal/metrics/
+	go test -run '^$$' -bench . -benchmem -cpu 1,2 -timeout 5m $(BENCH_FLAGS) ./script/ ./internal/lualib/
 	go test -run '^$$' -bench '^BenchmarkPlanRound50x1M$$' -benchtime 5x -benchmem -timeout 5m $(BENCH_FLAGS) ./orchestrator/manager/
 
 ## bench-peers: imager side by side with wrk (and vegeta) on one core each
@@ -123,7 +123,7 @@ bench-peers:
 ## print the samples and fail if any grows without bound. Not part of
 ## `make test`; see docs/BENCHMARKS.md, section Soak.
 soak:
-	$(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout 60m ./test/soak/
+	$(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout 60m ./internal/testutil/soak/
 
 .PHONY: soak
 
@@ -166,7 +166,7 @@ fuzz-short:
 ## IMAGER_K8S_CACHE (default ~/.cache/imager-k8s); the first build takes
 ## several minutes.
 k8s-tools:
-	$(GO) test -count=1 -v -run '^(TestBinaries|TestHelm)$$' -timeout 60m ./test/k8s/cluster/
+	$(GO) test -count=1 -v -run '^(TestBinaries|TestHelm)$$' -timeout 60m ./internal/testutil/cluster/
 
 ## e2e: the tests that run a real kube-apiserver and etcd on loopback.
 e2e: k8s-tools

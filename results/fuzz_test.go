@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 )
 
 // canonical writes t back as an expression: the canonical metric name,

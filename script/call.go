@@ -7,7 +7,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/lualib"
+	"github.com/PeladoCollado/imager/internal/lualib"
 )
 
 // Errors a call can wrap; test with errors.Is.

@@ -8,8 +8,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/test/wiretest"
+	"github.com/PeladoCollado/imager/internal/engine"
+	"github.com/PeladoCollado/imager/internal/testutil/wiretest"
 )
 
 // Bits of FuzzRequestTable's shape: which fields the table has, and in

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/PeladoCollado/imager/lualib"
+	"github.com/PeladoCollado/imager/internal/lualib"
 )
 
 // guardTick is how often a running call is checked against its limits.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // writeFiles writes files (slash-separated path -> content) into a fresh

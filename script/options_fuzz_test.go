@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 )
 
 func optionSeeds() []fuzzseed.Seed {

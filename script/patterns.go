@@ -10,7 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
 
-	"github.com/PeladoCollado/imager/lualib"
+	"github.com/PeladoCollado/imager/internal/lualib"
 )
 
 // riskyWork is the estimated matcher work (steps) above which one pattern

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/test/wiretest"
+	"github.com/PeladoCollado/imager/internal/testutil/wiretest"
 )
 
 // TestLuaRequestSentAsWrittenOrRefused returns each case from request()

@@ -8,7 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/lualib"
+	"github.com/PeladoCollado/imager/internal/lualib"
 )
 
 // removedGlobals are base-library functions a scenario does not get: they

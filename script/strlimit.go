@@ -5,7 +5,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/PeladoCollado/imager/lualib"
+	"github.com/PeladoCollado/imager/internal/lualib"
 )
 
 // maxFormatDigits is the most digits a string.format width or precision

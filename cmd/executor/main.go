@@ -39,11 +39,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc/codes"
 
-	"github.com/PeladoCollado/imager/executor"
-	"github.com/PeladoCollado/imager/httpserve"
 	"github.com/PeladoCollado/imager/internal/cli"
+	"github.com/PeladoCollado/imager/internal/executor"
+	"github.com/PeladoCollado/imager/internal/httpserve"
+	"github.com/PeladoCollado/imager/internal/metrics"
 	"github.com/PeladoCollado/imager/internal/version"
-	"github.com/PeladoCollado/imager/metrics"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/executor"
 	"github.com/PeladoCollado/imager/internal/version"
 )
 

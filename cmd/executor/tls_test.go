@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/test/proc"
-	"github.com/PeladoCollado/imager/test/tlstest"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 )
 
 func TestTLSConfig(t *testing.T) {

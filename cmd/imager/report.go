@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/PeladoCollado/imager/internal/cli"
-	"github.com/PeladoCollado/imager/report"
+	"github.com/PeladoCollado/imager/internal/report"
 	"github.com/PeladoCollado/imager/results"
 )
 

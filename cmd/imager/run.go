@@ -14,9 +14,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/PeladoCollado/imager/internal/cli"
+	"github.com/PeladoCollado/imager/internal/sumservice"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/sumservice"
 )
 
 // localFlags are the flags `imager run` adds to the orchestrator's.

@@ -21,8 +21,8 @@ import (
 	"syscall"
 
 	"github.com/PeladoCollado/imager/internal/cli"
+	"github.com/PeladoCollado/imager/internal/sumservice"
 	"github.com/PeladoCollado/imager/internal/version"
-	"github.com/PeladoCollado/imager/sumservice"
 )
 
 func main() {

@@ -9,7 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 )
 
 // craftHistogram is fuzzseed.CraftHistogram, failing t on error.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PeladoCollado/imager/test/tlstest"
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 )
 
 func TestTLSConfigBuild(t *testing.T) {

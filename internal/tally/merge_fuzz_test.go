@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 )
 
 // byteReader hands out the bytes of a fuzz input, zeros once it runs out.

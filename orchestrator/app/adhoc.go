@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/PeladoCollado/imager/internal/requests"
 	"github.com/PeladoCollado/imager/internal/tally"
-	"github.com/PeladoCollado/imager/orchestrator/requests"
 	"github.com/PeladoCollado/imager/script"
 	"github.com/PeladoCollado/imager/types"
 )

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PeladoCollado/imager/internal/requests"
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
-	"github.com/PeladoCollado/imager/orchestrator/requests"
 )
 
 // adHocURL is a url-mode target whose path and query ad hoc requests use.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
+	"github.com/PeladoCollado/imager/internal/engine"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/types"
 )

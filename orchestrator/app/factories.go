@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/cli"
+	"github.com/PeladoCollado/imager/internal/requests"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
-	"github.com/PeladoCollado/imager/orchestrator/requests"
 	"github.com/PeladoCollado/imager/types"
 )
 

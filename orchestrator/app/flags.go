@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/PeladoCollado/imager/orchestrator/k8s"
+	"github.com/PeladoCollado/imager/internal/k8s"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/script"
 )

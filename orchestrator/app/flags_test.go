@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/PeladoCollado/imager/orchestrator/k8s"
+	"github.com/PeladoCollado/imager/internal/k8s"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	"github.com/PeladoCollado/imager/script"
 )

@@ -21,7 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/internal/metrics"
 	"github.com/PeladoCollado/imager/results"
 )
 

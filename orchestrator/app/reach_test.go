@@ -17,10 +17,10 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
-	"github.com/PeladoCollado/imager/test/proc"
-	"github.com/PeladoCollado/imager/test/tlstest"
 )
 
 // Who can reach the control plane, and with what.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // configMapDir lays out a scenario the way Kubernetes mounts a ConfigMap:

@@ -21,10 +21,10 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // Helpers for the tests that drive the real orchestrator with a rogue

@@ -11,9 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/control"
+	"github.com/PeladoCollado/imager/internal/executor"
 	"github.com/PeladoCollado/imager/internal/tally"
-	"github.com/PeladoCollado/imager/orchestrator/control"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/executor"
+	"github.com/PeladoCollado/imager/internal/executor"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
-	"github.com/PeladoCollado/imager/test/proc"
 	"github.com/PeladoCollado/imager/types"
 )
 

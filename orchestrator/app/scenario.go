@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/internal/metrics"
 	"github.com/PeladoCollado/imager/script"
 )
 

@@ -10,12 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/PeladoCollado/imager/engine"
-	"github.com/PeladoCollado/imager/executor"
-	"github.com/PeladoCollado/imager/httpserve"
-	"github.com/PeladoCollado/imager/metrics"
-	"github.com/PeladoCollado/imager/orchestrator/control"
-	"github.com/PeladoCollado/imager/orchestrator/k8s"
+	"github.com/PeladoCollado/imager/internal/control"
+	"github.com/PeladoCollado/imager/internal/engine"
+	"github.com/PeladoCollado/imager/internal/executor"
+	"github.com/PeladoCollado/imager/internal/httpserve"
+	"github.com/PeladoCollado/imager/internal/k8s"
+	"github.com/PeladoCollado/imager/internal/metrics"
 )
 
 // group runs a run's services and local executors and owns their

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 	"github.com/PeladoCollado/imager/orchestrator/app"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
-	"github.com/PeladoCollado/imager/test/tlstest"
 )
 
 // runLocal runs a short url-mode test against target with one in-process

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/tally"
-	"github.com/PeladoCollado/imager/test/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 	"github.com/PeladoCollado/imager/types"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/PeladoCollado/imager/metrics"
+	"github.com/PeladoCollado/imager/internal/metrics"
 )
 
 // The scheduler tests run inside synctest bubbles: the fake clock starts

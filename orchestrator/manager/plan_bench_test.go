@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/PeladoCollado/imager/internal/requests"
 	"github.com/PeladoCollado/imager/internal/tally"
-	"github.com/PeladoCollado/imager/orchestrator/requests"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
 )

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // tenthFails is a target that answers every request 200; every tenth

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // cli runs the imager binary; with interrupt it sends SIGINT once round 1

@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/PeladoCollado/imager/metrics"
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/metrics"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // dashboardPath is the shipped Grafana dashboard, relative to this package.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // doneLogTime returns the time of a JSON log line, from its "time" field.

@@ -15,9 +15,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // startExecutorNoID starts an executor without -id and returns it with its

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // The container images cannot be built here (no Docker daemon), so these

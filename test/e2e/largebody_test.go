@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // bodyTarget starts a loopback server that answers 200 to a POST whose

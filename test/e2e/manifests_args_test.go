@@ -11,8 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 	"github.com/PeladoCollado/imager/orchestrator/app"
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
 )
 
 // Checks of the containers' command lines in deploy/: every arg a flag the

@@ -16,8 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 	"github.com/PeladoCollado/imager/orchestrator/app"
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
 )
 
 // kustomizeBuild renders a kustomize tree with `kubectl kustomize`.

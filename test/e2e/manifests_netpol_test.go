@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 )
 
 // The NetworkPolicies of deploy/ checked against the pods of each rendered

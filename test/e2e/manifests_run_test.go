@@ -14,8 +14,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 	"github.com/PeladoCollado/imager/orchestrator/app"
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
 )
 
 // TestManifestRunJobs renders deploy/run and checks that it runs one test

@@ -21,7 +21,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/PeladoCollado/imager/orchestrator/requests"
+	"github.com/PeladoCollado/imager/internal/requests"
 )
 
 // These tests read deploy/ without a cluster: structure, pod hardening,

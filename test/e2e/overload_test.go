@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/soak"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/test/proc"
-	"github.com/PeladoCollado/imager/test/soak"
 )
 
 // limitedTarget is a loopback server that serves at most slots requests at

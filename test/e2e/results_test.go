@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/testutil/browser"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/test/browser"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // checkAccounting asserts planned = sum of outcomes and that the quantiles

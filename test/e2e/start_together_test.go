@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/results"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // logTime reads the time of a JSON log line.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
-	"github.com/PeladoCollado/imager/test/tlstest"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 )
 
 // bin holds the paths of the binaries TestMain builds, by command name.

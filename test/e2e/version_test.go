@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 	"github.com/PeladoCollado/imager/internal/version"
-	"github.com/PeladoCollado/imager/test/proc"
 )
 
 // versionVar is the variable -ldflags -X stamps the version into; the

@@ -59,3 +59,39 @@ func TestDependencyBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// publicAPI is every importable package outside internal/: the ones
+// README's Layout section documents as the Go API.
+var publicAPI = []string{
+	module + "/orchestrator/app",
+	module + "/orchestrator/manager",
+	module + "/proto/imager/v1",
+	module + "/results",
+	module + "/script",
+	module + "/types",
+}
+
+// TestPublicPackagesAreTheDocumentedAPI fails when a package other
+// programs could import (it has non-test Go files, is not a command and
+// is not under internal/) is not one of publicAPI, or one of them is gone.
+func TestPublicPackagesAreTheDocumentedAPI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{if and .GoFiles (ne .Name \"main\")}}{{.ImportPath}}{{end}}", module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	got := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.Contains(p, "/internal/") {
+			got[p] = true
+		}
+	}
+	for _, p := range publicAPI {
+		if !got[p] {
+			t.Errorf("%s is documented as API but is not an importable package", p)
+		}
+		delete(got, p)
+	}
+	for p := range got {
+		t.Errorf("%s is importable but not documented as API: move it under internal/ or document it", p)
+	}
+}

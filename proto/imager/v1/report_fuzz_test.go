@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
-	"github.com/PeladoCollado/imager/test/fuzzseed"
 )
 
 // realReport is a report as an executor makes one: outcomes, histograms,

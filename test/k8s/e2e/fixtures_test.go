@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // The namespace and service accounts of deploy/k8s. The target tests put

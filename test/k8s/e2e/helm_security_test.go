@@ -9,7 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 )
 
 // The chart's control-plane TLS and NetworkPolicies, checked on each

@@ -23,8 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/PeladoCollado/imager/internal/testutil/cluster"
 	"github.com/PeladoCollado/imager/orchestrator/app"
-	"github.com/PeladoCollado/imager/test/k8s/cluster"
 )
 
 // helmTimeout bounds one helm command.

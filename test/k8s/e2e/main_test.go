@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // bin holds the paths of the binaries TestMain builds, by command name.

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/PeladoCollado/imager/test/proc"
+	"github.com/PeladoCollado/imager/internal/testutil/proc"
 )
 
 // podPort is the pods' container port and the EndpointSlice's port in
