@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	"github.com/PeladoCollado/imager/orchestrator/manager"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
@@ -99,7 +100,7 @@ func receive(stream imagerv1.ControlPlane_ConnectServer) (<-chan *imagerv1.Execu
 // message and, when the job is large, the JobPart messages that complete
 // it, one after another with nothing in between.
 func sendJob(stream imagerv1.ControlPlane_ConnectServer, job tally.Job) error {
-	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromTally(job), 0) {
+	for _, msg := range imagerv1.SplitJob(wire.JobFromTally(job), 0) {
 		if err := stream.Send(msg); err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func (s *Server) handle(sess *session, m *imagerv1.ExecutorMessage) string {
 	if r == nil {
 		return ""
 	}
-	rep, err := r.ToTally()
+	rep, err := wire.ReportToTally(r)
 	if err != nil {
 		s.cfg.Metrics.ReportRefused()
 		s.log.Warn("unreadable report; its requests will count as lost", "executor", sess.id, "job", r.GetJobId(), "error", err)

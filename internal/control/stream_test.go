@@ -13,6 +13,7 @@ import (
 
 	"github.com/PeladoCollado/imager/internal/control"
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -151,20 +152,20 @@ func TestDispatchReachesStreamAndReportsReturn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Recv job: %v", err)
 	}
-	got := msg.GetJob().ToTally()
+	got := wire.JobToTally(msg.GetJob())
 	if got.ID != job.ID || got.Count != job.Count || !got.StartAt.Equal(start) || len(got.Requests) != 1 {
 		t.Errorf("received job %+v, want %+v", got, job)
 	}
 
 	rep := tally.NewReport(job.ID, job.Round)
 	rep.Planned, rep.Sent, rep.Success, rep.Dropped = 3, 2, 2, 1
-	wire, err := imagerv1.ReportFromTally(rep)
+	out, err := wire.ReportFromTally(rep)
 	if err != nil {
 		t.Fatalf("ReportFromTally: %v", err)
 	}
 	// An undecodable report is dropped, the next one still arrives.
 	bad := &imagerv1.Report{JobId: "broken", LatencyHistogram: []byte{1, 2, 3}}
-	for _, r := range []*imagerv1.Report{bad, wire} {
+	for _, r := range []*imagerv1.Report{bad, out} {
 		if err := st.Send(&imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: r}}); err != nil {
 			t.Fatalf("send Report: %v", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/PeladoCollado/imager/internal/metrics"
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -178,7 +179,7 @@ func TestJobReport(t *testing.T) {
 			if got := tt.want(r); got != count {
 				t.Errorf("outcome count = %d, want %d (report %v)", got, count, r)
 			}
-			rep, err := r.ToTally()
+			rep, err := wire.ReportToTally(r)
 			if err != nil {
 				t.Fatalf("decode report: %v", err)
 			}

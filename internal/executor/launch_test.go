@@ -13,6 +13,7 @@ import (
 	"github.com/PeladoCollado/imager/internal/engine"
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/internal/testutil/proc"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -150,7 +151,7 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 		if err := welcome(st, time.Hour); err != nil {
 			return err
 		}
-		if err := sendJob(st, imagerv1.JobFromTally(bad)); err != nil {
+		if err := sendJob(st, wire.JobFromTally(bad)); err != nil {
 			return err
 		}
 		for {
@@ -167,13 +168,13 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 	cfg := testConfig(f.addr, logs)
 	reg := withMetrics(t, &cfg)
 	startExecutor(t, newExecutor(t, cfg), logs)
-	var wire *imagerv1.Report
+	var got *imagerv1.Report
 	select {
-	case wire = <-reports:
+	case got = <-reports:
 	case <-time.After(waitLimit):
 		t.Fatalf("no remote report within %v", waitLimit)
 	}
-	rr, err := wire.ToTally()
+	rr, err := wire.ReportToTally(got)
 	if err != nil {
 		t.Fatalf("decode report: %v", err)
 	}

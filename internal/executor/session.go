@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -248,7 +249,7 @@ func (s *session) start(job *imagerv1.Job) {
 		s.launch.refuse(job.GetJobId(), job.GetRound(), job.GetCount(), err, s.report)
 		return
 	}
-	s.launch.launch(s.jobCtx, job.ToTally(), s.report)
+	s.launch.launch(s.jobCtx, wire.JobToTally(job), s.report)
 }
 
 // newLauncher returns a launcher for one session's jobs.
@@ -263,12 +264,12 @@ func (e *Executor) newLauncher() *launcher {
 // report hands a job's report to the sender, unless the orchestrator has
 // written this executor's jobs off.
 func (s *session) report(rep *tally.Report) {
-	wire, err := imagerv1.ReportFromTally(rep)
+	out, err := wire.ReportFromTally(rep)
 	if err != nil {
 		s.e.log.Error("cannot encode job report", "job_id", rep.JobID, "err", err)
-		wire = failedReport(rep, err)
+		out = failedReport(rep, err)
 	}
-	msg := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: wire}}
+	msg := &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: out}}
 	select {
 	case s.out <- msg:
 	case <-s.ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -47,7 +48,7 @@ func TestValidateJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			job := valid()
 			tt.mutate(job)
-			err := validateJob(job.ToTally(), now)
+			err := validateJob(wire.JobToTally(job), now)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Errorf("validateJob() = %v, want nil", err)

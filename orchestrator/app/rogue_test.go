@@ -14,6 +14,7 @@ import (
 	"github.com/PeladoCollado/imager/internal/control"
 	"github.com/PeladoCollado/imager/internal/executor"
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -49,11 +50,11 @@ func forge(t *testing.T, f forgery, job *imagerv1.Job) *imagerv1.ExecutorMessage
 	for range f.histogram(job.GetCount()) {
 		_ = rep.Latency.RecordValue(1000)
 	}
-	wire, err := imagerv1.ReportFromTally(rep)
+	out, err := wire.ReportFromTally(rep)
 	if err != nil {
 		t.Errorf("encode forged report: %v", err)
 	}
-	return &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: wire}}
+	return &imagerv1.ExecutorMessage{Kind: &imagerv1.ExecutorMessage_Report{Report: out}}
 }
 
 // rogueResult is what the rogue saw: how each of its sessions ended and

@@ -16,6 +16,7 @@ import (
 
 	"github.com/PeladoCollado/imager/internal/requests"
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -49,7 +50,7 @@ func (e *shipExecutor) Capacity() int { return 1 }
 
 // Dispatch converts, splits and marshals job as sendJob would send it.
 func (e *shipExecutor) Dispatch(job tally.Job) error {
-	for _, msg := range imagerv1.SplitJob(imagerv1.JobFromTally(job), 0) {
+	for _, msg := range imagerv1.SplitJob(wire.JobFromTally(job), 0) {
 		b, err := proto.Marshal(msg)
 		if err != nil {
 			return err

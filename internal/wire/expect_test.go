@@ -1,4 +1,4 @@
-package imagerv1_test
+package wire_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/PeladoCollado/imager/internal/tally"
-	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
+	"github.com/PeladoCollado/imager/internal/wire"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -30,15 +30,15 @@ func TestJobWireExpect(t *testing.T) {
 		{Path: "/3"},
 		{Path: "/4", Expect: &twin},
 	}}
-	wire := imagerv1.JobFromTally(job)
-	w := wire.GetRequests()
+	wm := wire.JobFromTally(job)
+	w := wm.GetRequests()
 	if w[0].GetExpect() == "" || w[2].GetExpect() != "" {
-		t.Fatalf("wire expect %q and %q, want the JSON and none", w[0].GetExpect(), w[2].GetExpect())
+		t.Fatalf("wm expect %q and %q, want the JSON and none", w[0].GetExpect(), w[2].GetExpect())
 	}
 	if unsafe.StringData(w[0].GetExpect()) != unsafe.StringData(w[1].GetExpect()) {
 		t.Error("requests sharing an Expect were marshalled each")
 	}
-	back := roundTrip(t, wire).ToTally()
+	back := wire.JobToTally(roundTrip(t, wm))
 	if back.Invalid != nil {
 		t.Fatalf("Invalid = %v", back.Invalid)
 	}
@@ -54,11 +54,11 @@ func TestJobWireExpect(t *testing.T) {
 // TestJobWireExpectInvalid checks that checks that do not parse make the
 // job invalid, naming the request, rather than run it unchecked.
 func TestJobWireExpectInvalid(t *testing.T) {
-	wire := imagerv1.JobFromTally(tally.Job{ID: "j", Count: 2, Requests: []types.RequestSpec{
+	wm := wire.JobFromTally(tally.Job{ID: "j", Count: 2, Requests: []types.RequestSpec{
 		{Path: "/1"}, {Path: "/2", Expect: &types.Expect{Status: []types.StatusRange{{Lo: 200, Hi: 200}}}},
 	}})
-	wire.GetRequests()[1].Expect = `{"stauts":[200]}`
-	got := roundTrip(t, wire).ToTally()
+	wm.GetRequests()[1].Expect = `{"stauts":[200]}`
+	got := wire.JobToTally(roundTrip(t, wm))
 	if got.Invalid == nil || !strings.Contains(got.Invalid.Error(), "request 2") || !strings.Contains(got.Invalid.Error(), "stauts") {
 		t.Errorf("Invalid = %v, want an error naming request 2 and the bad key", got.Invalid)
 	}

@@ -1,8 +1,9 @@
-package imagerv1
+package wire
 
 import (
 	"encoding/json"
 	"fmt"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"maps"
 	"slices"
 	"unsafe"
@@ -17,16 +18,16 @@ import (
 // its wire headers, and every body is the request's own string bytes.
 // Each distinct Expect is marshalled once, the requests sharing it share
 // the string.
-func requestsFromTally(rs []types.RequestSpec) []*Request {
+func requestsFromTally(rs []types.RequestSpec) []*imagerv1.Request {
 	n := 0
 	for i := range rs {
 		for _, vs := range rs[i].Headers {
 			n += len(vs)
 		}
 	}
-	reqs := make([]*Request, len(rs))
-	msgs := make([]Request, len(rs))
-	c := headerCarver{headers: make([]Header, n), ptrs: make([]*Header, n)}
+	reqs := make([]*imagerv1.Request, len(rs))
+	msgs := make([]imagerv1.Request, len(rs))
+	c := headerCarver{headers: make([]imagerv1.Header, n), ptrs: make([]*imagerv1.Header, n)}
 	var expects expectMarshaller
 	for i := range rs {
 		r, m := &rs[i], &msgs[i]
@@ -45,18 +46,18 @@ func requestsFromTally(rs []types.RequestSpec) []*Request {
 // headerCarver hands out the wire headers of requests from two
 // preallocated arrays, converting a map met again just before once.
 type headerCarver struct {
-	headers []Header
-	ptrs    []*Header
+	headers []imagerv1.Header
+	ptrs    []*imagerv1.Header
 	// last is the map converted last and out what it became.
 	last unsafe.Pointer
-	out  []*Header
+	out  []*imagerv1.Header
 }
 
 // carve returns the wire headers of m, sorted by name, a name's values in
 // their order; an empty slice for none.
-func (c *headerCarver) carve(m map[string][]string) []*Header {
+func (c *headerCarver) carve(m map[string][]string) []*imagerv1.Header {
 	if len(m) == 0 {
-		return []*Header{}
+		return []*imagerv1.Header{}
 	}
 	p := *(*unsafe.Pointer)(unsafe.Pointer(&m))
 	if p == c.last {
@@ -141,9 +142,9 @@ func (p *expectParser) parse(i int, s string) *types.Expect {
 // string per wire request; a request whose headers equal those of the
 // request before shares its map; requests with the same expect share one
 // Expect. The error is the first expect that does not parse.
-func requestsToTally(ws []*Request) ([]types.RequestSpec, error) {
+func requestsToTally(ws []*imagerv1.Request) ([]types.RequestSpec, error) {
 	reqs := make([]types.RequestSpec, len(ws))
-	var prev []*Header
+	var prev []*imagerv1.Header
 	var prevMap map[string][]string
 	var expects expectParser
 	for i, w := range ws {
@@ -167,7 +168,7 @@ func requestsToTally(ws []*Request) ([]types.RequestSpec, error) {
 
 // headerMap collects wire headers by name, a name's values in the order
 // they came.
-func headerMap(hs []*Header) map[string][]string {
+func headerMap(hs []*imagerv1.Header) map[string][]string {
 	m := make(map[string][]string, len(hs))
 	for _, h := range hs {
 		m[h.GetName()] = append(m[h.GetName()], h.GetValue())
@@ -177,8 +178,8 @@ func headerMap(hs []*Header) map[string][]string {
 
 // sameWireHeaders reports whether a and b hold the same headers in the
 // same order.
-func sameWireHeaders(a, b []*Header) bool {
-	return slices.EqualFunc(a, b, func(x, y *Header) bool {
+func sameWireHeaders(a, b []*imagerv1.Header) bool {
+	return slices.EqualFunc(a, b, func(x, y *imagerv1.Header) bool {
 		return x.GetName() == y.GetName() && x.GetValue() == y.GetValue()
 	})
 }

@@ -1,4 +1,4 @@
-package imagerv1_test
+package wire_test
 
 import (
 	"maps"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/internal/testutil/fuzzseed"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 )
 
@@ -43,7 +44,7 @@ func realReport(t testing.TB) *tally.Report {
 }
 
 // wire marshals r, failing t on error.
-func wire(t testing.TB, r *imagerv1.Report) []byte {
+func wm(t testing.TB, r *imagerv1.Report) []byte {
 	t.Helper()
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
 	if err != nil {
@@ -55,7 +56,7 @@ func wire(t testing.TB, r *imagerv1.Report) []byte {
 // reportSeeds are the seed corpus of FuzzReportToTally: true reports and
 // forged ones.
 func reportSeeds(t testing.TB) []fuzzseed.Seed {
-	good, err := imagerv1.ReportFromTally(realReport(t))
+	good, err := wire.ReportFromTally(realReport(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func reportSeeds(t testing.TB) []fuzzseed.Seed {
 	notRun.Counts = tally.Counts{Planned: 20, Lost: 20}
 	notRun.Err = "bad target URL"
 	notRun.AddError("job not run: bad target URL", 20)
-	failed, err := imagerv1.ReportFromTally(notRun)
+	failed, err := wire.ReportFromTally(notRun)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +84,12 @@ func reportSeeds(t testing.TB) []fuzzseed.Seed {
 	badHist := proto.Clone(good).(*imagerv1.Report)
 	badHist.LatencyHistogram = badHist.LatencyHistogram[:len(badHist.LatencyHistogram)/2]
 	return []fuzzseed.Seed{
-		{Name: "true", Args: []any{wire(t, good)}},
-		{Name: "not-run", Args: []any{wire(t, failed)}},
-		{Name: "forged-wide-histogram", Args: []any{wire(t, forged)}},
-		{Name: "too-many-names", Args: []any{wire(t, manyNames)}},
-		{Name: "duplicate-names", Args: []any{wire(t, dupNames)}},
-		{Name: "truncated-histogram", Args: []any{wire(t, badHist)}},
+		{Name: "true", Args: []any{wm(t, good)}},
+		{Name: "not-run", Args: []any{wm(t, failed)}},
+		{Name: "forged-wide-histogram", Args: []any{wm(t, forged)}},
+		{Name: "too-many-names", Args: []any{wm(t, manyNames)}},
+		{Name: "duplicate-names", Args: []any{wm(t, dupNames)}},
+		{Name: "truncated-histogram", Args: []any{wm(t, badHist)}},
 		{Name: "empty", Args: []any{[]byte{}}},
 	}
 }
@@ -114,7 +115,7 @@ func FuzzReportToTally(f *testing.F) {
 		var err error
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		rep, err = w.ToTally()
+		rep, err = wire.ReportToTally(&w)
 		runtime.ReadMemStats(&after)
 		if n, limit := after.TotalAlloc-before.TotalAlloc, uint64((3+len(w.Names))*histogramBudget+16*len(b)); n > limit {
 			t.Fatalf("decoding a %d-byte report allocated %d bytes, more than %d", len(b), n, limit)
@@ -125,15 +126,15 @@ func FuzzReportToTally(f *testing.F) {
 		if len(rep.Names) > tally.MaxNames || len(rep.Errors) > tally.MaxErrorReasons {
 			t.Fatalf("%d names and %d reasons, over the bounds", len(rep.Names), len(rep.Errors))
 		}
-		again, err := imagerv1.ReportFromTally(rep)
+		again, err := wire.ReportFromTally(rep)
 		if err != nil {
 			t.Fatalf("re-encoding an accepted report: %v", err)
 		}
 		var back imagerv1.Report
-		if err := proto.Unmarshal(wire(t, again), &back); err != nil {
+		if err := proto.Unmarshal(wm(t, again), &back); err != nil {
 			t.Fatalf("re-reading an accepted report: %v", err)
 		}
-		rep2, err := back.ToTally()
+		rep2, err := wire.ReportToTally(&back)
 		if err != nil {
 			t.Fatalf("re-decoding an accepted report: %v", err)
 		}

@@ -1,7 +1,8 @@
-package imagerv1
+package wire
 
 import (
 	"fmt"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"sort"
 
 	"github.com/PeladoCollado/imager/internal/tally"
@@ -21,10 +22,10 @@ func statusFromTally(m map[int]int64) map[int32]int64 {
 
 // errorsFromTally converts failure reasons to their wire form, most
 // frequent first.
-func errorsFromTally(m map[string]int64) []*ErrorCount {
-	out := make([]*ErrorCount, 0, len(m))
+func errorsFromTally(m map[string]int64) []*imagerv1.ErrorCount {
+	out := make([]*imagerv1.ErrorCount, 0, len(m))
 	for msg, n := range m {
-		out = append(out, &ErrorCount{Message: msg, Count: n})
+		out = append(out, &imagerv1.ErrorCount{Message: msg, Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
@@ -36,15 +37,15 @@ func errorsFromTally(m map[string]int64) []*ErrorCount {
 }
 
 // namesFromTally converts per-name results to their wire form.
-func namesFromTally(m map[string]*tally.NameResult) ([]*NameReport, error) {
-	out := make([]*NameReport, 0, len(m))
+func namesFromTally(m map[string]*tally.NameResult) ([]*imagerv1.NameReport, error) {
+	out := make([]*imagerv1.NameReport, 0, len(m))
 	for name, nr := range m {
 		lat, err := tally.EncodeHistogram(nr.Latency)
 		if err != nil {
 			return nil, fmt.Errorf("name %q latency: %w", name, err)
 		}
 		c := nr.Counts
-		out = append(out, &NameReport{
+		out = append(out, &imagerv1.NameReport{
 			Name: name, Planned: c.Planned, Sent: c.Sent, Success: c.Success,
 			ClientErrors: c.ClientErrors, ServerErrors: c.ServerErrors, Timeouts: c.Timeouts,
 			ConnectionErrors: c.ConnErrors, Dropped: c.Dropped, Lost: c.Lost, CheckFailed: c.CheckFailed,
@@ -58,7 +59,7 @@ func namesFromTally(m map[string]*tally.NameResult) ([]*NameReport, error) {
 // namesToTally decodes the per-name results of a wire report. A sender
 // keeps at most tally.MaxNames names, so a report with more is refused
 // before their histograms are decoded; a name given twice adds up.
-func (r *Report) namesToTally() (map[string]*tally.NameResult, error) {
+func namesToTally(r *imagerv1.Report) (map[string]*tally.NameResult, error) {
 	if len(r.GetNames()) == 0 {
 		return nil, nil
 	}
@@ -89,7 +90,7 @@ func (r *Report) namesToTally() (map[string]*tally.NameResult, error) {
 
 // breakdownToTally assembles a wire report's breakdown; the engine's
 // bounds apply, so a report cannot grow the orchestrator's maps past them.
-func (r *Report) breakdownToTally(names map[string]*tally.NameResult) tally.Breakdown {
+func breakdownToTally(r *imagerv1.Report, names map[string]*tally.NameResult) tally.Breakdown {
 	var b tally.Breakdown
 	for code, n := range r.GetStatusCodes() {
 		b.AddStatus(int(code), n)
@@ -108,10 +109,10 @@ func (r *Report) breakdownToTally(names map[string]*tally.NameResult) tally.Brea
 
 // checksFromTally converts per-check counts to their wire form, sorted by
 // name.
-func checksFromTally(m map[string]*tally.CheckCount) []*CheckCount {
-	out := make([]*CheckCount, 0, len(m))
+func checksFromTally(m map[string]*tally.CheckCount) []*imagerv1.CheckCount {
+	out := make([]*imagerv1.CheckCount, 0, len(m))
 	for name, c := range m {
-		out = append(out, &CheckCount{Name: name, Passed: c.Passed, Failed: c.Failed})
+		out = append(out, &imagerv1.CheckCount{Name: name, Passed: c.Passed, Failed: c.Failed})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -1,7 +1,11 @@
-package imagerv1
+// Package wire converts between the data model (internal/tally) and the
+// control-plane messages of proto/imager/v1: the one place in each
+// direction where a job or a report changes form.
+package wire
 
 import (
 	"fmt"
+	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/tally"
@@ -28,13 +32,13 @@ func fromUnixNanos(n int64) time.Time {
 // name, a name's values in their order, as the engine sends them. The
 // messages share their bodies with j's requests (a body string is not
 // copied for the wire): treat them as read-only.
-func JobFromTally(j tally.Job) *Job {
+func JobFromTally(j tally.Job) *imagerv1.Job {
 	reqs := requestsFromTally(j.Requests)
-	var tls *TLS
+	var tls *imagerv1.TLS
 	if t := j.TLS; t != nil {
-		tls = &TLS{InsecureSkipVerify: t.InsecureSkipVerify, CaPem: t.CAPEM, ClientCertPem: t.ClientCertPEM, ClientKeyPem: t.ClientKeyPEM}
+		tls = &imagerv1.TLS{InsecureSkipVerify: t.InsecureSkipVerify, CaPem: t.CAPEM, ClientCertPem: t.ClientCertPEM, ClientKeyPem: t.ClientKeyPEM}
 	}
-	return &Job{
+	return &imagerv1.Job{
 		JobId:            j.ID,
 		Round:            j.Round,
 		TargetUrl:        j.TargetURL,
@@ -48,13 +52,13 @@ func JobFromTally(j tally.Job) *Job {
 	}
 }
 
-// ToTally converts a wire job into a job, the one place wire requests
+// JobToTally converts a wire job into a job, the one place wire requests
 // become requests. A body becomes one string per wire request, which the
 // job's uses of that request share. Headers with the same content as the
 // request before share its map. Requests with the same response checks
 // share one Expect; checks that do not parse set the job's Invalid, which
 // the engine refuses.
-func (j *Job) ToTally() tally.Job {
+func JobToTally(j *imagerv1.Job) tally.Job {
 	var tls *tally.TLSConfig
 	if t := j.GetTls(); t != nil {
 		tls = &tally.TLSConfig{InsecureSkipVerify: t.GetInsecureSkipVerify(), CAPEM: t.GetCaPem(), ClientCertPEM: t.GetClientCertPem(), ClientKeyPEM: t.GetClientKeyPem()}
@@ -76,7 +80,7 @@ func (j *Job) ToTally() tally.Job {
 }
 
 // ReportFromTally converts a report into its wire form.
-func ReportFromTally(r *tally.Report) (*Report, error) {
+func ReportFromTally(r *tally.Report) (*imagerv1.Report, error) {
 	lat, err := tally.EncodeHistogram(r.Latency)
 	if err != nil {
 		return nil, fmt.Errorf("report %s latency: %w", r.JobID, err)
@@ -90,7 +94,7 @@ func ReportFromTally(r *tally.Report) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", r.JobID, err)
 	}
-	return &Report{
+	return &imagerv1.Report{
 		JobId:              r.JobID,
 		Round:              r.Round,
 		Planned:            c.Planned,
@@ -118,8 +122,8 @@ func ReportFromTally(r *tally.Report) (*Report, error) {
 	}, nil
 }
 
-// ToTally converts a wire report into a report.
-func (r *Report) ToTally() (*tally.Report, error) {
+// ReportToTally converts a wire report into a report.
+func ReportToTally(r *imagerv1.Report) (*tally.Report, error) {
 	lat, err := tally.DecodeHistogram(r.GetLatencyHistogram())
 	if err != nil {
 		return nil, fmt.Errorf("report %s latency: %w", r.GetJobId(), err)
@@ -128,7 +132,7 @@ func (r *Report) ToTally() (*tally.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report %s service time: %w", r.GetJobId(), err)
 	}
-	names, err := r.namesToTally()
+	names, err := namesToTally(r)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +159,6 @@ func (r *Report) ToTally() (*tally.Report, error) {
 		Err:        r.GetError(),
 		Dials:      r.GetDials(),
 		DialErrors: r.GetDialErrors(),
-		Breakdown:  r.breakdownToTally(names),
+		Breakdown:  breakdownToTally(r, names),
 	}, nil
 }

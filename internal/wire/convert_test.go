@@ -1,4 +1,4 @@
-package imagerv1_test
+package wire_test
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/wire"
 	imagerv1 "github.com/PeladoCollado/imager/proto/imager/v1"
 	"github.com/PeladoCollado/imager/types"
 )
@@ -76,7 +77,7 @@ func TestJobConversionRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := roundTrip(t, imagerv1.JobFromTally(tt.job)).ToTally()
+			got := wire.JobToTally(roundTrip(t, wire.JobFromTally(tt.job)))
 			if d := jobDiff(got, tt.job); d != "" {
 				t.Errorf("round trip changed the job (%s):\ngot  %+v\nwant %+v", d, got, tt.job)
 			}
@@ -96,22 +97,22 @@ func TestJobWireRequests(t *testing.T) {
 		{Path: "/2", Headers: shared, Body: body},
 		{Path: "/3", Headers: maps.Clone(shared)},
 	}}
-	wire := imagerv1.JobFromTally(job)
+	wm := wire.JobFromTally(job)
 	var got []string
-	for _, h := range wire.GetRequests()[0].GetHeaders() {
+	for _, h := range wm.GetRequests()[0].GetHeaders() {
 		got = append(got, h.GetName()+"="+h.GetValue())
 	}
 	if want := "Accept=*/* X-B=2 X-B=1 x-a="; strings.Join(got, " ") != want {
-		t.Errorf("wire headers %q, want %q", strings.Join(got, " "), want)
+		t.Errorf("wm headers %q, want %q", strings.Join(got, " "), want)
 	}
-	w := wire.GetRequests()
+	w := wm.GetRequests()
 	if w[0].GetHeaders()[0] != w[1].GetHeaders()[0] {
-		t.Error("requests sharing a header map do not share its wire headers")
+		t.Error("requests sharing a header map do not share its wm headers")
 	}
 	if unsafe.SliceData(w[0].GetBody()) != unsafe.StringData(body) {
 		t.Error("the body was copied for the wire")
 	}
-	back := roundTrip(t, wire).ToTally()
+	back := wire.JobToTally(roundTrip(t, wm))
 	if d := jobDiff(back, job); d != "" {
 		t.Fatalf("round trip changed the job: %s", d)
 	}
@@ -182,11 +183,11 @@ func TestReportConversionRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wire, err := imagerv1.ReportFromTally(tt.rep)
+			wm, err := wire.ReportFromTally(tt.rep)
 			if err != nil {
 				t.Fatalf("ReportFromTally: %v", err)
 			}
-			got, err := roundTrip(t, wire).ToTally()
+			got, err := wire.ReportToTally(roundTrip(t, wm))
 			if err != nil {
 				t.Fatalf("ToTally: %v", err)
 			}
@@ -241,11 +242,11 @@ func TestDecodedReportsMerge(t *testing.T) {
 		rep := tally.NewReport("j", 1)
 		rep.Latency = histogramOf(t, values...)
 		rep.Sent = int64(len(values))
-		wire, err := imagerv1.ReportFromTally(rep)
+		wm, err := wire.ReportFromTally(rep)
 		if err != nil {
 			t.Fatalf("ReportFromTally #%d: %v", i, err)
 		}
-		got, err := roundTrip(t, wire).ToTally()
+		got, err := wire.ReportToTally(roundTrip(t, wm))
 		if err != nil {
 			t.Fatalf("ToTally #%d: %v", i, err)
 		}
@@ -270,33 +271,33 @@ func TestReportWithBadHistogram(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := tt.rep.ToTally()
+			rep, err := wire.ReportToTally(tt.rep)
 			if err == nil {
-				t.Fatalf("ToTally() = %+v, nil; want an error", rep)
+				t.Fatalf("ReportToTally = %+v, nil; want an error", rep)
 			}
 			if !strings.Contains(err.Error(), "job-x") || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ToTally() error %q, want it to name job-x and %q", err, tt.want)
+				t.Errorf("ReportToTally error %q, want it to name job-x and %q", err, tt.want)
 			}
 		})
 	}
 }
 
 func TestReportBreakdownIsBounded(t *testing.T) {
-	wire := &imagerv1.Report{JobId: "j", Planned: 1000, Success: 1000, StatusCodes: map[int32]int64{200: 1000, 999: 5, -1: 5}}
+	wm := &imagerv1.Report{JobId: "j", Planned: 1000, Success: 1000, StatusCodes: map[int32]int64{200: 1000, 999: 5, -1: 5}}
 	for i := range 500 {
-		wire.Errors = append(wire.Errors, &imagerv1.ErrorCount{Message: fmt.Sprintf("reason %d", i), Count: 2})
+		wm.Errors = append(wm.Errors, &imagerv1.ErrorCount{Message: fmt.Sprintf("reason %d", i), Count: 2})
 	}
 	// A sender keeps at most MaxNames names, its last one "other": a
 	// report with more is refused before their histograms are decoded.
 	for i := range tally.MaxNames {
-		wire.Names = append(wire.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 10, Success: 10})
+		wm.Names = append(wm.Names, &imagerv1.NameReport{Name: fmt.Sprintf("name %d", i), Planned: 10, Success: 10})
 	}
-	tooMany := proto.Clone(wire).(*imagerv1.Report)
+	tooMany := proto.Clone(wm).(*imagerv1.Report)
 	tooMany.Names = append(tooMany.Names, &imagerv1.NameReport{Name: "one more", Planned: 1, Success: 1})
-	if _, err := tooMany.ToTally(); err == nil || !strings.Contains(err.Error(), "101 names") {
+	if _, err := wire.ReportToTally(tooMany); err == nil || !strings.Contains(err.Error(), "101 names") {
 		t.Errorf("ToTally of %d names: %v, want a refusal naming the count", len(tooMany.Names), err)
 	}
-	got, err := wire.ToTally()
+	got, err := wire.ReportToTally(wm)
 	if err != nil {
 		t.Fatal(err)
 	}
