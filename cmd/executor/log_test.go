@@ -34,22 +34,7 @@ func runUntilHealthy(t *testing.T, args ...string) string {
 
 	client := &http.Client{Timeout: time.Second}
 	defer client.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := client.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
-		if err == nil {
-			_ = resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics server not up within 5s: %v", err)
-		}
-	}
+	waitHealthz(t, client, "http://127.0.0.1:"+strconv.Itoa(port), done)
 	cancel()
 	select {
 	case err := <-done:

@@ -156,25 +156,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := client.Get(base + "/healthz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /healthz = %d, want 200", resp.StatusCode)
-			}
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics server not up within 5s: %v", err)
-		}
-	}
+	waitHealthz(t, client, base, done)
 	resp, err := client.Get(base + "/readyz")
 	if err != nil {
 		t.Fatalf("GET /readyz: %v", err)
@@ -221,5 +203,30 @@ func TestWithFlagNamesTheFlag(t *testing.T) {
 	plain := errors.New("other")
 	if withFlag(plain) != plain {
 		t.Fatal("withFlag changed an error that is not a ConfigError")
+	}
+}
+
+// waitHealthz waits up to 5s for base's /healthz to answer 200, failing t
+// if run (whose result done carries) returns first or the time runs out.
+func waitHealthz(t *testing.T, client *http.Client, base string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Get(base + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz = %d, want 200", resp.StatusCode)
+			}
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics server not up within 5s: %v", err)
+		}
 	}
 }
