@@ -54,21 +54,7 @@ type CheckCount struct {
 // Check returns the counts of check name, created if needed; past
 // MaxChecks names further checks share OtherCheck.
 func (b *Breakdown) Check(name string) *CheckCount {
-	if b.Checks == nil {
-		b.Checks = make(map[string]*CheckCount)
-	}
-	if c, ok := b.Checks[name]; ok {
-		return c
-	}
-	if len(b.Checks) >= MaxChecks-1 {
-		name = OtherCheck
-		if c, ok := b.Checks[name]; ok {
-			return c
-		}
-	}
-	c := &CheckCount{}
-	b.Checks[name] = c
-	return c
+	return boundedEntry(&b.Checks, name, OtherCheck, MaxChecks, func() *CheckCount { return &CheckCount{} })
 }
 
 // NameResult is the share of a report of the requests with one name.
@@ -124,21 +110,28 @@ func cleanReason(s string) string {
 // Name returns the result of name, created if needed; past MaxNames names
 // it returns the result of OtherName.
 func (b *Breakdown) Name(name string) *NameResult {
-	if b.Names == nil {
-		b.Names = make(map[string]*NameResult)
+	return boundedEntry(&b.Names, name, OtherName, MaxNames, func() *NameResult { return &NameResult{Latency: NewHistogram()} })
+}
+
+// boundedEntry returns (*m)[name], made with fresh and added if missing,
+// the map made if nil. Once the map holds limit-1 keys, a new name shares
+// the entry of other, so the map never holds more than limit keys.
+func boundedEntry[V any](m *map[string]*V, name, other string, limit int, fresh func() *V) *V {
+	if *m == nil {
+		*m = make(map[string]*V)
 	}
-	if nr, ok := b.Names[name]; ok {
-		return nr
+	if v, ok := (*m)[name]; ok {
+		return v
 	}
-	if len(b.Names) >= MaxNames-1 {
-		name = OtherName
-		if nr, ok := b.Names[name]; ok {
-			return nr
+	if len(*m) >= limit-1 {
+		name = other
+		if v, ok := (*m)[name]; ok {
+			return v
 		}
 	}
-	nr := &NameResult{Latency: NewHistogram()}
-	b.Names[name] = nr
-	return nr
+	v := fresh()
+	(*m)[name] = v
+	return v
 }
 
 // Merge folds o into b, keeping b's bounds.
