@@ -55,15 +55,7 @@ func TestJobChecks(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				for {
-					m, err := st.Recv()
-					if err != nil {
-						return nil
-					}
-					if r := m.GetReport(); r != nil {
-						reports <- r
-					}
-				}
+				return forwardReports(st, reports)
 			})
 			logs := &proc.Buffer{}
 			startExecutor(t, newExecutor(t, testConfig(f.addr, logs)), logs)

@@ -149,15 +149,7 @@ func TestJobReport(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				for {
-					m, err := st.Recv()
-					if err != nil {
-						return nil
-					}
-					if r := m.GetReport(); r != nil {
-						reports <- r
-					}
-				}
+				return forwardReports(st, reports)
 			})
 			logs := &proc.Buffer{}
 			cfg := testConfig(f.addr, logs)

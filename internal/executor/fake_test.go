@@ -260,3 +260,17 @@ func gatherValue(t *testing.T, reg prometheus.Gatherer, name string) float64 {
 	}
 	return -1
 }
+
+// forwardReports passes every report the executor sends on st to reports
+// until the stream ends, which it treats as the end of the test.
+func forwardReports(st serverStream, reports chan<- *imagerv1.Report) error {
+	for {
+		m, err := st.Recv()
+		if err != nil {
+			return nil
+		}
+		if r := m.GetReport(); r != nil {
+			reports <- r
+		}
+	}
+}

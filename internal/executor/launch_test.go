@@ -154,15 +154,7 @@ func TestBothPathsRefuseOutOfBounds(t *testing.T) {
 		if err := sendJob(st, wire.JobFromTally(bad)); err != nil {
 			return err
 		}
-		for {
-			msg, err := st.Recv()
-			if err != nil {
-				return nil
-			}
-			if r := msg.GetReport(); r != nil {
-				reports <- r
-			}
-		}
+		return forwardReports(st, reports)
 	})
 	logs := &proc.Buffer{}
 	cfg := testConfig(f.addr, logs)
