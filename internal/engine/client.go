@@ -261,6 +261,19 @@ func (t *trackedConn) Write(b []byte) (int, error) {
 	return t.raw.write(b)
 }
 
+// writeRead writes all of w and then reads into b (see rawIO.writeRead);
+// werr is a failure of the write, rerr of the read.
+func (t *trackedConn) writeRead(w, b []byte) (n int, werr, rerr error) {
+	if t.raw != nil {
+		return t.raw.writeRead(w, b)
+	}
+	if _, werr = t.Conn.Write(w); werr != nil {
+		return 0, werr, nil
+	}
+	n, rerr = t.Conn.Read(b)
+	return n, nil, rerr
+}
+
 // Close closes the connection and forgets it; it is safe to call more
 // than once, from any goroutine.
 func (t *trackedConn) Close() error {

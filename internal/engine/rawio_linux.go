@@ -35,6 +35,12 @@ type rawIO struct {
 	wn    int
 	werr  syscall.Errno
 	wfunc func(fd uintptr) bool
+
+	// pend is what writeRead has still to write; wrfunc is doWriteRead.
+	pend   []byte
+	wrfunc func(fd uintptr) bool
+	// readWaits counts the read attempts that found nothing to read.
+	readWaits int64
 }
 
 // newRawIO returns a rawIO for conn, or nil when conn has no raw access.
@@ -48,7 +54,7 @@ func newRawIO(conn net.Conn) *rawIO {
 		return nil
 	}
 	r := &rawIO{rc: rc}
-	r.rfunc, r.wfunc = r.doRead, r.doWrite
+	r.rfunc, r.wfunc, r.wrfunc = r.doRead, r.doWrite, r.doWriteRead
 	return r
 }
 
@@ -56,6 +62,9 @@ func newRawIO(conn net.Conn) *rawIO {
 func (r *rawIO) doRead(fd uintptr) bool {
 	n, e, ok := rawCall(syscall.SYS_READ, fd, r.rbuf)
 	r.rn, r.rerr = n, e
+	if !ok {
+		r.readWaits++
+	}
 	return ok
 }
 
@@ -64,6 +73,26 @@ func (r *rawIO) doWrite(fd uintptr) bool {
 	n, e, ok := rawCall(syscall.SYS_WRITE, fd, r.wbuf)
 	r.wn, r.werr = n, e
 	return ok
+}
+
+// doWriteRead writes r.pend on its first call and reads after that. A
+// complete write returns false, so that the poller waits for the answer;
+// a write that would block, fails or is partial ends the attempt (true)
+// and leaves the rest to writeRead.
+func (r *rawIO) doWriteRead(fd uintptr) bool {
+	if len(r.pend) == 0 {
+		return r.doRead(fd)
+	}
+	n, e, ok := rawCall(syscall.SYS_WRITE, fd, r.pend)
+	switch {
+	case !ok:
+		return true
+	case e != 0:
+		r.werr = e
+		return true
+	}
+	r.pend = r.pend[n:]
+	return len(r.pend) > 0
 }
 
 // rawCall makes one read(2) or write(2) (trap) of b on the non-blocking
@@ -90,6 +119,50 @@ func (r *rawIO) read(b []byte) (int, error) {
 	r.rbuf, r.rn, r.rerr = b, 0, 0
 	err := r.rc.Read(r.rfunc)
 	r.rbuf = nil
+	return r.readResult(err)
+}
+
+// writeRead writes all of w and then reads into b, as write followed by
+// read does, but without the read that fails because the answer has not
+// come yet: the write is made inside the poller's read wait, after the
+// runtime has reset the descriptor's readiness and before it waits, so the
+// answer's readiness cannot be missed and the first read attempt is made
+// once the answer is there. (A read attempt skipped before the wait
+// instead could lose a readiness report that came first, and wait for the
+// deadline.) A write that would block falls back to write and read. werr
+// is a failure of the write, rerr of the read.
+func (r *rawIO) writeRead(w, b []byte) (n int, werr, rerr error) {
+	if len(w) == 0 || len(b) == 0 {
+		if _, werr = r.write(w); werr != nil {
+			return 0, werr, nil
+		}
+		n, rerr = r.read(b)
+		return n, nil, rerr
+	}
+	r.pend, r.werr = w, 0
+	r.rbuf, r.rn, r.rerr = b, 0, 0
+	err := r.rc.Read(r.wrfunc)
+	r.rbuf = nil
+	rest := r.pend
+	r.pend = nil
+	switch {
+	case err != nil && len(rest) == len(w):
+		return 0, err, nil // not written: the deadline passed or the connection closed
+	case err == nil && r.werr != 0:
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", r.werr)}, nil
+	case err == nil && len(rest) > 0:
+		if _, werr = r.write(rest); werr != nil {
+			return 0, werr, nil
+		}
+		n, rerr = r.read(b)
+		return n, nil, rerr
+	}
+	n, rerr = r.readResult(err)
+	return n, nil, rerr
+}
+
+// readResult turns the outcome of a read attempt into read's results.
+func (r *rawIO) readResult(err error) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err

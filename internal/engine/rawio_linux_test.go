@@ -5,9 +5,11 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,5 +149,118 @@ func TestRawIOAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per write and read; want 0", allocs)
+	}
+	go echoEach(srv, len(msg), 0)
+	allocs = testing.AllocsPerRun(200, func() {
+		if n, werr, rerr := tc.writeRead(msg, buf); werr != nil || rerr != nil || n != len(msg) {
+			t.Fatalf("writeRead = %d, %v, %v", n, werr, rerr)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per writeRead; want 0", allocs)
+	}
+}
+
+// echoEach reads messages of size n from c and writes each back after
+// delay, until c fails.
+func echoEach(c net.Conn, n int, delay time.Duration) {
+	b := make([]byte, n)
+	for {
+		if _, err := io.ReadFull(c, b); err != nil {
+			return
+		}
+		time.Sleep(delay)
+		if _, err := c.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// TestWriteReadWaitsWithoutAFailedRead: writeRead gets each answer
+// without the read attempt that finds nothing yet, which write and read
+// make whenever the answer takes a moment (here 2 ms).
+func TestWriteReadWaitsWithoutAFailedRead(t *testing.T) {
+	tc, srv := loopbackPair(t)
+	go echoEach(srv, 4, 2*time.Millisecond)
+	buf := make([]byte, 16)
+	const rounds = 20
+	waits := tc.raw.readWaits
+	for i := range rounds {
+		msg := []byte(fmt.Sprintf("%04d", i))
+		n, werr, rerr := tc.writeRead(msg, buf)
+		if werr != nil || rerr != nil || !bytes.Equal(buf[:n], msg) {
+			t.Fatalf("writeRead %d = %q, %v, %v; want %q", i, buf[:n], werr, rerr, msg)
+		}
+	}
+	// A readiness report left over from an earlier answer could cost an
+	// attempt now and then; without the fused wait every round costs one.
+	if w := tc.raw.readWaits - waits; w > 2 {
+		t.Fatalf("%d failed read attempts in %d writeRead calls; want at most 2", w, rounds)
+	}
+	waits = tc.raw.readWaits
+	for i := range 5 {
+		msg := []byte(fmt.Sprintf("%04d", i))
+		if _, err := tc.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(tc, buf[:4]); err != nil || !bytes.Equal(buf[:4], msg) {
+			t.Fatalf("Read %d = %q, %v; want %q", i, buf[:4], err, msg)
+		}
+	}
+	if w := tc.raw.readWaits - waits; w < 5 {
+		t.Fatalf("write and read of 5 late answers made %d failed read attempts; want 5 (the count is broken)", w)
+	}
+}
+
+// TestWriteReadLargeWrite: a write larger than the socket buffers would
+// block, so writeRead finishes it with write and then reads the answer.
+func TestWriteReadLargeWrite(t *testing.T) {
+	tc, srv := loopbackPair(t)
+	want := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
+	go func() {
+		if _, err := io.ReadFull(srv, make([]byte, len(want))); err == nil {
+			_, _ = srv.Write([]byte("done"))
+		}
+	}()
+	buf := make([]byte, 16)
+	n, werr, rerr := tc.writeRead(want, buf)
+	if werr != nil || rerr != nil || string(buf[:n]) != "done" {
+		t.Fatalf("writeRead of 8 MiB = %q, %v, %v; want done", buf[:n], werr, rerr)
+	}
+}
+
+// TestWriteReadFailures: past its deadline writeRead writes nothing and
+// says so as a write failure; after the peer reset the connection the
+// write fails; both are werr, never rerr.
+func TestWriteReadFailures(t *testing.T) {
+	tc, srv := loopbackPair(t)
+	if err := tc.SetDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, werr, rerr := tc.writeRead([]byte("ping"), make([]byte, 4))
+	if !errors.Is(werr, os.ErrDeadlineExceeded) || rerr != nil {
+		t.Fatalf("writeRead past its deadline: %v, %v; want a write timeout", werr, rerr)
+	}
+	if err := srv.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := srv.Read(make([]byte, 4)); n != 0 {
+		t.Fatalf("the server read %d bytes of a request written past its deadline", n)
+	}
+
+	tc, srv = loopbackPair(t)
+	if err := srv.(*net.TCPConn).SetLinger(0); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Close() // resets the connection
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, werr, rerr = tc.writeRead([]byte("ping"), make([]byte, 4))
+		if werr != nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !errors.Is(werr, syscall.ECONNRESET) && !errors.Is(werr, syscall.EPIPE) || rerr != nil {
+		t.Fatalf("writeRead after a reset: %v, %v; want ECONNRESET or EPIPE from the write", werr, rerr)
 	}
 }

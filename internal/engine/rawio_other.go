@@ -9,5 +9,6 @@ type rawIO struct{}
 
 func newRawIO(net.Conn) *rawIO { return nil }
 
-func (*rawIO) read([]byte) (int, error)  { panic("unreachable") }
-func (*rawIO) write([]byte) (int, error) { panic("unreachable") }
+func (*rawIO) read([]byte) (int, error)                  { panic("unreachable") }
+func (*rawIO) write([]byte) (int, error)                 { panic("unreachable") }
+func (*rawIO) writeRead(_, _ []byte) (int, error, error) { panic("unreachable") }

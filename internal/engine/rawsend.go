@@ -175,15 +175,28 @@ func (s *slot) exchange(p *prepared, now, deadline time.Time) (respHead, error) 
 	if err := c.SetDeadline(deadline); err != nil {
 		return respHead{}, fmt.Errorf("setting the request deadline: %w", err)
 	}
-	if _, err := c.Write(p.wire); err != nil {
-		return respHead{}, fmt.Errorf("writing the request: %w", err)
-	}
+	// The last write goes out in one wait with the read of the answer
+	// when it can (respReader.sendThenRead).
+	last, what := p.wire, "the request"
 	if len(p.wireBody) > 0 {
-		if _, err := c.Write(p.wireBody); err != nil {
-			return respHead{}, fmt.Errorf("writing the request body: %w", err)
+		if _, err := c.Write(p.wire); err != nil {
+			return respHead{}, fmt.Errorf("writing the request: %w", err)
+		}
+		last, what = p.wireBody, "the request body"
+	}
+	if !s.rd.sendThenRead(last) {
+		if _, err := c.Write(last); err != nil {
+			return respHead{}, fmt.Errorf("writing %s: %w", what, err)
 		}
 	}
 	h, err := s.rd.readHead(p.isHead)
+	if s.rd.werr != nil {
+		return respHead{}, fmt.Errorf("writing %s: %w", what, s.rd.werr)
+	}
+	if s.rd.pending != nil {
+		s.rd.pending = nil
+		return respHead{}, errors.New("internal error: the request was not written")
+	}
 	if err != nil {
 		return h, fmt.Errorf("reading the response head: %w", err)
 	}

@@ -73,6 +73,31 @@ type respReader struct {
 	// jb, when set, keeps what the checks of the request in flight read:
 	// the header lines they name and the first body bytes (judgeBuf).
 	jb *judgeBuf
+	// wr is src when it can write and read in one wait; pending is a
+	// request the next fill writes through it first, and werr that
+	// write's failure (see sendThenRead).
+	wr      writeReader
+	pending []byte
+	werr    error
+}
+
+// writeReader writes a request and reads the first bytes of its answer in
+// one wait for the answer (trackedConn.writeRead); werr is a failure of
+// the write, rerr of the read.
+type writeReader interface {
+	writeRead(w, b []byte) (n int, werr, rerr error)
+}
+
+// sendThenRead arranges for w to be written by the next fill, in one wait
+// with the read of the answer, and reports whether it could: only when
+// nothing is buffered (so that the next read of a line fills) and the
+// source can. Otherwise the caller writes w itself.
+func (rd *respReader) sendThenRead(w []byte) bool {
+	if rd.wr == nil || rd.buffered() > 0 || len(w) == 0 {
+		return false
+	}
+	rd.pending, rd.werr = w, nil
+	return true
 }
 
 // reset makes rd read from src (nil for none) with an empty buffer,
@@ -82,6 +107,8 @@ func (rd *respReader) reset(src io.Reader) {
 		rd.buf = make([]byte, readBufSize)
 	}
 	rd.src, rd.r, rd.w = src, 0, 0
+	rd.wr, _ = src.(writeReader)
+	rd.pending, rd.werr = nil, nil
 }
 
 // buffered returns how many bytes are read but not consumed.
@@ -97,7 +124,18 @@ func (rd *respReader) fill() error {
 		rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.r = 0
 	}
-	n, err := rd.src.Read(rd.buf[rd.w:])
+	var n int
+	var err error
+	if w := rd.pending; w != nil {
+		rd.pending = nil
+		var werr error
+		if n, werr, err = rd.wr.writeRead(w, rd.buf[rd.w:]); werr != nil {
+			rd.werr = werr
+			return werr
+		}
+	} else {
+		n, err = rd.src.Read(rd.buf[rd.w:])
+	}
 	rd.w += n
 	switch {
 	case n > 0:

@@ -114,20 +114,19 @@ func (b *bench) runGenerator(parent context.Context, stdin []byte, ok []int, arg
 	return stdout.String(), st.UserTime() + st.SystemTime(), nil
 }
 
-// paceScript makes wrk wait ms milliseconds between the requests of each
+// paceScript makes wrk wait ms milliseconds before each request of each
 // connection, which with n connections paces it to about n·1000/ms per
-// second.
+// second, less the time the requests take.
 const paceScript = "function delay()\n  return %d\nend\n"
 
-// runWrk runs wrk -t1 with conns connections closed-loop, or paced to
-// about rate requests per second when rate > 0.
-func (b *bench) runWrk(ctx context.Context, conns, rate int) (outcome, error) {
+// runWrk runs wrk -t1 with conns connections closed-loop (delayMS 0), or
+// paced by a wait of delayMS before each request of each connection.
+func (b *bench) runWrk(ctx context.Context, conns, delayMS int) (outcome, error) {
 	argv := []string{b.wrk, "-t1", fmt.Sprintf("-c%d", conns),
 		fmt.Sprintf("-d%ds", int(b.cfg.Duration.Seconds())), "--latency"}
-	if rate > 0 {
-		ms := max(1, (conns*1000+rate/2)/rate)
+	if delayMS > 0 {
 		script := filepath.Join(b.dir, "pace.lua")
-		if err := os.WriteFile(script, fmt.Appendf(nil, paceScript, ms), 0o644); err != nil {
+		if err := os.WriteFile(script, fmt.Appendf(nil, paceScript, delayMS), 0o644); err != nil {
 			return outcome{}, fmt.Errorf("wrk pace script: %w", err)
 		}
 		argv = append(argv, "-s", script)

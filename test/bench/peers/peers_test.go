@@ -300,3 +300,51 @@ func TestStallTargetStalls(t *testing.T) {
 		t.Fatalf("in 10 s: %d requests waited out a stall and %d were answered at once; want both", slow, fast)
 	}
 }
+
+// TestReportComparesLikeWithLike: the table's × wrk column at the fixed
+// rate divides by wrk paced in millisecond steps, the burst-paced run is
+// its own reference row, and the goals line gives all three ratios.
+func TestReportComparesLikeWithLike(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrk := row{Name: "wrk", Found: true, PacedConns: 7, BurstConns: 50,
+		Highest: outcome{Rate: 80000, Requests: 800000, CPU: 10 * time.Second},
+		Fixed:   outcome{Rate: 4900, Requests: 49000, CPU: 1225 * time.Millisecond}, // 25 µs
+		Burst:   outcome{Rate: 4700, Requests: 47000, CPU: 940 * time.Millisecond}}  // 20 µs
+	im := row{Name: "imager", Found: true,
+		Highest: outcome{Rate: 72000, Requests: 720000, CPU: 9 * time.Second},
+		Fixed:   outcome{Rate: 5000, Requests: 50000, CPU: 1500 * time.Millisecond}} // 30 µs
+	var out strings.Builder
+	printReport(&out, c, machine{CPUs: 2, Model: "test"}, []row{wrk, im})
+	text := out.String()
+	for _, want := range []string{
+		"| wrk -t1 -c50 paced in bursts (reference) | | | | | 4,700 | 20.0 | 0.80 |",
+		"| imager run -executors=1, open loop | 72,000 | 0.90 |",
+		"| 5,000 | 30.0 | 1.20 |",
+		"Lua delay() of 1 ms over 7 connections",
+		"delay of 10 ms over 50 connections",
+		"imager holds 0.90× wrk's rate (goal ≥ 0.8); at 5,000/s it uses 1.20× the CPU per request of wrk paced in millisecond steps (goal ≤ 1.5), 1.50× that of wrk paced in bursts and 2.40× that of wrk's closed loop",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestPacingDelay: millisecond steps always wait 1 ms; bursts wait
+// conns·1000/rate ms, at least 1.
+func TestPacingDelay(t *testing.T) {
+	for _, tc := range []struct {
+		p                 pacing
+		conns, rate, want int
+	}{
+		{stepPacing, 5, 5000, 1}, {stepPacing, 12, 5000, 1},
+		{burstPacing, 50, 5000, 10}, {burstPacing, 60, 5000, 12}, {burstPacing, 1, 5000, 1},
+	} {
+		if got := tc.p.delay(tc.conns, tc.rate); got != tc.want {
+			t.Errorf("pacing %d delay(%d, %d) = %d, want %d", tc.p, tc.conns, tc.rate, got, tc.want)
+		}
+	}
+}
