@@ -151,3 +151,94 @@ func stallRun(t *testing.T) string {
 	}
 	return why
 }
+
+// A job without a configured connection count is sized by its rate and the
+// latency its target showed: rate × AssumedLatency before any job
+// finished, then rate × 2 × the highest p99 of the last latencyMemory jobs
+// to that address, within [MinAutoConnections, MaxAutoConnections].
+func TestAutoConnectionsFollowLatency(t *testing.T) {
+	r := NewRunner(RunnerConfig{})
+	defer r.CloseConnections()
+	job := tally.Job{TargetURL: "http://127.0.0.1:1", Duration: time.Second, Count: 5000,
+		Requests: []types.RequestSpec{{Path: "/"}}}
+	workers := func() int {
+		t.Helper()
+		j, err := r.newJobRun(context.Background(), job, tally.NewReport(job.ID, job.Round))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(j.workers)
+	}
+	report := func(p99 time.Duration) *tally.Report {
+		rep := tally.NewReport("j", 0)
+		for range 100 {
+			if err := rep.Latency.RecordValue(p99.Microseconds()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rep
+	}
+	const addr = "127.0.0.1:1"
+	if got, want := workers(), 100; got != want { // 5,000/s × 20 ms
+		t.Fatalf("first job: %d connections, want %d", got, want)
+	}
+	// Latencies are recorded below round figures: the histogram reports
+	// the top of a value's bucket.
+	r.latency.note(addr, report(1999*time.Microsecond))
+	if got, want := workers(), 20; got != want { // 5,000/s × 2 × 2 ms
+		t.Fatalf("after a 2 ms p99: %d connections, want %d", got, want)
+	}
+	r.latency.note("127.0.0.1:2", report(time.Second))
+	if got := workers(); got != 20 {
+		t.Fatalf("another address's latency changed the count to %d", got)
+	}
+	r.latency.note(addr, report(9990*time.Microsecond))
+	if got, want := workers(), 100; got != want { // grows at once
+		t.Fatalf("after a 10 ms p99: %d connections, want %d", got, want)
+	}
+	for range latencyMemory - 1 {
+		r.latency.note(addr, report(100*time.Microsecond))
+		if got := workers(); got != 100 {
+			t.Fatalf("the slow job is still remembered, yet %d connections, want 100", got)
+		}
+	}
+	r.latency.note(addr, report(100*time.Microsecond))
+	if got, want := workers(), MinAutoConnections; got != want { // 5,000/s × 2 × 0.1 ms = 1
+		t.Fatalf("once the slow job is forgotten: %d connections, want %d", got, want)
+	}
+	r.latency.note(addr, report(time.Minute))
+	if got, want := workers(), MaxAutoConnections; got != want {
+		t.Fatalf("after a 1 min p99: %d connections, want %d", got, want)
+	}
+	r.latency.note(addr, tally.NewReport("empty", 0)) // nothing completed: no change
+	if got, want := workers(), MaxAutoConnections; got != want {
+		t.Fatalf("an empty report changed the count to %d", got)
+	}
+}
+
+// Runner.Run remembers what it measured: after a job against a fast
+// target, the next job at the same rate gets fewer connections than the
+// first guess.
+func TestRunSizesNextJobByLatency(t *testing.T) {
+	srv := target(t, func(w http.ResponseWriter, r *http.Request) {})
+	r := NewRunner(RunnerConfig{})
+	defer r.CloseConnections()
+	job := tally.Job{TargetURL: srv, Duration: 200 * time.Millisecond, Count: 200, Timeout: 5 * time.Second,
+		Requests: []types.RequestSpec{{Path: "/"}}}
+	first := AutoConnections(job.Count, job.Duration) // 1,000/s × 20 ms
+	job.StartAt = time.Now()
+	rep := r.Run(context.Background(), job)
+	checkAccounted(t, rep)
+	p99 := tally.Percentile(rep.Latency, 99)
+	want := autoConnections(job.Count, job.Duration, p99)
+	j, err := r.newJobRun(context.Background(), job, tally.NewReport("next", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.workers) != want {
+		t.Fatalf("next job: %d connections, want %d for a p99 of %v", len(j.workers), want, p99)
+	}
+	if p99 < 5*time.Millisecond && want >= first {
+		t.Fatalf("p99 %v yet %d connections, not fewer than the first job's %d", p99, want, first)
+	}
+}

@@ -38,9 +38,9 @@ type RunnerConfig struct {
 	MaxInFlight int
 	// Connections is the Runner's connection budget: the most connections
 	// it holds open to targets at once, across every job it runs, and the
-	// number each job sends over. Zero sizes each job by its rate (see
-	// AutoConnections) within a budget of min(MaxInFlight,
-	// MaxAutoConnections).
+	// number each job sends over. Zero sizes each job by its rate and
+	// the latency its target has shown (see AssumedLatency) within a
+	// budget of min(MaxInFlight, MaxAutoConnections).
 	Connections int
 	// Observer, if set, sees every finished, dropped or aborted request.
 	Observer tally.Observer
@@ -66,6 +66,7 @@ type Runner struct {
 	connections int           // configured; 0 means sized per job
 	tokens      chan struct{} // one per idle slot
 	idle        slotStack
+	latency     latencyMemo // what sizes jobs without a configured count
 
 	mu     sync.Mutex
 	active map[*jobRun]struct{}
@@ -165,6 +166,7 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 	}
 	wg.Wait()
 	j.finish(rep)
+	r.latency.note(j.addr, rep)
 	return rep
 }
 

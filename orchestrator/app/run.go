@@ -55,7 +55,8 @@ type RunOptions struct {
 	LocalExecutors   int
 	LocalMaxInFlight int
 	// LocalConnections is each local executor's connection budget (0:
-	// sized per job by its rate, see engine.AutoConnections).
+	// sized per job by its rate and the latency its target has shown;
+	// README, "Connections").
 	LocalConnections int
 	// OnRound is called for every finished round, in order.
 	OnRound func(*manager.RoundResult)
