@@ -79,3 +79,41 @@ func TestCancelCutsInFlight(t *testing.T) {
 		t.Errorf("%d requests in flight after Run returned, want 0", n)
 	}
 }
+
+// Workers that took requests due far ahead (many connections for a low
+// rate) wait once each, not in maxNap steps, and still see a cancellation
+// at once; the requests that fell due went out on time and the rest
+// leave the plan.
+func TestCancelWakesLongWaits(t *testing.T) {
+	url := target(t, func(http.ResponseWriter, *http.Request) {})
+	r := NewRunner(RunnerConfig{Connections: 40})
+	defer r.CloseConnections()
+	// 20/s over 40 workers: the last worker's first request is due 2 s in.
+	job := tally.Job{ID: "far", TargetURL: url, StartAt: time.Now(), Duration: 10 * time.Second, Count: 200,
+		Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *tally.Report, 1)
+	go func() { done <- r.Run(ctx, job) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.OpenConnections() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // a few requests fall due
+	cancel()
+	cancelled := time.Now()
+	select {
+	case rep := <-done:
+		if took := time.Since(cancelled); took > maxNap+200*time.Millisecond {
+			t.Errorf("Run returned %v after cancellation, want about at once", took)
+		}
+		checkAccounted(t, rep)
+		if rep.Planned < 2 || rep.Planned > 20 || rep.Success != rep.Planned {
+			t.Errorf("%+v, want the few requests due before the cancellation sent and succeeded, no more", rep.Counts)
+		}
+		if p99 := tally.Percentile(rep.Latency, 99); p99 > 50*time.Millisecond {
+			t.Errorf("p99 latency %v: requests after a long wait went out late", p99)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still running 10s after cancellation")
+	}
+}

@@ -141,6 +141,8 @@ type jobRun struct {
 	stopped atomic.Bool
 	done    chan struct{} // closed when stopped or every index is taken
 	once    sync.Once
+	halted  chan struct{} // closed when stopped
+	halt    sync.Once
 
 	mu     sync.Mutex
 	report *tally.Report
@@ -186,7 +188,7 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 		reqs: reqs, checks: checks, order: job.Order, timeout: timeout, start: job.StartAt,
 		timeoutReason: fmt.Sprintf("timeout: no response headers within %v", timeout),
 		step:          float64(job.Duration) / float64(job.Count), n: job.Count,
-		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), report: rep,
+		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), halted: make(chan struct{}), report: rep,
 	}
 	j.precise = j.step >= float64(preciseStep)
 	j.workers = make([]*worker, w)
@@ -236,6 +238,7 @@ func (j *jobRun) closeDone() { j.once.Do(func() { close(j.done) }) }
 func (j *jobRun) stop() {
 	j.stopped.Store(true)
 	j.closeDone()
+	j.halt.Do(func() { close(j.halted) })
 	for _, w := range j.workers {
 		if s := w.slot.Load(); s != nil {
 			s.cut(j)

@@ -21,8 +21,9 @@ import (
 // request (docs/BENCHMARKS.md).
 const preciseStep = time.Millisecond
 
-// maxNap bounds one sleep of an idle worker, so that it notices a
-// cancelled job within maxNap without a channel operation per request.
+// maxNap bounds one nap of a worker, so that it notices a cancelled job
+// within maxNap without a channel operation per request; waits longer
+// than that race a timer against the job's halt (worker.sleepUntil).
 const maxNap = 20 * time.Millisecond
 
 // DefaultMaxInFlight is the bound on a job's queued-plus-in-flight

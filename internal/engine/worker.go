@@ -44,6 +44,7 @@ type worker struct {
 	dropped   tally.Sample
 	timer     *preciseTimer
 	noTimer   bool
+	long      *time.Timer // for waits longer than maxNap, made on first use
 }
 
 // run takes a connection of the budget and sends requests over it until
@@ -106,8 +107,9 @@ func (w *worker) loop(s *slot) {
 }
 
 // sleepUntil sleeps until due; it reports false when the job stopped
-// first. Naps are bounded by maxNap so that a stop is seen without a
-// channel operation. Runtime timers wake up to a millisecond late when
+// first. A wait of up to maxNap is a nap, after which the worker looks
+// for a stop without a channel operation; a longer one (a request taken
+// far ahead) is one timer raced against the job's halt. Runtime timers wake up to a millisecond late when
 // the process is idle (never when it is busy), which would show in latency
 // at low rates, so a worker of a low-rate job (see preciseStep) sleeps on
 // its preciseTimer: one wake-up per nap, with no runtime timer before it. (nanosleep(2) is not used: its thread
@@ -123,11 +125,41 @@ func (w *worker) sleepUntil(due time.Time) bool {
 		if j.stopped.Load() {
 			return false
 		}
+		if wait > maxNap {
+			// Taken far ahead (a job with many connections for its
+			// rate): one wait, cut short by a stop, rather than a nap
+			// every maxNap; a precise job sleeps its last maxNap
+			// precisely.
+			if j.precise {
+				wait -= maxNap
+			}
+			if !w.waitLong(wait) {
+				return false
+			}
+			continue
+		}
 		if j.precise && w.preciseTimer() != nil {
 			w.timer.sleep(min(wait, maxNap))
 		} else {
 			time.Sleep(min(wait, maxNap))
 		}
+	}
+}
+
+// waitLong waits for d or until the job stops; it reports false when the
+// job stopped.
+func (w *worker) waitLong(d time.Duration) bool {
+	if w.long == nil {
+		w.long = time.NewTimer(d)
+	} else {
+		w.long.Reset(d)
+	}
+	select {
+	case <-w.long.C:
+		return true
+	case <-w.j.halted:
+		w.long.Stop()
+		return false
 	}
 }
 
