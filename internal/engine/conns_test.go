@@ -154,8 +154,9 @@ func stallRun(t *testing.T) string {
 
 // A job without a configured connection count is sized by its rate and the
 // latency its target showed: rate × AssumedLatency before any job
-// finished, then rate × 2 × the highest p99 of the last latencyMemory jobs
-// to that address, within [MinAutoConnections, MaxAutoConnections].
+// finished, then rate × min(2 × the highest p99 of the last latencyMemory
+// jobs to that address, AssumedLatency), within [MinAutoConnections,
+// MaxAutoConnections].
 func TestAutoConnectionsFollowLatency(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
@@ -192,8 +193,12 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 	if got := workers(); got != 20 {
 		t.Fatalf("another address's latency changed the count to %d", got)
 	}
+	r.latency.note(addr, report(7990*time.Microsecond))
+	if got, want := workers(), 80; got != want { // grows at once: 5,000/s × 2 × 8 ms
+		t.Fatalf("after an 8 ms p99: %d connections, want %d", got, want)
+	}
 	r.latency.note(addr, report(9990*time.Microsecond))
-	if got, want := workers(), 100; got != want { // grows at once
+	if got, want := workers(), 100; got != want { // 5,000/s × 20 ms at most
 		t.Fatalf("after a 10 ms p99: %d connections, want %d", got, want)
 	}
 	for range latencyMemory - 1 {
@@ -207,12 +212,16 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 		t.Fatalf("once the slow job is forgotten: %d connections, want %d", got, want)
 	}
 	r.latency.note(addr, report(time.Minute))
-	if got, want := workers(), MaxAutoConnections; got != want {
+	if got, want := workers(), 100; got != want { // never past rate × AssumedLatency
 		t.Fatalf("after a 1 min p99: %d connections, want %d", got, want)
 	}
 	r.latency.note(addr, tally.NewReport("empty", 0)) // nothing completed: no change
-	if got, want := workers(), MaxAutoConnections; got != want {
+	if got, want := workers(), 100; got != want {
 		t.Fatalf("an empty report changed the count to %d", got)
+	}
+	job.Count = 100_000 // 100,000/s × 20 ms = 2,000
+	if got, want := workers(), MaxAutoConnections; got != want {
+		t.Fatalf("at 100,000/s: %d connections, want %d", got, want)
 	}
 }
 

@@ -55,8 +55,8 @@ type RunOptions struct {
 	LocalExecutors   int
 	LocalMaxInFlight int
 	// LocalConnections is each local executor's connection budget (0:
-	// sized per job by its rate and the latency its target has shown;
-	// README, "Connections").
+	// sized per job by its rate, and by the latency its target has shown
+	// when that is short; README, "Connections").
 	LocalConnections int
 	// OnRound is called for every finished round, in order.
 	OnRound func(*manager.RoundResult)
