@@ -26,6 +26,9 @@ type config struct {
 	Precision float64
 	// MaxAttempts bounds the runs of one search (BENCH_PEERS_MAX_ATTEMPTS, 10).
 	MaxAttempts int
+	// FixedRuns is how many times each generator runs at FixedRPS, in
+	// turn with the others; the median counts (BENCH_PEERS_FIXED_RUNS, 3).
+	FixedRuns int
 	// TargetCPU and GeneratorCPU are where nginx and the generators are
 	// pinned (BENCH_PEERS_TARGET_CPU, 1; BENCH_PEERS_GENERATOR_CPU, 0).
 	TargetCPU, GeneratorCPU int
@@ -48,7 +51,7 @@ const maxRunLength = 10 * time.Minute
 // loadConfig reads the configuration through getenv, with defaults.
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{Duration: 10 * time.Second, FixedRPS: 5000, Connections: 50, MinRPS: 1000,
-		Precision: 0.02, MaxAttempts: 10, TargetCPU: 1, GeneratorCPU: 0, Vegeta: "v12.13.0", Go: "go"}
+		Precision: 0.02, MaxAttempts: 10, FixedRuns: 3, TargetCPU: 1, GeneratorCPU: 0, Vegeta: "v12.13.0", Go: "go"}
 	var err error
 	str := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -84,6 +87,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	num("BENCH_PEERS_CONNECTIONS", &c.Connections, 1)
 	num("BENCH_PEERS_MIN_RPS", &c.MinRPS, 1)
 	num("BENCH_PEERS_MAX_ATTEMPTS", &c.MaxAttempts, 2)
+	num("BENCH_PEERS_FIXED_RUNS", &c.FixedRuns, 1)
 	num("BENCH_PEERS_TARGET_CPU", &c.TargetCPU, 0)
 	num("BENCH_PEERS_GENERATOR_CPU", &c.GeneratorCPU, 0)
 	str("BENCH_PEERS_VEGETA", &c.Vegeta)

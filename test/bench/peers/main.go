@@ -80,6 +80,9 @@ func run(ctx context.Context, out, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := b.repeatFixed(ctx, res); err != nil {
+		return err
+	}
 	target.stop()
 	stall, err := b.measureStall(ctx)
 	if err != nil {

@@ -348,3 +348,24 @@ func TestPacingDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestMedianByCPU: the run of median CPU per request counts, the lower
+// middle one of an even count; the runs themselves are left in order.
+func TestMedianByCPU(t *testing.T) {
+	run := func(cpuMS int) outcome {
+		return outcome{Requests: 1000, CPU: time.Duration(cpuMS) * time.Millisecond, Rate: float64(cpuMS)}
+	}
+	runs := []outcome{run(30), run(10), run(20)}
+	if got := medianByCPU(runs); got.Rate != 20 {
+		t.Errorf("median of 30, 10, 20 ms = the %v ms run, want 20", got.Rate)
+	}
+	if runs[0].Rate != 30 {
+		t.Error("medianByCPU reordered its argument")
+	}
+	if got := medianByCPU([]outcome{run(40), run(10), run(30), run(20)}); got.Rate != 20 {
+		t.Errorf("median of four = the %v ms run, want the lower middle, 20", got.Rate)
+	}
+	if got := medianByCPU([]outcome{run(7)}); got.Rate != 7 {
+		t.Errorf("median of one = %v, want 7", got.Rate)
+	}
+}

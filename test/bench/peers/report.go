@@ -71,9 +71,11 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		" (rate error = sent ÷ scheduled duration ÷ planned − 1). wrk has no rate option: at %s/s it is paced by a"+
 		" Lua delay() of 1 ms over %d connections, so that it sends a few requests every millisecond as imager does"+
 		" (the × wrk column compares with this run), and for reference by a delay of %d ms over %d connections, which"+
-		" fire together in bursts. CPU is the generator process's user+system time ÷ requests sent, start-up included."+
+		" fire together in bursts. CPU is the generator process's user+system time ÷ requests sent, start-up included;"+
+		" at %s/s each figure is the median of %d runs, the generators taking turns."+
 		" imager's p99 is from the intended send time; wrk's and vegeta's from the actual send.\n",
-		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns)
+		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns,
+		fixed, c.FixedRuns)
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
 		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8); at %s/s it uses %s× the CPU per request of wrk paced"+
