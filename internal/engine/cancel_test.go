@@ -117,3 +117,36 @@ func TestCancelWakesLongWaits(t *testing.T) {
 		t.Fatal("Run still running 10s after cancellation")
 	}
 }
+
+// A worker whose request is due far ahead sleeps once or twice before it,
+// not every maxNap: 40 workers at 20/s take requests due up to 1.95 s
+// ahead, which 20 ms naps would cover in about 2,000 sleeps.
+func TestFarRequestsSleepOnce(t *testing.T) {
+	url := target(t, func(http.ResponseWriter, *http.Request) {})
+	r := NewRunner(RunnerConfig{Connections: 40})
+	defer r.CloseConnections()
+	job := tally.Job{ID: "far", TargetURL: url, StartAt: time.Now().Add(50 * time.Millisecond), Duration: 2 * time.Second,
+		Count: 40, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}}
+	rep := tally.NewReport(job.ID, job.Round)
+	rep.Planned = int64(job.Count)
+	j, err := r.newJobRun(context.Background(), job, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.execute(context.Background(), j, rep)
+	checkAccounted(t, rep)
+	if rep.Success != 40 {
+		t.Fatalf("%+v, want 40 successes", rep.Counts)
+	}
+	var sleeps int64
+	for _, w := range j.workers {
+		sleeps += w.sleeps
+	}
+	// A long wait, then at most a precise nap or two for the last 20 ms.
+	if sleeps > 3*40 {
+		t.Fatalf("%d sleeps before 40 requests, want at most 120", sleeps)
+	}
+	if p99 := tally.Percentile(rep.Latency, 99); p99 > 50*time.Millisecond {
+		t.Errorf("p99 latency %v: requests after a long wait went out late", p99)
+	}
+}

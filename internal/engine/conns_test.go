@@ -215,6 +215,18 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 	if got, want := workers(), 100; got != want { // never past rate × AssumedLatency
 		t.Fatalf("after a 1 min p99: %d connections, want %d", got, want)
 	}
+	var fresh latencyMemo
+	refused := report(time.Microsecond) // a target refusing connections fails fast
+	refused.Sent, refused.ConnErrors = 100, 10
+	fresh.note(addr, refused)
+	if got := fresh.sizing(addr); got != AssumedLatency {
+		t.Fatalf("after a job with 10%% connection errors the sizing latency is %v, want %v", got, AssumedLatency)
+	}
+	refused.ConnErrors = 9
+	fresh.note(addr, refused)
+	if got := fresh.sizing(addr); got != time.Microsecond {
+		t.Fatalf("after a job with 9%% connection errors the sizing latency is %v, want 1µs", got)
+	}
 	r.latency.note(addr, tally.NewReport("empty", 0)) // nothing completed: no change
 	if got, want := workers(), 100; got != want {
 		t.Fatalf("an empty report changed the count to %d", got)

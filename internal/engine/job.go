@@ -77,10 +77,13 @@ type latencyRing struct {
 	next int
 }
 
-// note records rep's p99 latency for addr; a report without latencies
-// (nothing completed) records nothing.
+// note records rep's p99 latency for addr. A report without latencies
+// (nothing completed) records nothing, nor does one with connection
+// errors in a tenth or more of its requests: a target that refuses
+// connections fails fast, and its latency would size the next job too
+// small for the target once it is back.
 func (m *latencyMemo) note(addr string, rep *tally.Report) {
-	if rep.Latency == nil || rep.Latency.TotalCount() == 0 {
+	if rep.Latency == nil || rep.Latency.TotalCount() == 0 || (rep.ConnErrors > 0 && rep.ConnErrors*10 >= rep.Sent) {
 		return
 	}
 	p99 := time.Duration(rep.Latency.ValueAtQuantile(99)) * time.Microsecond

@@ -240,3 +240,65 @@ func checkKept(t *testing.T, rd *respReader, n int64) {
 		}
 	}
 }
+
+// fakeWriteReader answers from a fixed text and records what writeRead
+// was asked to write; werr, when set, fails the write.
+type fakeWriteReader struct {
+	answer  *strings.Reader
+	written []string
+	fused   int
+	werr    error
+}
+
+func (f *fakeWriteReader) Read(b []byte) (int, error) { return f.answer.Read(b) }
+
+func (f *fakeWriteReader) writeRead(w, b []byte) (int, error, error) {
+	f.fused++
+	if f.werr != nil {
+		return 0, f.werr, nil
+	}
+	f.written = append(f.written, string(w))
+	n, err := f.answer.Read(b)
+	return n, nil, err
+}
+
+// A request handed to sendThenRead is written once, by the reader's next
+// fill, in the same call that reads the answer's first bytes; later
+// fills read. It is not taken when bytes are buffered or the source
+// cannot, and a failed write comes back as the reader's werr.
+func TestSendThenRead(t *testing.T) {
+	f := &fakeWriteReader{answer: strings.NewReader("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")}
+	var rd respReader
+	rd.reset(f)
+	if !rd.sendThenRead([]byte("GET / HTTP/1.1\r\n\r\n")) {
+		t.Fatal("sendThenRead refused with nothing buffered")
+	}
+	h, err := rd.readHead(false)
+	if err != nil || h.status != 204 || rd.werr != nil || rd.pending != nil {
+		t.Fatalf("readHead = %d, %v (werr %v, pending %q); want 204", h.status, err, rd.werr, rd.pending)
+	}
+	if f.fused != 1 || len(f.written) != 1 || f.written[0] != "GET / HTTP/1.1\r\n\r\n" {
+		t.Fatalf("writeRead called %d times writing %q; want once, the request", f.fused, f.written)
+	}
+
+	f.answer = strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1")
+	rd.reset(f)
+	if _, err := rd.readHead(false); err != nil || rd.buffered() == 0 {
+		t.Fatalf("readHead: %v with %d bytes buffered; want bytes left over", err, rd.buffered())
+	}
+	if rd.sendThenRead([]byte("x")) {
+		t.Error("sendThenRead took a request with bytes buffered")
+	}
+
+	rd.reset(strings.NewReader("")) // a source without writeRead
+	if rd.sendThenRead([]byte("x")) {
+		t.Error("sendThenRead took a request its source cannot write")
+	}
+
+	f = &fakeWriteReader{answer: strings.NewReader(""), werr: errors.New("broken pipe")}
+	rd.reset(f)
+	rd.sendThenRead([]byte("GET / HTTP/1.1\r\n\r\n"))
+	if _, err := rd.readHead(false); err == nil || rd.werr == nil || rd.werr.Error() != "broken pipe" {
+		t.Fatalf("readHead after a failed write: %v, werr %v; want the write's error as werr", err, rd.werr)
+	}
+}

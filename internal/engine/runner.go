@@ -157,6 +157,13 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 		rep.Planned = 0
 		return rep
 	}
+	r.execute(ctx, j, rep)
+	return rep
+}
+
+// execute runs j's workers until every one has returned, stopping j when
+// ctx ends, and folds their tallies into rep.
+func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
 	stop := context.AfterFunc(ctx, j.stop)
 	defer stop()
 	r.track(j, true)
@@ -168,7 +175,6 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 	wg.Wait()
 	j.finish(rep)
 	r.latency.note(j.addr, rep)
-	return rep
 }
 
 // startLead is how long before its start time a job's workers start

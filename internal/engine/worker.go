@@ -45,6 +45,7 @@ type worker struct {
 	timer     *preciseTimer
 	noTimer   bool
 	long      *time.Timer // for waits longer than maxNap, made on first use
+	sleeps    int64       // sleeps taken before due times (for tests)
 }
 
 // run takes a connection of the budget and sends requests over it until
@@ -133,11 +134,13 @@ func (w *worker) sleepUntil(due time.Time) bool {
 			if j.precise {
 				wait -= maxNap
 			}
+			w.sleeps++
 			if !w.waitLong(wait) {
 				return false
 			}
 			continue
 		}
+		w.sleeps++
 		if j.precise && w.preciseTimer() != nil {
 			w.timer.sleep(min(wait, maxNap))
 		} else {
