@@ -135,7 +135,7 @@ func stallRun(t *testing.T) string {
 	if rep.Success != rep.Planned {
 		t.Fatalf("%+v, want every request to succeed", rep.Counts)
 	}
-	if auto := AutoConnections(int(rep.Planned), dur); rep.Dials > int64(auto) {
+	if auto := autoConnections(int(rep.Planned), dur, AssumedLatency); rep.Dials > int64(auto) {
 		t.Fatalf("%d connections opened, want at most the %d of the automatic sizing", rep.Dials, auto)
 	}
 	var why string
@@ -246,7 +246,7 @@ func TestRunSizesNextJobByLatency(t *testing.T) {
 	defer r.CloseConnections()
 	job := tally.Job{TargetURL: srv, Duration: 200 * time.Millisecond, Count: 200, Timeout: 5 * time.Second,
 		Requests: []types.RequestSpec{{Path: "/"}}}
-	first := AutoConnections(job.Count, job.Duration) // 1,000/s × 20 ms
+	first := autoConnections(job.Count, job.Duration, AssumedLatency) // 1,000/s × 20 ms
 	job.StartAt = time.Now()
 	rep := r.Run(context.Background(), job)
 	checkAccounted(t, rep)

@@ -45,13 +45,6 @@ const (
 	latencyMemory = 8
 )
 
-// AutoConnections returns the number of connections a job of count
-// requests over d gets when none is configured and its target's latency
-// is not known yet (see AssumedLatency).
-func AutoConnections(count int, d time.Duration) int {
-	return autoConnections(count, d, AssumedLatency)
-}
-
 // autoConnections returns the connections for count requests over d at
 // latency lat: count ÷ d × min(autoHeadroom × lat, AssumedLatency),
 // rounded up, within [MinAutoConnections, MaxAutoConnections].
@@ -102,8 +95,7 @@ func (m *latencyMemo) note(addr string, rep *tally.Report) {
 }
 
 // sizing returns the latency to size a job to addr by: the highest
-// remembered p99 (at least a microsecond), or AssumedLatency when none is
-// remembered.
+// remembered p99, or AssumedLatency when none is remembered.
 func (m *latencyMemo) sizing(addr string) time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -115,7 +107,7 @@ func (m *latencyMemo) sizing(addr string) time.Duration {
 	for _, d := range ring.p99[:min(ring.next, latencyMemory)] {
 		hi = max(hi, d)
 	}
-	return max(hi, time.Microsecond)
+	return hi
 }
 
 // jobRun is the state of one job while it runs: what its workers share.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -65,14 +66,6 @@ func (b *bench) repeatFixed(ctx context.Context, rows []row) error {
 // two middle ones for an even count).
 func medianByCPU(runs []outcome) outcome {
 	sorted := slices.Clone(runs)
-	slices.SortFunc(sorted, func(a, b outcome) int {
-		switch x, y := a.cpuPerRequest(), b.cpuPerRequest(); {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(sorted, func(a, b outcome) int { return cmp.Compare(a.cpuPerRequest(), b.cpuPerRequest()) })
 	return sorted[(len(sorted)-1)/2]
 }
