@@ -133,6 +133,9 @@ type jobRun struct {
 	// leaves queued: MaxInFlight less the job's other workers' requests.
 	bound   int
 	precise bool // workers sleep the last stretch precisely
+	// window is the width of the job's send windows (batchWindow), or 0
+	// when each request is sent at its due time.
+	window  time.Duration
 	workers []*worker
 
 	next    atomic.Int64 // the next request index to take
@@ -189,6 +192,9 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), halted: make(chan struct{}), report: rep,
 	}
 	j.precise = j.step >= float64(preciseStep)
+	if j.step < float64(batchWindow) {
+		j.window = batchWindow
+	}
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
 		j.workers[i] = &worker{j: j, checks: make([]tally.CheckCount, len(checks.names))}
@@ -199,6 +205,16 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 // due returns the due time of request i.
 func (j *jobRun) due(i int) time.Time {
 	return j.start.Add(time.Duration(j.step * float64(i)))
+}
+
+// sendAt returns when a request due at due is sent: the start of its send
+// window when the job has windows, its due time otherwise.
+func (j *jobRun) sendAt(due time.Time) time.Time {
+	if j.window <= 0 {
+		return due
+	}
+	off := due.Sub(j.start)
+	return due.Add(-(off % j.window))
 }
 
 // dueBy returns how many requests are due at now.

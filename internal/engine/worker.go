@@ -73,7 +73,7 @@ func (w *worker) run() {
 }
 
 // loop takes the job's requests in due order, one at a time: it sleeps
-// until the request is due, drops it when the job's backlog is past its
+// until the request is to be sent (jobRun.sendAt), drops it when the job's backlog is past its
 // bound, and sends it otherwise. A request taken late (every worker was
 // busy) goes out at once; its latency counts from its due time.
 func (w *worker) loop(s *slot) {
@@ -94,7 +94,7 @@ func (w *worker) loop(s *slot) {
 		// Checked again after the sleep: a stop may have come while this
 		// worker was between taking a connection and publishing it, where
 		// the stop could not cut it.
-		if !w.sleepUntil(due) || j.stopped.Load() {
+		if !w.sleepUntil(j.sendAt(due)) || j.stopped.Load() {
 			w.unplanned++
 			return
 		}
@@ -188,7 +188,13 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 		w.first = now
 	}
 	w.last = now
-	smp.Latency = now.Add(smp.Service).Sub(due)
+	// From the due time, or from the send of a request sent early in its
+	// window (jobRun.sendAt).
+	from := due
+	if now.Before(due) {
+		from = now
+	}
+	smp.Latency = now.Add(smp.Service).Sub(from)
 	if p.checks != nil {
 		w.judge(s, p.checks, smp)
 	}

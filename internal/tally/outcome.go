@@ -105,8 +105,9 @@ type Sample struct {
 	Outcome Outcome
 	// Status is the HTTP status, 0 when no response arrived.
 	Status int
-	// Latency runs from the request's intended send time to its end: the
-	// coordinated-omission corrected latency.
+	// Latency runs from the request's intended send time, or from its
+	// actual send when it was sent early (in a send window), to its end:
+	// the coordinated-omission corrected latency.
 	Latency time.Duration
 	// Service runs from the actual send to the end.
 	Service time.Duration
