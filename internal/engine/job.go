@@ -217,6 +217,36 @@ func (j *jobRun) sendAt(due time.Time) time.Time {
 	return due.Add(-(off % j.window))
 }
 
+// clocked reports whether j's window starts are kept by tick.
+func (j *jobRun) clocked() bool {
+	return j.window > 0 && j.step*clockedWindow <= float64(j.window)
+}
+
+// tick wakes the process at the start of each of j's send windows, with a
+// preciseTimer, until the last window has started or j stops: the runtime
+// then fires at once the timers of the workers waiting for that window.
+// It returns at once when the system has no precise timer.
+func (j *jobRun) tick() {
+	t := newPreciseTimer()
+	if t == nil {
+		return
+	}
+	defer t.close()
+	last := j.sendAt(j.due(j.n - 1))
+	for !j.stopped.Load() {
+		now := time.Now()
+		off := now.Sub(j.start)
+		next := j.start
+		if off >= 0 {
+			next = j.start.Add((off/j.window + 1) * j.window)
+		}
+		if next.After(last) {
+			return
+		}
+		t.sleep(next.Sub(now))
+	}
+}
+
 // dueBy returns how many requests are due at now.
 func (j *jobRun) dueBy(now time.Time) int {
 	since := now.Sub(j.start)

@@ -44,9 +44,10 @@ func TestSendAt(t *testing.T) {
 func TestWindowsOnlyAboveTheirRate(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	for _, c := range []struct {
-		count  int
-		window time.Duration
-	}{{1000, 0}, {2000, 0}, {2001, batchWindow}, {50000, batchWindow}} {
+		count   int
+		window  time.Duration
+		clocked bool
+	}{{100, 0, false}, {1000, 0, false}, {1001, batchWindow, false}, {7999, batchWindow, false}, {8000, batchWindow, true}, {50000, batchWindow, true}} {
 		j, err := r.newJobRun(context.Background(), tally.Job{
 			TargetURL: "http://127.0.0.1:1", StartAt: time.Now(), Duration: time.Second, Count: c.count,
 			Requests: []types.RequestSpec{{Path: "/"}},
@@ -54,8 +55,8 @@ func TestWindowsOnlyAboveTheirRate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.window != c.window {
-			t.Errorf("%d requests/s: send window %v, want %v", c.count, j.window, c.window)
+		if j.window != c.window || j.clocked() != c.clocked {
+			t.Errorf("%d requests/s: send window %v, clocked %v; want %v, %v", c.count, j.window, j.clocked(), c.window, c.clocked)
 		}
 	}
 }
@@ -79,7 +80,7 @@ func (l *sampleLog) ObserveRequest(s *tally.Sample) {
 // time, that some went out early, and that no latency is below its
 // service time.
 func TestEarlySendsCountFromTheirSend(t *testing.T) {
-	const n, dur = 1000, 400 * time.Millisecond // 2,500/s: windows hold one or two
+	const n, dur = 1000, 400 * time.Millisecond // 2,500/s: windows hold two or three
 	var mu sync.Mutex
 	arrived := make(map[int]time.Time, n)
 	url := target(t, func(w http.ResponseWriter, r *http.Request) {
@@ -126,4 +127,40 @@ func TestEarlySendsCountFromTheirSend(t *testing.T) {
 		t.Errorf("none of %d requests went out before its due time: no send windows", n)
 	}
 	t.Logf("%d of %d requests sent early in their window", early, n)
+}
+
+// TestTickEnds checks that a job's window clock returns once the job's
+// last window has started, and soon after the job stops.
+func TestTickEnds(t *testing.T) {
+	if pt := newPreciseTimer(); pt == nil {
+		t.Skip("no precise timer on this system")
+	} else {
+		pt.close()
+	}
+	run := func(j *jobRun) <-chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			j.tick()
+			close(done)
+		}()
+		return done
+	}
+	step := float64(50 * time.Microsecond) // 20,000/s
+	j := &jobRun{start: time.Now(), step: step, window: batchWindow, n: 2000}
+	select {
+	case <-run(j):
+		if last := j.sendAt(j.due(j.n - 1)); time.Now().Before(last) {
+			t.Errorf("tick returned %v before the job's last window", time.Until(last))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tick still running 10s after a 100ms job's last window")
+	}
+	long := &jobRun{start: time.Now(), step: step, window: batchWindow, n: 20_000_000} // 1000 s
+	done := run(long)
+	long.stopped.Store(true)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("tick still running 5s after its job stopped")
+	}
 }
