@@ -35,6 +35,9 @@ type outcome struct {
 	CPU time.Duration
 	// Note says what else went wrong, if anything.
 	Note string
+	// Ref is wrk's closed-loop rate in a short run just before this one
+	// (an open-loop search's attempts), 0 when there was none.
+	Ref float64
 }
 
 // maxRateError is the largest |achieved − planned| / planned of a held
@@ -122,8 +125,13 @@ const paceScript = "function delay()\n  return %d\nend\n"
 // runWrk runs wrk -t1 with conns connections closed-loop (delayMS 0), or
 // paced by a wait of delayMS before each request of each connection.
 func (b *bench) runWrk(ctx context.Context, conns, delayMS int) (outcome, error) {
+	return b.runWrkFor(ctx, conns, delayMS, b.cfg.Duration)
+}
+
+// runWrkFor is runWrk for d, in whole seconds (at least one).
+func (b *bench) runWrkFor(ctx context.Context, conns, delayMS int, d time.Duration) (outcome, error) {
 	argv := []string{b.wrk, "-t1", fmt.Sprintf("-c%d", conns),
-		fmt.Sprintf("-d%ds", int(b.cfg.Duration.Seconds())), "--latency"}
+		fmt.Sprintf("-d%ds", max(1, int(d.Seconds()))), "--latency"}
 	if delayMS > 0 {
 		script := filepath.Join(b.dir, "pace.lua")
 		if err := os.WriteFile(script, fmt.Appendf(nil, paceScript, delayMS), 0o644); err != nil {

@@ -9,7 +9,8 @@
 //   - wrk's closed-loop rate (wrk -t1 -c50);
 //   - imager's highest open-loop rate held for the whole duration with 0
 //     dropped, no failed request and a rate error under 0.5%, found by a
-//     geometric bisection where each attempt is a full `imager run`;
+//     geometric bisection where each attempt is a full `imager run`,
+//     compared with wrk's closed loop in a short run just before it;
 //   - the same for vegeta (open loop, 64 workers and connections);
 //   - the CPU time per request of each generator at one fixed rate (wrk is
 //     paced there by a Lua delay() hook, as it has no rate option: in
@@ -32,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -190,13 +192,20 @@ func (b *bench) paceWrk(ctx context.Context, p pacing, conns int) (outcome, int,
 	return best, bestConns, nil
 }
 
+// refDuration is the longest of the short wrk closed-loop runs each
+// open-loop attempt is paired with.
+const refDuration = 5 * time.Second
+
 // measureOpenLoop searches an open-loop generator's highest held rate,
 // with wrk's closed-loop rate setting the search's upper end, then runs it
-// once at the fixed rate.
+// once at the fixed rate. Each attempt of the search follows a short wrk
+// closed-loop run (paired), whose rate the attempt is compared with: this
+// machine drifts by tens of per cent within minutes, and a search takes
+// several.
 func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFunc, wrkRate float64) (row, error) {
 	r := row{Name: name}
 	hi := max(int(wrkRate*1.1), 2*b.cfg.MinRPS)
-	s := &search{Name: name, Try: try, Lo: b.cfg.MinRPS, Hi: hi,
+	s := &search{Name: name, Try: b.paired(try), Lo: b.cfg.MinRPS, Hi: hi,
 		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log}
 	var err error
 	if r.Highest, r.Found, err = s.run(ctx); err != nil {
@@ -208,4 +217,20 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 	}
 	fmt.Fprintf(b.log, "%s at %d/s: %s\n", name, b.cfg.FixedRPS, r.Fixed)
 	return r, nil
+}
+
+// paired returns try preceded by a wrk closed-loop run of refDuration (or
+// the configured duration when shorter), whose rate it records in the
+// attempt's Ref.
+func (b *bench) paired(try attemptFunc) attemptFunc {
+	return func(ctx context.Context, rate int) (outcome, error) {
+		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, min(refDuration, b.cfg.Duration))
+		if err != nil {
+			return outcome{}, fmt.Errorf("wrk closed loop before an attempt at %d/s: %w", rate, err)
+		}
+		fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
+		o, err := try(ctx, rate)
+		o.Ref = ref.Rate
+		return o, err
+	}
 }
