@@ -186,8 +186,8 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 }
 
 // execute runs j's workers, and its window clock (jobRun.tick) when it
-// has one, until every one has returned, stopping j when
-// ctx ends, and folds their tallies into rep.
+// has one, until every one has returned, stopping j when ctx ends, and
+// folds their tallies into rep.
 func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
 	stop := context.AfterFunc(ctx, j.stop)
 	defer stop()

@@ -35,9 +35,6 @@ type outcome struct {
 	CPU time.Duration
 	// Note says what else went wrong, if anything.
 	Note string
-	// Ref is wrk's closed-loop rate in a short run just before this one
-	// (an open-loop search's attempts), 0 when there was none.
-	Ref float64
 }
 
 // maxRateError is the largest |achieved − planned| / planned of a held

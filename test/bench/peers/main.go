@@ -32,6 +32,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -199,16 +200,19 @@ const refDuration = 5 * time.Second
 // measureOpenLoop searches an open-loop generator's highest held rate,
 // with wrk's closed-loop rate setting the search's upper end, then runs it
 // once at the fixed rate. Each attempt of the search follows a short wrk
-// closed-loop run (paired), whose rate the attempt is compared with: this
-// machine drifts by tens of per cent within minutes, and a search takes
-// several.
+// closed-loop run, and the row's Ref is the median of those rates: this
+// machine drifts by tens of per cent within minutes, a search takes
+// several, and the median is wrk's rate over the same minutes.
 func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFunc, wrkRate float64) (row, error) {
 	r := row{Name: name}
 	hi := max(int(wrkRate*1.1), 2*b.cfg.MinRPS)
-	s := &search{Name: name, Try: b.paired(try), Lo: b.cfg.MinRPS, Hi: hi,
+	var refs []float64
+	s := &search{Name: name, Try: b.paired(try, &refs), Lo: b.cfg.MinRPS, Hi: hi,
 		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log}
 	var err error
-	if r.Highest, r.Found, err = s.run(ctx); err != nil {
+	r.Highest, r.Found, err = s.run(ctx)
+	r.Ref, r.Refs = median(refs), len(refs)
+	if err != nil {
 		return r, err
 	}
 	r.AtTop = r.Found && s.Capped
@@ -220,17 +224,29 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 }
 
 // paired returns try preceded by a wrk closed-loop run of refDuration (or
-// the configured duration when shorter), whose rate it records in the
-// attempt's Ref.
-func (b *bench) paired(try attemptFunc) attemptFunc {
+// the configured duration when shorter), whose rate it appends to refs.
+func (b *bench) paired(try attemptFunc, refs *[]float64) attemptFunc {
 	return func(ctx context.Context, rate int) (outcome, error) {
 		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, min(refDuration, b.cfg.Duration))
 		if err != nil {
 			return outcome{}, fmt.Errorf("wrk closed loop before an attempt at %d/s: %w", rate, err)
 		}
 		fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
-		o, err := try(ctx, rate)
-		o.Ref = ref.Rate
-		return o, err
+		*refs = append(*refs, ref.Rate)
+		return try(ctx, rate)
 	}
+}
+
+// median returns the median of vs (the mean of the middle two for an
+// even count), 0 for none.
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(vs))
+	m := len(s) / 2
+	if len(s)%2 == 0 {
+		return (s[m-1] + s[m]) / 2
+	}
+	return s[m]
 }

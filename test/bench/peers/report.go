@@ -28,6 +28,11 @@ type row struct {
 	// BurstConns connections (see burstPacing).
 	Burst      outcome
 	BurstConns int
+	// Ref is the median of wrk's closed-loop rate in the short runs
+	// before each attempt of an open-loop search, of which there were
+	// Refs; 0 for none.
+	Ref  float64
+	Refs int
 }
 
 // label describes how each generator ran.
@@ -76,8 +81,9 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		" imager's p99 is from the intended send time; wrk's and vegeta's from the actual send.\n",
 		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns,
 		fixed, c.FixedRuns)
-	fmt.Fprintf(w, "An open-loop rate's × wrk is to wrk's closed loop in a %s run just before that attempt; the first row's"+
-		" rate is wrk's first run, before every search.\n", min(refDuration, c.Duration))
+	fmt.Fprintf(w, "An open-loop rate's × wrk is to the median of wrk's closed-loop rate in %s runs, one just before each"+
+		" attempt of that generator's search (imager: %s); the first row's rate is wrk's first run, before every search.\n",
+		min(refDuration, c.Duration), refSummary(rows))
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
 		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
@@ -88,12 +94,22 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 }
 
 // reference returns the closed-loop rate r's highest rate is compared
-// with: wrk's run paired with it, or wrk's first run when it had none.
+// with: the median of the wrk runs paired with r's search, or wrk's first
+// run when there were none.
 func (r row) reference(wrk row) float64 {
-	if r.Highest.Ref > 0 {
-		return r.Highest.Ref
+	if r.Ref > 0 {
+		return r.Ref
 	}
 	return wrk.Highest.Rate
+}
+
+// refSummary describes imager's paired wrk runs: how many, and their
+// median.
+func refSummary(rows []row) string {
+	if len(rows) < 2 || rows[1].Refs == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d runs, median %s req/s", rows[1].Refs, thousands(rows[1].Ref))
 }
 
 // highest formats a row's highest rate, noting a search that found none
