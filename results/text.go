@@ -110,7 +110,7 @@ func printRateAndOutcomes(w io.Writer, s *Summary) {
 // line says so.
 func printLatency(w io.Writer, s *Summary) {
 	o := s.Outcomes
-	note := "from each request's intended send time"
+	note := "from each request's intended send time, or its earlier actual send"
 	if o["success"]+o["client_error"]+o["server_error"]+o["timeout"]+o["connection_error"] == 0 {
 		note = "no request ended: nothing measured"
 	}

@@ -56,7 +56,7 @@ type Observer interface {
 // RoundStats is the result of one finished round as calculators, scripts
 // and metrics see it, computed once when the round ends: every planned
 // request counted once by outcome, and latency quantiles measured from
-// each request's intended send time.
+// each request's intended send time (or its actual send, when earlier).
 type RoundStats struct {
 	// Round is the index of the finished round, counting from 0.
 	Round int64

@@ -155,8 +155,8 @@ func stallRun(t *testing.T) string {
 // A job without a configured connection count is sized by its rate and the
 // latency its target showed: rate × AssumedLatency before any job
 // finished, then rate × min(2 × the highest p99 of the last latencyMemory
-// jobs to that address, AssumedLatency), within [MinAutoConnections,
-// MaxAutoConnections].
+// jobs to that address + batchWindow, AssumedLatency), within
+// [MinAutoConnections, MaxAutoConnections].
 func TestAutoConnectionsFollowLatency(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
@@ -186,15 +186,15 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 	// Latencies are recorded below round figures: the histogram reports
 	// the top of a value's bucket.
 	r.latency.note(addr, report(1999*time.Microsecond))
-	if got, want := workers(), 20; got != want { // 5,000/s × 2 × 2 ms
+	if got, want := workers(), 25; got != want { // 5,000/s × (2 × 2 ms + 1 ms)
 		t.Fatalf("after a 2 ms p99: %d connections, want %d", got, want)
 	}
 	r.latency.note("127.0.0.1:2", report(time.Second))
-	if got := workers(); got != 20 {
+	if got := workers(); got != 25 {
 		t.Fatalf("another address's latency changed the count to %d", got)
 	}
 	r.latency.note(addr, report(7990*time.Microsecond))
-	if got, want := workers(), 80; got != want { // grows at once: 5,000/s × 2 × 8 ms
+	if got, want := workers(), 85; got != want { // grows at once: 5,000/s × (2 × 8 ms + 1 ms)
 		t.Fatalf("after an 8 ms p99: %d connections, want %d", got, want)
 	}
 	r.latency.note(addr, report(9990*time.Microsecond))
@@ -208,8 +208,11 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 		}
 	}
 	r.latency.note(addr, report(100*time.Microsecond))
-	if got, want := workers(), MinAutoConnections; got != want { // 5,000/s × 2 × 0.1 ms = 1
+	if got, want := workers(), 6; got != want { // 5,000/s × (2 × 0.1 ms + 1 ms)
 		t.Fatalf("once the slow job is forgotten: %d connections, want %d", got, want)
+	}
+	if got := autoConnections(100, time.Second, time.Microsecond); got != MinAutoConnections { // 100/s × 1 ms
+		t.Fatalf("a slow job to a fast target gets %d connections, want the floor of %d", got, MinAutoConnections)
 	}
 	r.latency.note(addr, report(time.Minute))
 	if got, want := workers(), 100; got != want { // never past rate × AssumedLatency

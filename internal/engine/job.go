@@ -16,9 +16,11 @@ import (
 
 // Automatic connection sizing: a job without a configured connection count
 // gets its rate × AssumedLatency connections, or fewer when its target has
-// shown that it answers faster: rate × min(2 × L, AssumedLatency), rounded
-// up, at least MinAutoConnections and at most MaxAutoConnections (and
-// never more than the Runner's budget or MaxInFlight). L is the highest
+// shown that it answers faster: rate × min(2 × L + batchWindow,
+// AssumedLatency), rounded up, at least MinAutoConnections and at most
+// MaxAutoConnections (and never more than the Runner's budget or
+// MaxInFlight). The batchWindow is there because a send window's requests
+// go out together. L is the highest
 // p99 latency, from the intended send time, of the last latencyMemory jobs
 // the Runner finished to the same address; the count grows back at once
 // with a slower target and shrinks only when the slow jobs are
@@ -46,13 +48,14 @@ const (
 )
 
 // autoConnections returns the connections for count requests over d at
-// latency lat: count ÷ d × min(autoHeadroom × lat, AssumedLatency),
-// rounded up, within [MinAutoConnections, MaxAutoConnections].
+// latency lat: count ÷ d × min(autoHeadroom × lat + batchWindow,
+// AssumedLatency), rounded up, within [MinAutoConnections,
+// MaxAutoConnections].
 func autoConnections(count int, d, lat time.Duration) int {
 	if d <= 0 {
 		return MaxAutoConnections
 	}
-	busy := min(autoHeadroom*lat, AssumedLatency)
+	busy := min(autoHeadroom*lat+batchWindow, AssumedLatency)
 	need := math.Ceil(float64(count) * float64(busy) / float64(d))
 	return int(min(max(need, MinAutoConnections), MaxAutoConnections))
 }
@@ -223,7 +226,8 @@ func (j *jobRun) clocked() bool {
 }
 
 // tick wakes the process at the start of each of j's send windows, with a
-// preciseTimer, until the last window has started or j stops: the runtime
+// preciseTimer, until the last window has started or j stops (seen within
+// a window, or maxNap before the start): the runtime
 // then fires at once the timers of the workers waiting for that window.
 // It returns at once when the system has no precise timer.
 func (j *jobRun) tick() {
@@ -232,6 +236,11 @@ func (j *jobRun) tick() {
 		return
 	}
 	defer t.close()
+	j.tickOn(t)
+}
+
+// tickOn is tick on the timer t.
+func (j *jobRun) tickOn(t *preciseTimer) {
 	last := j.sendAt(j.due(j.n - 1))
 	for !j.stopped.Load() {
 		now := time.Now()
@@ -243,7 +252,9 @@ func (j *jobRun) tick() {
 		if next.After(last) {
 			return
 		}
-		t.sleep(next.Sub(now))
+		// At most maxNap at a time, so that a stop before the start is
+		// seen.
+		t.sleep(min(next.Sub(now), maxNap))
 	}
 }
 

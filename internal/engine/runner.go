@@ -13,10 +13,10 @@ import (
 // workers sleep precisely. Above that rate (1,000 requests/s) workers sleep
 // on runtime timers, which fire in batches at the poller's millisecond
 // granularity when the process is idle: the requests due within the same
-// millisecond go out on one wake-up, a send lags its due time by up to a
-// millisecond (counted in latency, which runs from the due time, as in
-// wrk2), and the process wakes about a thousand times a second rather than
-// once per request. A precise wake per request costs two wake-ups and
+// millisecond go out on one wake-up (see batchWindow: they are sent from
+// the start of their window, so this lag is offset by sending early), and
+// the process wakes about a thousand times a second rather than once per
+// request. A precise wake per request costs two wake-ups and
 // three system calls, which at 5,000 requests/s tripled the CPU time per
 // request (docs/BENCHMARKS.md).
 const preciseStep = time.Millisecond
@@ -146,8 +146,9 @@ func (r *Runner) InFlight() int64 {
 
 // Run sends the job's requests at their planned times and returns its
 // report once every sent request has finished. Request i is due at
-// StartAt + i*Duration/Count; latency is measured from that due time, so a
-// slow target cannot hide its delay by slowing the schedule.
+// StartAt + i*Duration/Count; latency is measured from that due time (or
+// from the send of a request sent up to batchWindow early, in a send
+// window), so a slow target cannot hide its delay by slowing the schedule.
 //
 // The job is sent by connection workers (see jobConnections), each owning
 // one connection of the Runner's budget and taking the next request in

@@ -130,37 +130,60 @@ func TestEarlySendsCountFromTheirSend(t *testing.T) {
 }
 
 // TestTickEnds checks that a job's window clock returns once the job's
-// last window has started, and soon after the job stops.
+// last window has started, and soon after the job stops, before its start
+// too.
 func TestTickEnds(t *testing.T) {
 	if pt := newPreciseTimer(); pt == nil {
 		t.Skip("no precise timer on this system")
 	} else {
 		pt.close()
 	}
-	run := func(j *jobRun) <-chan struct{} {
-		done := make(chan struct{})
+	// run starts j's clock; armed receives each time it starts a sleep.
+	run := func(j *jobRun) (done <-chan struct{}, armed <-chan struct{}) {
+		d, a := make(chan struct{}), make(chan struct{}, 1)
+		pt := newPreciseTimer()
+		pt.afterArm = func() {
+			select {
+			case a <- struct{}{}:
+			default:
+			}
+		}
 		go func() {
-			j.tick()
-			close(done)
+			defer pt.close()
+			j.tickOn(pt)
+			close(d)
 		}()
-		return done
+		return d, a
 	}
 	step := float64(50 * time.Microsecond) // 20,000/s
 	j := &jobRun{start: time.Now(), step: step, window: batchWindow, n: 2000}
+	done, _ := run(j)
 	select {
-	case <-run(j):
+	case <-done:
 		if last := j.sendAt(j.due(j.n - 1)); time.Now().Before(last) {
 			t.Errorf("tick returned %v before the job's last window", time.Until(last))
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("tick still running 10s after a 100ms job's last window")
 	}
-	long := &jobRun{start: time.Now(), step: step, window: batchWindow, n: 20_000_000} // 1000 s
-	done := run(long)
-	long.stopped.Store(true)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("tick still running 5s after its job stopped")
+	// Stopped while sleeping towards a start 30 s away, or amid the job.
+	for _, start := range []time.Duration{30 * time.Second, 0} {
+		long := &jobRun{start: time.Now().Add(start), step: step, window: batchWindow, n: 20_000_000} // 1000 s
+		done, armed := run(long)
+		select {
+		case <-armed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("tick never slept")
+		}
+		long.stopped.Store(true)
+		stopped := time.Now()
+		select {
+		case <-done:
+			if took := time.Since(stopped); took > maxNap+time.Second {
+				t.Errorf("start in %v: tick returned %v after its job stopped", start, took)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("start in %v: tick still running 10s after its job stopped", start)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func (w *worker) loop(s *slot) {
 	}
 }
 
-// sleepUntil sleeps until due; it reports false when the job stopped
+// sleepUntil sleeps until at; it reports false when the job stopped
 // first. A wait of up to maxNap is a nap, after which the worker looks
 // for a stop without a channel operation; a longer one (a request taken
 // far ahead) is one timer raced against the job's halt. Runtime timers wake up to a millisecond late when
@@ -116,10 +116,10 @@ func (w *worker) loop(s *slot) {
 // its preciseTimer: one wake-up per nap, with no runtime timer before it. (nanosleep(2) is not used: its thread
 // holds a P, and a worker per connection in it stalled response handling
 // by tens of milliseconds.)
-func (w *worker) sleepUntil(due time.Time) bool {
+func (w *worker) sleepUntil(at time.Time) bool {
 	j := w.j
 	for {
-		wait := time.Until(due)
+		wait := time.Until(at)
 		if wait <= 0 {
 			return true
 		}

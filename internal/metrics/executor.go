@@ -115,8 +115,8 @@ func (e *Executor) initRequests(st *requestStats) *counterFamily {
 	histogram := func(name, help string, layout histLayout) *shardHistogram {
 		return &shardHistogram{st: st, desc: prometheus.NewDesc(name, help, nil, nil), layout: layout}
 	}
-	e.duration = histogram("imager_duration", "Latency of completed requests from their intended send time, in seconds (corrected for coordinated omission).", st.duration)
-	e.successDuration = histogram("imager_successDuration", "Latency of successful requests from their intended send time, in seconds.", st.successDuration)
+	e.duration = histogram("imager_duration", "Latency of completed requests from their intended send time (or their actual send, when earlier), in seconds (corrected for coordinated omission).", st.duration)
+	e.successDuration = histogram("imager_successDuration", "Latency of successful requests from their intended send time (or their actual send, when earlier), in seconds.", st.successDuration)
 	e.responseSize = histogram("imager_responseSize", "Size of response bodies, in bytes.", st.size)
 	e.firstByte = histogram("imager_firstByteDuration", "Time from sending a request to receiving its response headers, in seconds.", st.firstByte)
 

@@ -107,7 +107,7 @@ func (o *Orchestrator) initRounds() []prometheus.Collector {
 	}
 	roundLatency := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "imager_orchestrator_round_latency_seconds",
-		Help: "Latency percentiles of the last finished round, from each request's intended send time, in seconds.",
+		Help: "Latency percentiles of the last finished round, from each request's intended send time (or its actual send, when earlier), in seconds.",
 	}, []string{"quantile"})
 	for i, q := range roundQuantiles {
 		o.roundLatency[i] = roundLatency.WithLabelValues(q)

@@ -190,7 +190,7 @@ imager_orchestrator_round_requests_total{outcome="lost"} 5
 imager_orchestrator_round_requests_total{outcome="server_error"} 3
 imager_orchestrator_round_requests_total{outcome="success"} 190
 imager_orchestrator_round_requests_total{outcome="timeout"} 2
-# HELP imager_orchestrator_round_latency_seconds Latency percentiles of the last finished round, from each request's intended send time, in seconds.
+# HELP imager_orchestrator_round_latency_seconds Latency percentiles of the last finished round, from each request's intended send time (or its actual send, when earlier), in seconds.
 # TYPE imager_orchestrator_round_latency_seconds gauge
 imager_orchestrator_round_latency_seconds{quantile="0.5"} 0.001
 imager_orchestrator_round_latency_seconds{quantile="0.9"} 0.003

@@ -34,8 +34,8 @@ func newReferenceExecutor(reg *prometheus.Registry) *referenceExecutor {
 	r := &referenceExecutor{
 		success:      prometheus.NewCounter(prometheus.CounterOpts{Name: "imager_success", Help: "Requests that got a 2xx or 3xx response."}),
 		failed:       prometheus.NewCounter(prometheus.CounterOpts{Name: "imager_failed", Help: "Failed requests: every outcome but success (4xx, 5xx, timeouts, connection errors, dropped and lost requests), the numerator of error_rate."}),
-		duration:     hist("imager_duration", "Latency of completed requests from their intended send time, in seconds (corrected for coordinated omission).", LatencyBuckets()),
-		successDur:   hist("imager_successDuration", "Latency of successful requests from their intended send time, in seconds.", LatencyBuckets()),
+		duration:     hist("imager_duration", "Latency of completed requests from their intended send time (or their actual send, when earlier), in seconds (corrected for coordinated omission).", LatencyBuckets()),
+		successDur:   hist("imager_successDuration", "Latency of successful requests from their intended send time (or their actual send, when earlier), in seconds.", LatencyBuckets()),
 		responseSize: hist("imager_responseSize", "Size of response bodies, in bytes.", SizeBuckets()),
 		firstB:       hist("imager_firstByteDuration", "Time from sending a request to receiving its response headers, in seconds.", LatencyBuckets()),
 		byOutcome:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imager_executor_requests_total", Help: "Finished requests, by outcome."}, []string{"outcome"}),

@@ -45,7 +45,7 @@ func newRunLatency() *runLatency {
 	bounds := LatencyBuckets()
 	r := &runLatency{
 		desc: prometheus.NewDesc(runLatencyName,
-			"Latency of every request that ended (success, 4xx, 5xx, timeout or connection error; not dropped or lost) in the run's finished rounds so far, from each request's intended send time, in seconds. Values come from microsecond HdrHistograms: a value is counted by the midpoint of its HdrHistogram bucket (three significant figures).",
+			"Latency of every request that ended (success, 4xx, 5xx, timeout or connection error; not dropped or lost) in the run's finished rounds so far, from each request's intended send time (or its actual send, when earlier), in seconds. Values come from microsecond HdrHistograms: a value is counted by the midpoint of its HdrHistogram bucket (three significant figures).",
 			nil, nil),
 		bounds:       bounds,
 		boundsMicros: make([]int64, len(bounds)),

@@ -184,7 +184,7 @@ func latencyChart(rounds []*results.Round) string {
 	}
 	return drawLines(lineSpec{
 		name: "latency", title: "Latency per round",
-		desc:   "Latency quantiles (p50, p90, p99, max) of each round in milliseconds, from each request's intended send time.",
+		desc:   "Latency quantiles (p50, p90, p99, max) of each round in milliseconds, from each request's intended send time (or its actual send, when earlier).",
 		xTitle: "round", yTitle: "latency (ms)", x0: x0, x1: x1, xTicks: ticks,
 		empty: "no rounds recorded",
 		series: []series{

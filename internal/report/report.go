@@ -120,7 +120,7 @@ func charts(rounds []*results.Round, t *totals, p *page) []chart {
 	}
 	out := []chart{
 		{Name: "rate", SVG: template.HTML(rateChart(rounds)), Caption: "Planned rate (dashed) against the rate at which requests actually went out."},
-		{Name: "latency", SVG: template.HTML(latencyChart(rounds)), Caption: "Latency from each request's intended send time, so a stalled client shows as latency (no coordinated omission)."},
+		{Name: "latency", SVG: template.HTML(latencyChart(rounds)), Caption: "Latency from each request's intended send time (or its actual send, when earlier), so a stalled client shows as latency (no coordinated omission)."},
 		{Name: "outcomes", SVG: template.HTML(outcomesChart(rounds)), Caption: "Every planned request ends in exactly one outcome; bars add up to the round's planned requests."},
 	}
 	if svg, ok := targetChart(rounds); ok {

@@ -303,7 +303,7 @@ func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // quantNote explains the quantile table.
 func quantNote(t *totals) string {
-	const base = "Latency runs from each request's intended send time, service time from its actual send."
+	const base = "Latency runs from each request's intended send time (or its actual send, when earlier: send windows), service time from its actual send."
 	if t.fromRounds {
 		return base + " Without a summary line, service time quantiles cannot be merged: each is the highest of the rounds'."
 	}

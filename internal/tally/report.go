@@ -137,8 +137,9 @@ type Report struct {
 	JobID string
 	Round int64
 	Counts
-	// Latency holds latency from each request's intended send time and
-	// Service the time from its actual send, both in microseconds.
+	// Latency holds latency from each request's intended send time (or its
+	// actual send, when earlier; see Sample.Latency) and Service the time
+	// from its actual send, both in microseconds.
 	Latency *hdrhistogram.Histogram
 	Service *hdrhistogram.Histogram
 	// FirstSend and LastSend bound the actual sends; zero when none was sent.

@@ -223,18 +223,29 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 	return r, nil
 }
 
-// paired returns try preceded by a wrk closed-loop run of refDuration (or
-// the configured duration when shorter), whose rate it appends to refs.
+// paired returns try preceded by a wrk closed-loop run of refSeconds,
+// whose rate it appends to refs. A wrk run that fails is logged and
+// leaves no rate; the attempt runs all the same.
 func (b *bench) paired(try attemptFunc, refs *[]float64) attemptFunc {
 	return func(ctx context.Context, rate int) (outcome, error) {
-		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, min(refDuration, b.cfg.Duration))
-		if err != nil {
-			return outcome{}, fmt.Errorf("wrk closed loop before an attempt at %d/s: %w", rate, err)
+		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, time.Duration(refSeconds(b.cfg))*time.Second)
+		switch {
+		case ctx.Err() != nil:
+			return outcome{}, ctx.Err()
+		case err != nil || ref.Rate <= 0:
+			fmt.Fprintf(b.log, "wrk closed loop, paired: failed (%v); the attempt at %d/s has no paired rate\n", err, rate)
+		default:
+			fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
+			*refs = append(*refs, ref.Rate)
 		}
-		fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
-		*refs = append(*refs, ref.Rate)
 		return try(ctx, rate)
 	}
+}
+
+// refSeconds is the length of the paired wrk runs in whole seconds:
+// refDuration, or the configured duration when shorter, at least 1.
+func refSeconds(c config) int {
+	return max(1, int(min(refDuration, c.Duration).Seconds()))
 }
 
 // median returns the median of vs (the mean of the middle two for an

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -319,7 +320,11 @@ func TestReportComparesLikeWithLike(t *testing.T) {
 		Highest: outcome{Rate: 72000, Requests: 720000, CPU: 9 * time.Second},
 		Fixed:   outcome{Rate: 5000, Requests: 50000, CPU: 1500 * time.Millisecond}} // 30 µs
 	var out strings.Builder
-	printReport(&out, c, machine{CPUs: 2, Model: "test"}, []row{wrk, im})
+	// vegeta's search had no paired run: it is compared with wrk's first.
+	vg := row{Name: "vegeta", Found: true,
+		Highest: outcome{Rate: 20000, Requests: 200000, CPU: 9 * time.Second},
+		Fixed:   outcome{Rate: 5000, Requests: 50000, CPU: 3 * time.Second}}
+	printReport(&out, c, machine{CPUs: 2, Model: "test"}, []row{wrk, im, vg})
 	text := out.String()
 	for _, want := range []string{
 		"| wrk -t1 -c50 paced in bursts (reference) | | | | | 4,700 | 20.0 | 0.80 |",
@@ -327,7 +332,8 @@ func TestReportComparesLikeWithLike(t *testing.T) {
 		"| 5,000 | 30.0 | 1.20 |",
 		"Lua delay() of 1 ms over 7 connections",
 		"delay of 10 ms over 50 connections",
-		"in 5s runs, one just before each attempt of that generator's search (imager: 7 runs, median 60,000 req/s)",
+		"in 5s runs, one just before each attempt of that generator's search (imager: 7 runs, median 60,000 req/s; vegeta: none, so wrk's first run)",
+		"| vegeta attack -max-workers=64 -connections=64, open loop | 20,000 | 0.25 |",
 		"imager holds 1.20× wrk's rate (goal ≥ 0.8; 0.90× wrk's first run); at 5,000/s it uses 1.20× the CPU per request of wrk paced in millisecond steps (goal ≤ 1.5), 1.50× that of wrk paced in bursts and 2.40× that of wrk's closed loop",
 	} {
 		if !strings.Contains(text, want) {
@@ -382,5 +388,32 @@ func TestMedian(t *testing.T) {
 		if got := median(tc.in); got != tc.want {
 			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestPairedSurvivesAFailedWrk: a paired wrk run that fails leaves no
+// rate, and the generator's attempt still runs and counts.
+func TestPairedSurvivesAFailedWrk(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset here")
+	}
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	b := &bench{cfg: c, wrk: "false", url: "http://127.0.0.1:1", log: &log}
+	var refs []float64
+	tried := 0
+	try := b.paired(func(_ context.Context, rate int) (outcome, error) {
+		tried++
+		return outcome{Planned: float64(rate), Rate: float64(rate)}, nil
+	}, &refs)
+	o, err := try(context.Background(), 1234)
+	if err != nil || tried != 1 || o.Rate != 1234 {
+		t.Errorf("attempt after a failed wrk: ran %d times, %+v, %v; want it run once, as is", tried, o, err)
+	}
+	if len(refs) != 0 || !strings.Contains(log.String(), "has no paired rate") {
+		t.Errorf("refs %v, log %q: want no rate and the failure logged", refs, log.String())
 	}
 }

@@ -81,9 +81,9 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		" imager's p99 is from the intended send time; wrk's and vegeta's from the actual send.\n",
 		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns,
 		fixed, c.FixedRuns)
-	fmt.Fprintf(w, "An open-loop rate's × wrk is to the median of wrk's closed-loop rate in %s runs, one just before each"+
-		" attempt of that generator's search (imager: %s); the first row's rate is wrk's first run, before every search.\n",
-		min(refDuration, c.Duration), refSummary(rows))
+	fmt.Fprintf(w, "An open-loop rate's × wrk is to the median of wrk's closed-loop rate in %ds runs, one just before each"+
+		" attempt of that generator's search (%s); the first row's rate is wrk's first run, before every search.\n",
+		refSeconds(c), refSummary(rows))
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
 		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
@@ -103,13 +103,20 @@ func (r row) reference(wrk row) float64 {
 	return wrk.Highest.Rate
 }
 
-// refSummary describes imager's paired wrk runs: how many, and their
-// median.
+// refSummary describes each open-loop generator's paired wrk runs: how
+// many, and their median.
 func refSummary(rows []row) string {
-	if len(rows) < 2 || rows[1].Refs == 0 {
-		return "none"
+	var parts []string
+	for _, r := range rows[1:] {
+		switch {
+		case r.Skipped != "":
+		case r.Refs == 0:
+			parts = append(parts, r.Name+": none, so wrk's first run")
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %d runs, median %s req/s", r.Name, r.Refs, thousands(r.Ref)))
+		}
 	}
-	return fmt.Sprintf("%d runs, median %s req/s", rows[1].Refs, thousands(rows[1].Ref))
+	return strings.Join(parts, "; ")
 }
 
 // highest formats a row's highest rate, noting a search that found none
