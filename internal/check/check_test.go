@@ -222,6 +222,11 @@ func TestCompileRefusesBadInput(t *testing.T) {
 }
 
 func TestPassPathAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		// The race detector makes sync.Pool drop items at random, and
+		// regexp keeps its matchers in one.
+		t.Skip("allocations are not measurable under the race detector")
+	}
 	e := fullExpect()
 	e.JSON["data.count"] = json.RawMessage(`2`)
 	e.JSON["data.items[1].name"] = json.RawMessage(`"gadget"`)
