@@ -38,10 +38,16 @@ version:
 ## test: format check, vet, staticcheck (lint), then every test with the
 ## race detector (this includes the end-to-end tests in test/e2e, which
 ## build and run the binaries), then every fuzz target for a few seconds
-## (fuzz-short).
+## (fuzz-short). The allocation tests skip themselves under the race
+## detector (it allocates, and makes sync.Pool drop items), so they run
+## once more without it.
 test: fmt-check vet lint k8s-tools
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -run 'Alloc' $(ALLOC_TEST_PKGS)
 	@$(MAKE) --no-print-directory fuzz-short
+
+## ALLOC_TEST_PKGS: the packages with allocation tests (Test*Alloc*).
+ALLOC_TEST_PKGS := ./internal/check ./internal/engine ./internal/metrics ./internal/tally
 
 ## demo: run the one-machine demo (a sumservice on loopback and a short step profile).
 demo:
