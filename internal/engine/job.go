@@ -19,14 +19,14 @@ import (
 // shown that it answers faster: rate × min(2 × L + batchWindow,
 // AssumedLatency), rounded up, at least MinAutoConnections and at most
 // MaxAutoConnections (and never more than the Runner's budget or
-// MaxInFlight). The batchWindow is there because a send window's requests
-// go out together. L is the highest
-// p99 latency, from the intended send time, of the last latencyMemory jobs
-// the Runner finished to the same address; the count grows back at once
-// with a slower target and shrinks only when the slow jobs are
-// latencyMemory jobs old. A target slower than AssumedLatency makes
-// requests queue for a connection, which latency reports honestly;
-// -connections (RunnerConfig.Connections) fixes the count.
+// MaxInFlight); batchWindow, because a send window's requests go out
+// together. L is the highest p99 latency, from the intended send time, of
+// the last latencyMemory jobs the Runner finished to the same address;
+// the count grows back at once with a slower target and shrinks only when
+// the slow jobs are latencyMemory jobs old. A target slower than
+// AssumedLatency makes requests queue for a connection, which latency
+// reports honestly; -connections (RunnerConfig.Connections) fixes the
+// count.
 //
 // Fewer connections are cheaper: each serves requests more often and less
 // socket state is touched (at 5,000/s on loopback, 8 connections cost 15%
@@ -227,8 +227,8 @@ func (j *jobRun) clocked() bool {
 
 // tick wakes the process at the start of each of j's send windows, with a
 // preciseTimer, until the last window has started or j stops (seen within
-// a window, or maxNap before the start): the runtime
-// then fires at once the timers of the workers waiting for that window.
+// a window, or maxNap before the start): the runtime then fires at once
+// the timers of the workers waiting for that window.
 // It returns at once when the system has no precise timer.
 func (j *jobRun) tick() {
 	t := newPreciseTimer()

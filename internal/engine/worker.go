@@ -74,8 +74,9 @@ func (w *worker) run() {
 
 // loop takes the job's requests in due order, one at a time: it sleeps
 // until the request is to be sent (jobRun.sendAt), drops it when the
-// job's backlog is past its bound, and sends it otherwise. A request taken late (every worker was
-// busy) goes out at once; its latency counts from its due time.
+// job's backlog is past its bound, and sends it otherwise. A request
+// taken late (every worker was busy) goes out at once; its latency counts
+// from its due time.
 func (w *worker) loop(s *slot) {
 	j := w.j
 	w.dropped.Outcome = tally.Dropped
