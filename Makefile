@@ -115,7 +115,7 @@ bench:
 ## bench-peers: imager side by side with wrk (and vegeta) on one core each
 ## against one nginx worker pinned to another core, all on 127.0.0.1;
 ## installs wrk and nginx-light from Debian when missing. Prints one table;
-## about 6 minutes (BENCH_PEERS_DURATION=3s for a quick try; the other
+## about 10 minutes (BENCH_PEERS_DURATION=3s for a quick try; the other
 ## BENCH_PEERS_* variables are in test/bench/peers/config.go). See
 ## docs/BENCHMARKS.md, section "Side by side with wrk".
 bench-peers:

@@ -54,7 +54,7 @@ func Thirds(values []float64, warm int) (early, middle, late float64, err error)
 		return 0, 0, 0, errTooFew
 	}
 	k := len(post) / 3
-	return median(post[:k]), median(post[k : len(post)-k]), median(post[len(post)-k:]), nil
+	return Median(post[:k]), Median(post[k : len(post)-k]), Median(post[len(post)-k:]), nil
 }
 
 // Check applies the rule to values, of which the first warm are the
@@ -79,8 +79,9 @@ func (r Rule) Check(values []float64, warm int) error {
 	return nil
 }
 
-// median returns the median of a non-empty slice, which it leaves as it is.
-func median(vs []float64) float64 {
+// Median returns the median of a non-empty slice (the mean of the middle
+// two for an even length), which it leaves as it is.
+func Median(vs []float64) float64 {
 	s := slices.Sorted(slices.Values(vs))
 	n := len(s)
 	if n%2 == 1 {

@@ -3,6 +3,7 @@ package soak
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -174,5 +175,22 @@ func TestRuleOnRecordedPoolStep(t *testing.T) {
 	}
 	if err := fdsRule.Check(v, 12); err == nil {
 		t.Error("recorded series with a second step: nil, want keeps growing")
+	}
+}
+
+// TestMedian: the middle value, or the mean of the middle two, with the
+// argument left in order.
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{5}, 5}, {[]float64{9, 1, 5}, 5}, {[]float64{80, 55, 60, 77}, 68.5}} {
+		in := slices.Clone(tc.in)
+		if got := Median(in); got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+		if !slices.Equal(in, tc.in) {
+			t.Errorf("Median reordered %v to %v", tc.in, in)
+		}
 	}
 }

@@ -32,9 +32,10 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/testutil/soak"
 )
 
 func main() {
@@ -211,7 +212,9 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log}
 	var err error
 	r.Highest, r.Found, err = s.run(ctx)
-	r.Ref, r.Refs = median(refs), len(refs)
+	if r.Refs = len(refs); r.Refs > 0 {
+		r.Ref = soak.Median(refs)
+	}
 	if err != nil {
 		return r, err
 	}
@@ -246,18 +249,4 @@ func (b *bench) paired(try attemptFunc, refs *[]float64) attemptFunc {
 // refDuration, or the configured duration when shorter, at least 1.
 func refSeconds(c config) int {
 	return max(1, int(min(refDuration, c.Duration).Seconds()))
-}
-
-// median returns the median of vs (the mean of the middle two for an
-// even count), 0 for none.
-func median(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(vs))
-	m := len(s) / 2
-	if len(s)%2 == 0 {
-		return (s[m-1] + s[m]) / 2
-	}
-	return s[m]
 }

@@ -379,18 +379,6 @@ func TestMedianByCPU(t *testing.T) {
 	}
 }
 
-// TestMedian: the middle value, or the mean of the middle two.
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		in   []float64
-		want float64
-	}{{nil, 0}, {[]float64{5}, 5}, {[]float64{9, 1, 5}, 5}, {[]float64{80, 55, 60, 77}, 68.5}} {
-		if got := median(tc.in); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 // TestPairedSurvivesAFailedWrk: a paired wrk run that fails leaves no
 // rate, and the generator's attempt still runs and counts.
 func TestPairedSurvivesAFailedWrk(t *testing.T) {
