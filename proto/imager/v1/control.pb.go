@@ -988,7 +988,8 @@ type NameReport struct {
 	ConnectionErrors int64                  `protobuf:"varint,8,opt,name=connection_errors,json=connectionErrors,proto3" json:"connection_errors,omitempty"`
 	Dropped          int64                  `protobuf:"varint,9,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	Lost             int64                  `protobuf:"varint,10,opt,name=lost,proto3" json:"lost,omitempty"`
-	// Latency from the intended send time, encoded as in Report.
+	// Latency from each request's intended send time, or its earlier
+	// actual send, encoded as in Report.
 	LatencyHistogram []byte `protobuf:"bytes,11,opt,name=latency_histogram,json=latencyHistogram,proto3" json:"latency_histogram,omitempty"`
 	// Responses that failed a response check.
 	CheckFailed   int64 `protobuf:"varint,12,opt,name=check_failed,json=checkFailed,proto3" json:"check_failed,omitempty"`
@@ -1194,8 +1195,9 @@ type Report struct {
 	Dropped int64 `protobuf:"varint,10,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	// Response body bytes received.
 	ResponseBytes int64 `protobuf:"varint,11,opt,name=response_bytes,json=responseBytes,proto3" json:"response_bytes,omitempty"`
-	// Latency from each request's intended send time, HdrHistogram V2
-	// compressed encoding, microseconds.
+	// Latency from each request's intended send time, or its earlier
+	// actual send (a request sent early in its 1 ms send window), HdrHistogram
+	// V2 compressed encoding, microseconds.
 	LatencyHistogram []byte `protobuf:"bytes,12,opt,name=latency_histogram,json=latencyHistogram,proto3" json:"latency_histogram,omitempty"`
 	// Service time from the actual send, same encoding.
 	ServiceHistogram []byte `protobuf:"bytes,13,opt,name=service_histogram,json=serviceHistogram,proto3" json:"service_histogram,omitempty"`
