@@ -86,10 +86,13 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		refSeconds(c), refSummary(rows))
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
-		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
-			" in millisecond steps (goal ≤ 1.5), %s× that of wrk paced in bursts and %s× that of wrk's closed loop\n",
-			ratio(im.Highest.Rate, im.reference(wrk), im.Found), ratio(im.Highest.Rate, wrk.Highest.Rate, im.Found), fixed, ratio(im.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest(), true),
-			ratio(im.Fixed.cpuPerRequest(), wrk.Burst.cpuPerRequest(), true), ratio(im.Fixed.cpuPerRequest(), wrk.Highest.cpuPerRequest(), true))
+		ref, cpu, wrkCPU := im.reference(wrk), im.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest()
+		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8: %s; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
+			" in millisecond steps (goal ≤ 1.5: %s), %s× that of wrk paced in bursts and %s× that of wrk's closed loop\n",
+			ratio(im.Highest.Rate, ref, im.Found), verdict(im.Found && ref > 0 && im.Highest.Rate >= 0.8*ref),
+			ratio(im.Highest.Rate, wrk.Highest.Rate, im.Found), fixed, ratio(cpu, wrkCPU, true),
+			verdict(wrkCPU > 0 && cpu <= 1.5*wrkCPU),
+			ratio(cpu, wrk.Burst.cpuPerRequest(), true), ratio(cpu, wrk.Highest.cpuPerRequest(), true))
 	}
 }
 
@@ -137,6 +140,15 @@ func ratio(a, b float64, ok bool) string {
 		return "-"
 	}
 	return strconv.FormatFloat(a/b, 'f', 2, 64)
+}
+
+// verdict says whether a goal is met, judged on unrounded figures (a
+// ratio of 0.797 prints as 0.80 and does not meet a goal of 0.8).
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "not met"
 }
 
 // latency formats a duration in milliseconds.
