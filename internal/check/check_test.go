@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PeladoCollado/imager/internal/testutil/race"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -222,7 +223,7 @@ func TestCompileRefusesBadInput(t *testing.T) {
 }
 
 func TestPassPathAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		// The race detector makes sync.Pool drop items at random, and
 		// regexp keeps its matchers in one.
 		t.Skip("allocations are not measurable under the race detector")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/testutil/race"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -93,7 +94,7 @@ func TestOverlappingJobsShareBudget(t *testing.T) {
 // measurement gets three attempts; the race detector's slowdown makes it
 // meaningless, so it is skipped there.
 func TestLatencyUnderStall(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("latency within 5% is not measurable under the race detector")
 	}
 	var fails []string

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/internal/testutil/race"
 )
 
 // loopReader serves data over and over, as a connection answering every
@@ -78,7 +79,7 @@ func (rj *readJudge) one(t testing.TB, smp *tally.Sample) {
 // nothing once the slot's buffers have grown, on the plain path and for
 // the headers of a fasthttp response.
 func TestJudgeAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocations are not measurable under the race detector")
 	}
 	all := `{"status":[200],"header":{"Content-Type":"application/json","Date":true},"max_latency":"1s",` +

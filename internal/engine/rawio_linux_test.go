@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/PeladoCollado/imager/internal/testutil/race"
 )
 
 // loopbackPair returns both ends of a TCP connection on loopback: the
@@ -125,7 +127,7 @@ func TestRawIOAfterCloseFails(t *testing.T) {
 // TestRawIOAllocatesNothing: a write and a read of a warm connection
 // allocate nothing.
 func TestRawIOAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
 	tc, srv := loopbackPair(t)

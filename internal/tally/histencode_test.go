@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/PeladoCollado/imager/internal/testutil/race"
 )
 
 // encodeCase is a histogram to encode and how to build it.
@@ -210,7 +212,7 @@ func TestEncodeHistogramReusesNothingVisible(t *testing.T) {
 }
 
 func TestEncodeHistogramAllocations(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocations")
 	}
 	h := randomLatencies(t, 1, 5000, 100)
