@@ -243,11 +243,12 @@ func (j *jobRun) tick() {
 func (j *jobRun) tickOn(t *preciseTimer) {
 	last := j.sendAt(j.due(j.n - 1))
 	for !j.stopped.Load() {
+		// The next window start: the job's start, or the end of the
+		// window now falls in.
 		now := time.Now()
-		off := now.Sub(j.start)
 		next := j.start
-		if off >= 0 {
-			next = j.start.Add((off/j.window + 1) * j.window)
+		if !now.Before(j.start) {
+			next = j.sendAt(now).Add(j.window)
 		}
 		if next.After(last) {
 			return
