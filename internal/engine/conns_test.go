@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/PeladoCollado/imager/internal/tally"
 	"github.com/PeladoCollado/imager/internal/testutil/race"
+	"github.com/PeladoCollado/imager/internal/testutil/tlstest"
 	"github.com/PeladoCollado/imager/types"
 )
 
@@ -155,9 +157,10 @@ func stallRun(t *testing.T) string {
 
 // A job without a configured connection count is sized by its rate and the
 // latency its target showed: rate × AssumedLatency before any job
-// finished, then rate × min(2 × the highest p99 of the last latencyMemory
-// jobs to that address + batchWindow, AssumedLatency), within
-// [MinAutoConnections, MaxAutoConnections].
+// finished, then rate × min(2 × the highest sizing latency of the last
+// latencyMemory jobs to that address + batchWindow, AssumedLatency), within
+// [MinAutoConnections, MaxAutoConnections]. A job's sizing latency is the
+// mean of its target times when it has them, its p99 latency otherwise.
 func TestAutoConnectionsFollowLatency(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
@@ -186,52 +189,52 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 	}
 	// Latencies are recorded below round figures: the histogram reports
 	// the top of a value's bucket.
-	r.latency.note(addr, report(1999*time.Microsecond))
+	r.latency.note(addr, report(1999*time.Microsecond), targetTimes{})
 	if got, want := workers(), 25; got != want { // 5,000/s × (2 × 2 ms + 1 ms)
 		t.Fatalf("after a 2 ms p99: %d connections, want %d", got, want)
 	}
-	r.latency.note("127.0.0.1:2", report(time.Second))
+	r.latency.note("127.0.0.1:2", report(time.Second), targetTimes{})
 	if got := workers(); got != 25 {
 		t.Fatalf("another address's latency changed the count to %d", got)
 	}
-	r.latency.note(addr, report(7990*time.Microsecond))
+	r.latency.note(addr, report(7990*time.Microsecond), targetTimes{})
 	if got, want := workers(), 85; got != want { // grows at once: 5,000/s × (2 × 8 ms + 1 ms)
 		t.Fatalf("after an 8 ms p99: %d connections, want %d", got, want)
 	}
-	r.latency.note(addr, report(9990*time.Microsecond))
+	r.latency.note(addr, report(9990*time.Microsecond), targetTimes{})
 	if got, want := workers(), 100; got != want { // 5,000/s × 20 ms at most
 		t.Fatalf("after a 10 ms p99: %d connections, want %d", got, want)
 	}
 	for range latencyMemory - 1 {
-		r.latency.note(addr, report(100*time.Microsecond))
+		r.latency.note(addr, report(100*time.Microsecond), targetTimes{})
 		if got := workers(); got != 100 {
 			t.Fatalf("the slow job is still remembered, yet %d connections, want 100", got)
 		}
 	}
-	r.latency.note(addr, report(100*time.Microsecond))
+	r.latency.note(addr, report(100*time.Microsecond), targetTimes{})
 	if got, want := workers(), 6; got != want { // 5,000/s × (2 × 0.1 ms + 1 ms)
 		t.Fatalf("once the slow job is forgotten: %d connections, want %d", got, want)
 	}
 	if got := autoConnections(100, time.Second, time.Microsecond); got != MinAutoConnections { // 100/s × 1 ms
 		t.Fatalf("a slow job to a fast target gets %d connections, want the floor of %d", got, MinAutoConnections)
 	}
-	r.latency.note(addr, report(time.Minute))
+	r.latency.note(addr, report(time.Minute), targetTimes{})
 	if got, want := workers(), 100; got != want { // never past rate × AssumedLatency
 		t.Fatalf("after a 1 min p99: %d connections, want %d", got, want)
 	}
 	var fresh latencyMemo
 	refused := report(time.Microsecond) // a target refusing connections fails fast
 	refused.Sent, refused.ConnErrors = 100, 10
-	fresh.note(addr, refused)
+	fresh.note(addr, refused, targetTimes{})
 	if got := fresh.sizing(addr); got != AssumedLatency {
 		t.Fatalf("after a job with 10%% connection errors the sizing latency is %v, want %v", got, AssumedLatency)
 	}
 	refused.ConnErrors = 9
-	fresh.note(addr, refused)
+	fresh.note(addr, refused, targetTimes{})
 	if got := fresh.sizing(addr); got != time.Microsecond {
 		t.Fatalf("after a job with 9%% connection errors the sizing latency is %v, want 1µs", got)
 	}
-	r.latency.note(addr, tally.NewReport("empty", 0)) // nothing completed: no change
+	r.latency.note(addr, tally.NewReport("empty", 0), targetTimes{}) // nothing completed: no change
 	if got, want := workers(), 100; got != want {
 		t.Fatalf("an empty report changed the count to %d", got)
 	}
@@ -239,13 +242,24 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 	if got, want := workers(), MaxAutoConnections; got != want {
 		t.Fatalf("at 100,000/s: %d connections, want %d", got, want)
 	}
+	// Target times, when a job has them, size it rather than its p99
+	// latency, which counts the generator's own delays.
+	for range latencyMemory {
+		r.latency.note(addr, report(time.Minute), targetTimes{sum: 100 * time.Millisecond, n: 200})
+	}
+	if got, want := workers(), 200; got != want { // 100,000/s × (2 × 0.5 ms + 1 ms)
+		t.Fatalf("after jobs with a mean target time of 0.5 ms: %d connections, want %d", got, want)
+	}
 }
 
-// Runner.Run remembers what it measured: after a job against a fast
-// target, the next job at the same rate gets fewer connections than the
-// first guess.
-func TestRunSizesNextJobByLatency(t *testing.T) {
-	srv := target(t, func(w http.ResponseWriter, r *http.Request) {})
+// Runner.Run remembers what it measured: after a job to an http target,
+// the next job to it is sized by the mean target time of the job's
+// requests, which includes the target's own delay (here 2 ms a response)
+// and is at most their mean time to the response head; after a job to an
+// https target, by the job's p99 latency.
+func TestRunSizesNextJobByTargetTime(t *testing.T) {
+	const delay = 2 * time.Millisecond
+	srv := target(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(delay) })
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
 	job := tally.Job{TargetURL: srv, Duration: 200 * time.Millisecond, Count: 200, Timeout: 5 * time.Second,
@@ -254,16 +268,31 @@ func TestRunSizesNextJobByLatency(t *testing.T) {
 	job.StartAt = time.Now()
 	rep := r.Run(context.Background(), job)
 	checkAccounted(t, rep)
-	p99 := tally.Percentile(rep.Latency, 99)
-	want := autoConnections(job.Count, job.Duration, p99)
+	if rep.Success != int64(job.Count) {
+		t.Fatalf("success %d of %d: %+v %v", rep.Success, job.Count, rep.Counts, rep.Errors)
+	}
+	lat := r.latency.sizing(strings.TrimPrefix(srv, "http://"))
+	// The histogram's mean is of bucket values, within 0.1%.
+	meanService := time.Duration(rep.Service.Mean()*1.001+1) * time.Microsecond
+	if lat < delay || lat > meanService {
+		t.Fatalf("sizing latency %v, want the mean target time: at least the target's %v, at most the mean service time %v", lat, delay, meanService)
+	}
+	want := autoConnections(job.Count, job.Duration, lat)
 	j, err := r.newJobRun(context.Background(), job, tally.NewReport("next", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(j.workers) != want {
-		t.Fatalf("next job: %d connections, want %d for a p99 of %v", len(j.workers), want, p99)
+		t.Fatalf("next job: %d connections, want %d for a sizing latency of %v", len(j.workers), want, lat)
 	}
-	if p99 < 5*time.Millisecond && want >= first {
-		t.Fatalf("p99 %v yet %d connections, not fewer than the first job's %d", p99, want, first)
+	if lat < 5*time.Millisecond && want >= first {
+		t.Fatalf("sizing latency %v yet %d connections, not fewer than the first job's %d", lat, want, first)
+	}
+
+	cert := tlstest.SelfSigned(t)
+	tlsSrv := tlstest.NewServer(t, cert, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	rep = runTLS(t, r, tlsSrv.URL, &tally.TLSConfig{CAPEM: cert.CertPEM}, 20)
+	if got, want := r.latency.sizing(strings.TrimPrefix(tlsSrv.URL, "https://")), tally.Percentile(rep.Latency, 99); got != want {
+		t.Fatalf("after a job to an https target the sizing latency is %v, want its p99 latency %v", got, want)
 	}
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -13,105 +12,6 @@ import (
 
 	"github.com/PeladoCollado/imager/internal/tally"
 )
-
-// Automatic connection sizing: a job without a configured connection count
-// gets its rate × AssumedLatency connections, or fewer when its target has
-// shown that it answers faster: rate × min(2 × L + batchWindow,
-// AssumedLatency), rounded up, at least MinAutoConnections and at most
-// MaxAutoConnections (and never more than the Runner's budget or
-// MaxInFlight); batchWindow, because a send window's requests go out
-// together. L is the highest p99 latency, from the intended send time, of
-// the last latencyMemory jobs the Runner finished to the same address;
-// the count grows back at once with a slower target and shrinks only when
-// the slow jobs are latencyMemory jobs old. A target slower than
-// AssumedLatency makes requests queue for a connection, which latency
-// reports honestly; -connections (RunnerConfig.Connections) fixes the
-// count.
-//
-// Fewer connections are cheaper: each serves requests more often and less
-// socket state is touched (at 5,000/s on loopback, 8 connections cost 15%
-// less CPU than 100). More than rate × AssumedLatency are not given even to
-// a slow target: the responses of a stall then arrive together and their
-// handling delays the last ones (p99.9 under a 100 ms stall at 1,000/s was
-// 4-5% high with 184 connections, 2% with 20). A job's connection count
-// never grows while it runs.
-const (
-	AssumedLatency     = 20 * time.Millisecond
-	MinAutoConnections = 4
-	MaxAutoConnections = 256
-	// autoHeadroom is how many times the in-flight requests the latency
-	// implies a job gets connections for.
-	autoHeadroom = 2
-	// latencyMemory is how many finished jobs per address the sizing
-	// remembers.
-	latencyMemory = 8
-)
-
-// autoConnections returns the connections for count requests over d at
-// latency lat: count ÷ d × min(autoHeadroom × lat + batchWindow,
-// AssumedLatency), rounded up, within [MinAutoConnections,
-// MaxAutoConnections].
-func autoConnections(count int, d, lat time.Duration) int {
-	if d <= 0 {
-		return MaxAutoConnections
-	}
-	busy := min(autoHeadroom*lat+batchWindow, AssumedLatency)
-	need := math.Ceil(float64(count) * float64(busy) / float64(d))
-	return int(min(max(need, MinAutoConnections), MaxAutoConnections))
-}
-
-// latencyMemo remembers, per target address, the p99 latency of the last
-// latencyMemory jobs the Runner finished. It is safe for concurrent use.
-type latencyMemo struct {
-	mu   sync.Mutex
-	byTo map[string]*latencyRing
-}
-
-// latencyRing is the p99 latencies of one address's last jobs.
-type latencyRing struct {
-	p99  [latencyMemory]time.Duration
-	next int
-}
-
-// note records rep's p99 latency for addr. A report without latencies
-// (nothing completed) records nothing, nor does one with connection
-// errors in a tenth or more of its requests: a target that refuses
-// connections fails fast, and its latency would size the next job too
-// small for the target once it is back.
-func (m *latencyMemo) note(addr string, rep *tally.Report) {
-	if rep.Latency == nil || rep.Latency.TotalCount() == 0 || (rep.ConnErrors > 0 && rep.ConnErrors*10 >= rep.Sent) {
-		return
-	}
-	p99 := time.Duration(rep.Latency.ValueAtQuantile(99)) * time.Microsecond
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.byTo == nil {
-		m.byTo = make(map[string]*latencyRing)
-	}
-	ring := m.byTo[addr]
-	if ring == nil {
-		ring = &latencyRing{}
-		m.byTo[addr] = ring
-	}
-	ring.p99[ring.next%latencyMemory] = p99
-	ring.next++
-}
-
-// sizing returns the latency to size a job to addr by: the highest
-// remembered p99, or AssumedLatency when none is remembered.
-func (m *latencyMemo) sizing(addr string) time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ring := m.byTo[addr]
-	if ring == nil {
-		return AssumedLatency
-	}
-	var hi time.Duration
-	for _, d := range ring.p99[:min(ring.next, latencyMemory)] {
-		hi = max(hi, d)
-	}
-	return hi
-}
 
 // jobRun is the state of one job while it runs: what its workers share.
 // Workers write only next, stopped (through stop) and, through flush, the
@@ -302,8 +202,10 @@ func (j *jobRun) stop() {
 	}
 }
 
-// finish folds the workers' tallies into rep once every worker returned.
-func (j *jobRun) finish(rep *tally.Report) {
+// finish folds the workers' tallies into rep once every worker returned,
+// and returns the target times of its requests (none to an https target).
+func (j *jobRun) finish(rep *tally.Report) targetTimes {
+	var tt targetTimes
 	taken := min(int(j.next.Load()), j.n)
 	rep.Planned = int64(taken)
 	var drops int64
@@ -315,6 +217,7 @@ func (j *jobRun) finish(rep *tally.Report) {
 		rep.Dials += w.dials
 		rep.DialErrors += w.dialErrs
 		drops += w.counts.Dropped
+		tt.merge(w.target)
 		if !w.first.IsZero() && (rep.FirstSend.IsZero() || w.first.Before(rep.FirstSend)) {
 			rep.FirstSend = w.first
 		}
@@ -328,4 +231,5 @@ func (j *jobRun) finish(rep *tally.Report) {
 		// exactly one outcome.
 		nr.Planned = nr.Accounted()
 	}
+	return tt
 }

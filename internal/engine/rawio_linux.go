@@ -41,6 +41,8 @@ type rawIO struct {
 	wrfunc func(fd uintptr) bool
 	// readWaits counts the read attempts that found nothing to read.
 	readWaits int64
+	// stamp keeps the arrival time of the response (rxstamp_linux.go).
+	stamp rxStamp
 }
 
 // newRawIO returns a rawIO for conn, or nil when conn has no raw access.
@@ -55,11 +57,15 @@ func newRawIO(conn net.Conn) *rawIO {
 	}
 	r := &rawIO{rc: rc}
 	r.rfunc, r.wfunc, r.wrfunc = r.doRead, r.doWrite, r.doWriteRead
+	r.stamp.on = enableRxStamps(rc)
 	return r
 }
 
 // doRead is one read attempt; false asks the poller to wait.
 func (r *rawIO) doRead(fd uintptr) bool {
+	if r.stamp.on {
+		return r.doRecv(fd)
+	}
 	n, e, ok := rawCall(syscall.SYS_READ, fd, r.rbuf)
 	r.rn, r.rerr = n, e
 	if !ok {

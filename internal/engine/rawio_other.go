@@ -2,7 +2,10 @@
 
 package engine
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // rawIO is only used on Linux; elsewhere connections use net.Conn.
 type rawIO struct{}
@@ -12,3 +15,6 @@ func newRawIO(net.Conn) *rawIO { return nil }
 func (*rawIO) read([]byte) (int, error)                  { panic("unreachable") }
 func (*rawIO) write([]byte) (int, error)                 { panic("unreachable") }
 func (*rawIO) writeRead(_, _ []byte) (int, error, error) { panic("unreachable") }
+
+func (*rawIO) clearArrival()                                 { panic("unreachable") }
+func (*rawIO) answeredAfter(time.Time) (time.Duration, bool) { panic("unreachable") }

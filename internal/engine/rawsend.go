@@ -124,6 +124,12 @@ func (s *slot) sendPlain(p *prepared, deadline time.Time, smp *tally.Sample) {
 	h, err := s.exchange(p, start, deadline)
 	headers := time.Now()
 	smp.FirstByte = headers.Sub(start)
+	s.answered = smp.FirstByte
+	if c := s.conn.Load(); c != nil && c.raw != nil {
+		if d, ok := c.raw.answeredAfter(start); ok {
+			s.answered = min(d, smp.FirstByte)
+		}
+	}
 	smp.Err = err
 	if err != nil {
 		s.dropConn()
@@ -170,6 +176,9 @@ func (s *slot) exchange(p *prepared, now, deadline time.Time) (respHead, error) 
 	c, err := s.plainConn(now, deadline)
 	if err != nil {
 		return respHead{}, err
+	}
+	if c.raw != nil {
+		c.raw.clearArrival()
 	}
 	// One deadline for the write, the head and the body.
 	if err := c.SetDeadline(deadline); err != nil {

@@ -204,8 +204,8 @@ func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
 		wg.Go(j.tick)
 	}
 	wg.Wait()
-	j.finish(rep)
-	r.latency.note(j.addr, rep)
+	tt := j.finish(rep)
+	r.latency.note(j.addr, rep, tt)
 }
 
 // startLead is how long before its start time a job's workers start

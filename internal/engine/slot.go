@@ -30,7 +30,10 @@ type slot struct {
 	rd      respReader           // http only
 	jb      judgeBuf             // what response checks read
 	lastUse time.Time            // http only: when conn last finished a request
-	buf     []entry
+	// answered is the target time of the last request sent (http only,
+	// see targetTimes).
+	answered time.Duration
+	buf      []entry
 
 	dials, dialErrs atomic.Int64
 	conn            atomic.Pointer[trackedConn]

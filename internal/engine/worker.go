@@ -42,6 +42,7 @@ type worker struct {
 	dials     int64
 	dialErrs  int64
 	dropped   tally.Sample
+	target    targetTimes // of the requests answered, to an http target
 	timer     *preciseTimer
 	noTimer   bool
 	long      *time.Timer // for waits longer than maxNap, made on first use
@@ -206,6 +207,9 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	}
 	w.counts.Count(smp.Outcome)
 	if smp.Outcome != tally.Lost {
+		if !s.isTLS {
+			w.target.add(s.answered)
+		}
 		w.counts.ResponseBytes += int64(smp.Bytes)
 		if smp.Err != nil {
 			w.errs.AddError(j.reason(smp), 1)
