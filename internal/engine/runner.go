@@ -93,7 +93,8 @@ type Runner struct {
 	connections int           // configured; 0 means sized per job
 	tokens      chan struct{} // one per idle slot
 	idle        slotStack
-	latency     latencyMemo // what sizes jobs without a configured count
+	latency     latencyMemo   // what sizes jobs without a configured count
+	lead        time.Duration // startLead; longer in tests
 
 	mu     sync.Mutex
 	active map[*jobRun]struct{}
@@ -114,7 +115,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	r := &Runner{
 		client: cfg.Client, tls: tlsClients{}, observer: cfg.Observer,
 		maxInFlight: cfg.MaxInFlight, connections: max(cfg.Connections, 0),
-		tokens: make(chan struct{}, budget), active: make(map[*jobRun]struct{}),
+		tokens: make(chan struct{}, budget), active: make(map[*jobRun]struct{}), lead: startLead,
 	}
 	for range budget {
 		r.idle.idle = append(r.idle.idle, &slot{})
@@ -180,7 +181,7 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 	}
 	// Workers take connections only shortly before the job starts, so that
 	// a job sent ahead leaves them to the jobs running now.
-	if !waitCtx(ctx, time.Until(job.StartAt)-startLead) {
+	if !waitCtx(ctx, time.Until(job.StartAt)-r.lead) {
 		rep.Planned = 0
 		return rep
 	}
@@ -209,7 +210,7 @@ func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
 }
 
 // startLead is how long before its start time a job's workers start
-// taking connections.
+// taking connections and opening those they lack (worker.warm).
 const startLead = 20 * time.Millisecond
 
 // waitCtx waits for d or until ctx ends, and reports whether ctx is still

@@ -70,7 +70,21 @@ func (w *worker) run() {
 		s.unbind()
 		j.r.release(s)
 	}()
+	w.warm(s)
 	w.loop(s)
+}
+
+// warm opens s's connection to an http target when it has none, if the
+// job has not started yet (its workers start Runner.lead ahead), so that
+// the first requests do not wait for a TCP handshake: as with wrk, the
+// connections are set up before the test's clock runs for them. A failed
+// dial is counted as any other, and the first request dials again.
+func (w *worker) warm(s *slot) {
+	now := time.Now()
+	if s.isTLS || !now.Before(w.j.start) {
+		return
+	}
+	_, _ = s.plainConn(now, now.Add(w.j.timeout))
 }
 
 // loop takes the job's requests in due order, one at a time: it sleeps

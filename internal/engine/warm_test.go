@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PeladoCollado/imager/internal/tally"
+	"github.com/PeladoCollado/imager/types"
+)
+
+// A job's workers open their connections to an http target in the job's
+// lead, before its first request is due (worker.warm), so that no request
+// waits for a handshake. The lead is lengthened here to 300 ms, so that a
+// slow machine cannot blur before and after.
+func TestWorkersConnectBeforeTheStart(t *testing.T) {
+	var mu sync.Mutex
+	var accepted []time.Time
+	var first time.Time
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first.IsZero() {
+			first = time.Now()
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			accepted = append(accepted, time.Now())
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	r := NewRunner(RunnerConfig{Connections: 4})
+	defer r.CloseConnections()
+	r.lead = 300 * time.Millisecond
+	start := time.Now().Add(400 * time.Millisecond)
+	rep := r.Run(context.Background(), tally.Job{
+		TargetURL: srv.URL, StartAt: start, Duration: 100 * time.Millisecond, Count: 40,
+		Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}},
+	})
+	checkAccounted(t, rep)
+	if rep.Success != 40 || rep.Dials != 4 || rep.DialErrors != 0 {
+		t.Fatalf("success %d, dials %d, failed %d; want 40, 4, 0: %v", rep.Success, rep.Dials, rep.DialErrors, rep.Errors)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(accepted) != 4 {
+		t.Fatalf("the target accepted %d connections, want 4", len(accepted))
+	}
+	for i, at := range accepted {
+		if !at.Before(start) {
+			t.Errorf("connection %d accepted %v after the job's start", i, at.Sub(start))
+		}
+	}
+	if first.Before(start) {
+		t.Errorf("the first request arrived %v before the job's start", start.Sub(first))
+	}
+}
+
+// A connection that cannot be opened ahead is counted as a failed dial,
+// and the request dials again when it is due: two workers, two requests,
+// four failed dials and two connection errors.
+func TestFailedWarmDialIsCounted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: dials are refused
+
+	r := NewRunner(RunnerConfig{Connections: 2})
+	defer r.CloseConnections()
+	r.lead = 200 * time.Millisecond
+	rep := r.Run(context.Background(), tally.Job{
+		TargetURL: "http://" + addr, StartAt: time.Now().Add(250 * time.Millisecond), Duration: 10 * time.Millisecond,
+		Count: 2, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}},
+	})
+	checkAccounted(t, rep)
+	if rep.ConnErrors != 2 || rep.DialErrors != 4 || rep.Dials != 0 {
+		t.Fatalf("connection errors %d, failed dials %d, dials %d; want 2, 4, 0: %v", rep.ConnErrors, rep.DialErrors, rep.Dials, rep.Errors)
+	}
+}
