@@ -217,8 +217,12 @@ func (s *slot) exchange(p *prepared, now, deadline time.Time) (respHead, error) 
 // idle keep-alive connections, and a request sent as they do fails).
 // Dial errors are returned as the dialer gives them, naming the address.
 func (s *slot) plainConn(now, deadline time.Time) (*trackedConn, error) {
-	c := s.conn.Load()
-	if c != nil && !c.closed.Load() && now.Sub(s.lastUse) <= idleConn {
+	if c := s.usableConn(now); c != nil {
+		if s.ahead {
+			// Opened ahead: counted now that a request goes out on it.
+			s.ahead = false
+			s.dials.Add(1)
+		}
 		return c, nil
 	}
 	s.dropConn()
@@ -232,6 +236,39 @@ func (s *slot) plainConn(now, deadline time.Time) (*trackedConn, error) {
 	return tc, nil
 }
 
+// usableConn returns s's connection when it is open and has not been
+// idle longer than idleConn, nil otherwise.
+func (s *slot) usableConn(now time.Time) *trackedConn {
+	c := s.conn.Load()
+	if c != nil && !c.closed.Load() && now.Sub(s.lastUse) <= idleConn {
+		return c
+	}
+	return nil
+}
+
+// openAhead opens s's connection before its first request is due
+// (worker.warm) when s has no usable one. The dial is counted when a
+// request first goes out on the connection (plainConn), since a report's
+// dials count connections opened to send requests and so stay at most its
+// requests (the orchestrator refuses more); a connection opened ahead that
+// no request used is not counted. A failed dial is not counted either: the
+// first request dials again and counts its own attempt.
+func (s *slot) openAhead(now, deadline time.Time) {
+	if s.usableConn(now) != nil {
+		return
+	}
+	s.dropConn()
+	nc, err := s.client.dial(s.addr, deadline.Sub(now))
+	if err != nil {
+		return
+	}
+	tc := nc.(*trackedConn)
+	s.conn.Store(tc)
+	s.rd.reset(tc)
+	s.lastUse = now
+	s.ahead = true
+}
+
 // dropConn closes s's connection, if any, and forgets what was read
 // from it.
 func (s *slot) dropConn() {
@@ -240,6 +277,7 @@ func (s *slot) dropConn() {
 		s.conn.Store(nil)
 	}
 	s.rd.reset(nil)
+	s.ahead = false
 }
 
 // armIdle starts the countdown after which an unbound slot's plain

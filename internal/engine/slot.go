@@ -30,6 +30,9 @@ type slot struct {
 	rd      respReader           // http only
 	jb      judgeBuf             // what response checks read
 	lastUse time.Time            // http only: when conn last finished a request
+	// ahead is set while conn was opened ahead of its first request and
+	// is not counted yet (openAhead).
+	ahead bool
 	// answered is the target time of the last request sent (http only,
 	// see targetTimes).
 	answered time.Duration

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,10 +66,13 @@ func TestWorkersConnectBeforeTheStart(t *testing.T) {
 	}
 }
 
-// A connection that cannot be opened ahead is counted as a failed dial,
-// and the request dials again when it is due: two workers, two requests,
-// four failed dials and two connection errors.
-func TestFailedWarmDialIsCounted(t *testing.T) {
+// A connection opened ahead counts as a dial only once a request goes out
+// on it, so that a report's dials stay at most its requests (the
+// orchestrator refuses a report with more): a dial that fails ahead is not
+// counted, the request dials again and counts its own attempt (two workers,
+// two requests: two failed dials and two connection errors); and a job
+// stopped before its start counts none of the connections it opened.
+func TestWarmDialsCountOnlyWhenUsed(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,12 +83,41 @@ func TestFailedWarmDialIsCounted(t *testing.T) {
 	r := NewRunner(RunnerConfig{Connections: 2})
 	defer r.CloseConnections()
 	r.lead = 200 * time.Millisecond
-	rep := r.Run(context.Background(), tally.Job{
-		TargetURL: "http://" + addr, StartAt: time.Now().Add(250 * time.Millisecond), Duration: 10 * time.Millisecond,
-		Count: 2, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}},
-	})
+	job := tally.Job{TargetURL: "http://" + addr, StartAt: time.Now().Add(250 * time.Millisecond), Duration: 10 * time.Millisecond,
+		Count: 2, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}}
+	rep := r.Run(context.Background(), job)
 	checkAccounted(t, rep)
-	if rep.ConnErrors != 2 || rep.DialErrors != 4 || rep.Dials != 0 {
-		t.Fatalf("connection errors %d, failed dials %d, dials %d; want 2, 4, 0: %v", rep.ConnErrors, rep.DialErrors, rep.Dials, rep.Errors)
+	if rep.ConnErrors != 2 || rep.DialErrors != 2 || rep.Dials != 0 {
+		t.Fatalf("refused: connection errors %d, failed dials %d, dials %d; want 2, 2, 0: %v", rep.ConnErrors, rep.DialErrors, rep.Dials, rep.Errors)
+	}
+
+	var accepted atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	r = NewRunner(RunnerConfig{Connections: 3})
+	defer r.CloseConnections()
+	r.lead = 5 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for deadline := time.Now().Add(4 * time.Second); accepted.Load() < 3 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	job.TargetURL, job.StartAt, job.Count = srv.URL, time.Now().Add(5*time.Second), 10
+	rep = r.Run(ctx, job)
+	checkAccounted(t, rep)
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("stopped before its start: the target accepted %d connections, want the 3 opened ahead", n)
+	}
+	if rep.Planned != 0 || rep.Dials != 0 || rep.DialErrors != 0 {
+		t.Fatalf("stopped before its start: planned %d, dials %d, failed %d; want 0, 0, 0", rep.Planned, rep.Dials, rep.DialErrors)
 	}
 }

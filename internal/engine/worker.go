@@ -77,14 +77,14 @@ func (w *worker) run() {
 // warm opens s's connection to an http target when it has none, if the
 // job has not started yet (its workers start Runner.lead ahead), so that
 // the first requests do not wait for a TCP handshake: as with wrk, the
-// connections are set up before the test's clock runs for them. A failed
-// dial is counted as any other, and the first request dials again.
+// connections are set up before the test's clock runs for them. See
+// slot.openAhead for how such a dial is counted.
 func (w *worker) warm(s *slot) {
 	now := time.Now()
 	if s.isTLS || !now.Before(w.j.start) {
 		return
 	}
-	_, _ = s.plainConn(now, now.Add(w.j.timeout))
+	s.openAhead(now, now.Add(w.j.timeout))
 }
 
 // loop takes the job's requests in due order, one at a time: it sleeps
