@@ -190,9 +190,10 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 }
 
 // execute runs j's workers, and its window clock (jobRun.tick) when it
-// has one, until every one has returned, stopping j when ctx ends, and
-// folds their tallies into rep.
-func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
+// has one, until every one has returned, stopping j when ctx ends, folds
+// their tallies into rep, and notes for the sizing of the next jobs what
+// the job measured, which it returns.
+func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) targetTimes {
 	stop := context.AfterFunc(ctx, j.stop)
 	defer stop()
 	r.track(j, true)
@@ -207,6 +208,7 @@ func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) {
 	wg.Wait()
 	tt := j.finish(rep)
 	r.latency.note(j.addr, rep, tt)
+	return tt
 }
 
 // startLead is how long before its start time a job's workers start

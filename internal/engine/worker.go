@@ -42,7 +42,7 @@ type worker struct {
 	dials     int64
 	dialErrs  int64
 	dropped   tally.Sample
-	target    targetTimes // of the requests answered, to an http target
+	target    targetTimes // what sizes the next jobs (see targetTimes)
 	timer     *preciseTimer
 	noTimer   bool
 	long      *time.Timer // for waits longer than maxNap, made on first use
@@ -200,6 +200,9 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	s.send(p, now.Add(j.timeout), smp)
 	w.busy.Store(0)
 	w.counts.Sent++
+	if now.Sub(due) > batchWindow {
+		w.target.late++
+	}
 	if w.first.IsZero() {
 		w.first = now
 	}
