@@ -273,7 +273,7 @@ func (s *Scheduler) dispatch(p *pendingRound, e Executor, count int, target stri
 	if err != nil {
 		return err
 	}
-	pool, order := tally.Pool(reqs)
+	pool, order := s.poolOf(reqs)
 	index := p.result.Round
 	job := tally.Job{
 		ID:        fmt.Sprintf("r%d-%s", index, e.ID()),

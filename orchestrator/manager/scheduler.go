@@ -104,6 +104,9 @@ type Scheduler struct {
 	t0        time.Time       // start of round 0
 	ctx       context.Context // Run's context
 	stoppedAt time.Time       // when Run's context ended
+	// drawn is where nextRequests draws a source without NextBatch, kept
+	// from job to job unless a job's pool is drawn itself (see poolOf).
+	drawn []types.RequestSpec
 
 	mu      sync.Mutex
 	summary Summary
@@ -281,7 +284,9 @@ func (s *Scheduler) requestsForRound(rps int) int {
 // nextRequests draws n requests from the source. They go into the job as
 // the source returned them: requests whose bodies are the same string (a
 // source line or a script value used again) share its bytes, and
-// tally.Pool then sends each distinct request once per job.
+// tally.Pool then sends each distinct request once per job (poolOf).
+// A source without NextBatch is drawn into s.drawn, which the next call
+// overwrites: the caller must not keep the slice (poolOf does not).
 func (s *Scheduler) nextRequests(n int) ([]types.RequestSpec, error) {
 	if bs, ok := s.cfg.Source.(types.BatchSource); ok {
 		specs, err := bs.NextBatch(n)
@@ -293,7 +298,12 @@ func (s *Scheduler) nextRequests(n int) ([]types.RequestSpec, error) {
 		}
 		return specs, checkSizes(specs)
 	}
-	out := make([]types.RequestSpec, n)
+	if cap(s.drawn) < n {
+		s.drawn = make([]types.RequestSpec, n)
+	}
+	// Entries past n, from a larger round, would keep their strings alive.
+	clear(s.drawn[n:cap(s.drawn)])
+	out := s.drawn[:n]
 	for i := range out {
 		spec, err := s.cfg.Source.Next()
 		if err != nil {
@@ -316,6 +326,24 @@ func checkSizes(reqs []types.RequestSpec) error {
 		}
 	}
 	return nil
+}
+
+// poolOf returns the pool and order of a job's drawn requests reqs
+// (tally.Pool), in memory of their own: a pool that is a prefix of s.drawn
+// (a cycled source's) is copied out, so that the next round can draw into
+// s.drawn again and the job does not keep the whole draw alive; one that
+// is all of it (every request distinct) becomes the job's, and the next
+// round draws into a new slice.
+func (s *Scheduler) poolOf(reqs []types.RequestSpec) ([]types.RequestSpec, []uint32) {
+	pool, order := tally.Pool(reqs)
+	if len(pool) == 0 || len(s.drawn) == 0 || &pool[0] != &s.drawn[0] {
+		return pool, order
+	}
+	if len(pool) == len(reqs) {
+		s.drawn = nil
+		return pool, order
+	}
+	return slices.Clone(pool), order
 }
 
 // sortedExecutors returns the executors ordered by ID, so that rounds are

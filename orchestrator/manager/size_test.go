@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,64 @@ func TestNextRequestsSharesBodies(t *testing.T) {
 		if unsafe.StringData(reqs[i].Body) != unsafe.StringData(reqs[0].Body) {
 			t.Errorf("request %d has its own copy of the body", i)
 		}
+	}
+}
+
+// cycleSource yields its paths in turn, forever.
+type cycleSource struct {
+	paths []string
+	n     int
+}
+
+func (s *cycleSource) Next() (types.RequestSpec, error) {
+	p := s.paths[s.n%len(s.paths)]
+	s.n++
+	return types.RequestSpec{Method: "GET", Path: p}, nil
+}
+
+func (s *cycleSource) Reset() error { s.n = 0; return nil }
+
+// The scheduler draws each job's requests into one slice that it reuses:
+// a job's pool is its own memory, so the next job's draw cannot change it,
+// whether the pool is a cycle's few requests (copied out of the draw) or
+// every request drawn (the draw given to the job).
+func TestDrawnRequestsAreNotSharedWithJobs(t *testing.T) {
+	paths := func(reqs []types.RequestSpec) []string {
+		var out []string
+		for _, r := range reqs {
+			out = append(out, r.Path)
+		}
+		return out
+	}
+	s := &Scheduler{cfg: SchedulerConfig{Source: &cycleSource{paths: []string{"/a", "/b", "/c"}}}}
+	draw := func(n int) ([]types.RequestSpec, []uint32) {
+		t.Helper()
+		reqs, err := s.nextRequests(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.poolOf(reqs)
+	}
+	first, order := draw(7) // /a /b /c cycled
+	if got := paths(first); !slices.Equal(got, []string{"/a", "/b", "/c"}) || order != nil {
+		t.Fatalf("first pool %v, order %v; want /a /b /c cycled", got, order)
+	}
+	second, _ := draw(5) // /b /c /a cycled
+	if got := paths(first); !slices.Equal(got, []string{"/a", "/b", "/c"}) {
+		t.Fatalf("the second draw changed the first job's pool to %v", got)
+	}
+	if got := paths(second); !slices.Equal(got, []string{"/b", "/c", "/a"}) {
+		t.Fatalf("second pool %v, want /b /c /a", got)
+	}
+	distinct, order := draw(2) // /a /b: all distinct, the pool is the draw
+	if got := paths(distinct); !slices.Equal(got, []string{"/a", "/b"}) || order != nil {
+		t.Fatalf("distinct pool %v, order %v; want /a /b", got, order)
+	}
+	draw(3) // /c /a /b
+	if got := paths(distinct); !slices.Equal(got, []string{"/a", "/b"}) {
+		t.Fatalf("the next draw changed an all-distinct job's pool to %v", got)
+	}
+	if got := paths(second); !slices.Equal(got, []string{"/b", "/c", "/a"}) {
+		t.Fatalf("a later draw changed the second job's pool to %v", got)
 	}
 }
