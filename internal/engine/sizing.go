@@ -126,17 +126,17 @@ type latencyRing struct {
 
 // note records the sizing latency of a job to addr with report rep and
 // target times tt: tt's mean when it counted any request and the job kept
-// up, else rep's p99 latency. A job that completed no request records nothing, nor does one
-// with connection errors in a tenth or more of its requests: a target
-// that refuses connections fails fast, and its latency would size the
-// next job too small for the target once it is back.
+// up, else rep's p99 latency. A job that completed no request records
+// nothing, nor does one with connection errors in a tenth or more of its
+// requests: a target that refuses connections fails fast, and its latency
+// would size the next job too small for the target once it is back.
 func (m *latencyMemo) note(addr string, rep *tally.Report, tt targetTimes) {
 	if rep.Latency == nil || rep.Latency.TotalCount() == 0 || (rep.ConnErrors > 0 && rep.ConnErrors*10 >= rep.Sent) {
 		return
 	}
 	lat, ok := tt.mean()
 	if !ok || !tt.keptUp(rep.Sent) {
-		lat = time.Duration(rep.Latency.ValueAtQuantile(99)) * time.Microsecond
+		lat = tally.Percentile(rep.Latency, 99)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
