@@ -109,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer, env environment) (options, erro
 	fs.IntVar(&o.workers, "workers", 4, "capacity of this executor: its relative share of the load (at least 1)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "most requests of a job queued or in flight at once; requests due beyond it are dropped")
 	fs.IntVar(&o.connections, "connections", 0, "connections to the target, shared by the running jobs "+
-		"(0: each job gets its rate × min(2 × the latency of the last jobs to the target + 1ms, 20ms), 4 to 256; for http jobs that kept up the mean time the target took to answer, else the p99 latency)")
+		"(0: each job starts with its rate × min(2 × the latency of the last jobs to the target + 1ms, 20ms), 4 to 256, and grows up to rate × 20ms while it runs behind with the target holding its connections; for http jobs the mean time the target took to answer, for https the p99 latency)")
 	fs.IntVar(&o.metricsPort, "metrics-port", 9100, "TCP port serving /metrics, /healthz and /readyz")
 	fs.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the shared control-plane token (empty: no token)")
 	cli.BindLogFlags(fs, &o.logFormat, &o.logLevel)

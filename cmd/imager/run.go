@@ -37,7 +37,7 @@ func parseRun(args []string, stderr io.Writer) (app.Config, localFlags, error) {
 	cfg.BindFlags(fs)
 	fs.IntVar(&lf.executors, "executors", 2, "executors to run in this process")
 	fs.IntVar(&lf.maxInFlight, "max-inflight", 10000, "bound on each executor's queued-plus-in-flight requests of a job")
-	fs.IntVar(&lf.connections, "connections", 0, "connections of each executor to the target (0: each job gets its rate × min(2 × the latency of the last jobs to the target + 1ms, 20ms), 4 to 256; for http jobs that kept up the mean time the target took to answer, else the p99 latency)")
+	fs.IntVar(&lf.connections, "connections", 0, "connections of each executor to the target (0: each job starts with its rate × min(2 × the latency of the last jobs to the target + 1ms, 20ms), 4 to 256, and grows up to rate × 20ms while it runs behind with the target holding its connections; for http jobs the mean time the target took to answer, for https the p99 latency)")
 	showVersion := cli.BindVersionFlag(fs)
 	if err := setDefaults(fs, map[string]string{"target-mode": app.TargetModeURL, "listen-port": "0", "grpc-port": "0", "log-level": "warn"}); err != nil {
 		return cfg, lf, err

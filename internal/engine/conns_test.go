@@ -156,11 +156,12 @@ func stallRun(t *testing.T) string {
 }
 
 // A job without a configured connection count is sized by its rate and the
-// latency its target showed: rate × AssumedLatency before any job
-// finished, then rate × min(2 × the highest sizing latency of the last
-// latencyMemory jobs to that address + batchWindow, AssumedLatency), within
-// [MinAutoConnections, MaxAutoConnections]. A job's sizing latency is the
-// mean of its target times when it has them, its p99 latency otherwise.
+// latency its target showed: rate × AssumedLatency before anything was
+// measured, then rate × min(2 × the median sizing latency of the last
+// latencyMemory jobs to that address + batchWindow, AssumedLatency),
+// within [MinAutoConnections, MaxAutoConnections]. A job's sizing latency
+// is the mean target time of its requests sent on time, of all of them
+// when none was, and its p99 latency when it has no target times.
 func TestAutoConnectionsFollowLatency(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
@@ -183,108 +184,193 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 		}
 		return rep
 	}
-	const addr = "127.0.0.1:1"
-	if got, want := workers(), 100; got != want { // 5,000/s × 20 ms
-		t.Fatalf("first job: %d connections, want %d", got, want)
+	want := func(n int, why string) {
+		t.Helper()
+		if got := workers(); got != n {
+			t.Fatalf("%s: %d connections, want %d", why, got, n)
+		}
 	}
+	const addr = "127.0.0.1:1"
+	want(100, "first job") // 5,000/s × 20 ms
 	// Latencies are recorded below round figures: the histogram reports
 	// the top of a value's bucket.
 	r.latency.note(addr, report(1999*time.Microsecond), targetTimes{})
-	if got, want := workers(), 25; got != want { // 5,000/s × (2 × 2 ms + 1 ms)
-		t.Fatalf("after a 2 ms p99: %d connections, want %d", got, want)
-	}
+	want(25, "after a 2 ms p99") // 5,000/s × (2 × 2 ms + 1 ms)
 	r.latency.note("127.0.0.1:2", report(time.Second), targetTimes{})
-	if got := workers(); got != 25 {
-		t.Fatalf("another address's latency changed the count to %d", got)
-	}
+	want(25, "after another address's 1 s p99")
 	r.latency.note(addr, report(7990*time.Microsecond), targetTimes{})
-	if got, want := workers(), 85; got != want { // grows at once: 5,000/s × (2 × 8 ms + 1 ms)
-		t.Fatalf("after an 8 ms p99: %d connections, want %d", got, want)
+	want(85, "after 2 ms and 8 ms, the higher middle one") // 5,000/s × (2 × 8 ms + 1 ms)
+	r.latency.note(addr, report(100*time.Microsecond), targetTimes{})
+	want(25, "one slow job of three") // the median, 2 ms
+	for range 2 {
+		r.latency.note(addr, report(9990*time.Microsecond), targetTimes{})
 	}
+	want(85, "two 10 ms jobs of five") // the median, 8 ms
 	r.latency.note(addr, report(9990*time.Microsecond), targetTimes{})
-	if got, want := workers(), 100; got != want { // 5,000/s × 20 ms at most
-		t.Fatalf("after a 10 ms p99: %d connections, want %d", got, want)
-	}
+	want(100, "a target slow in half the jobs") // 5,000/s × 20 ms at most
 	for range latencyMemory - 1 {
 		r.latency.note(addr, report(100*time.Microsecond), targetTimes{})
-		if got := workers(); got != 100 {
-			t.Fatalf("the slow job is still remembered, yet %d connections, want 100", got)
-		}
 	}
-	r.latency.note(addr, report(100*time.Microsecond), targetTimes{})
-	if got, want := workers(), 6; got != want { // 5,000/s × (2 × 0.1 ms + 1 ms)
-		t.Fatalf("once the slow job is forgotten: %d connections, want %d", got, want)
-	}
+	want(6, "once seven of eight jobs were fast")                                              // 5,000/s × (2 × 0.1 ms + 1 ms)
 	if got := autoConnections(100, time.Second, time.Microsecond); got != MinAutoConnections { // 100/s × 1 ms
 		t.Fatalf("a slow job to a fast target gets %d connections, want the floor of %d", got, MinAutoConnections)
 	}
-	r.latency.note(addr, report(time.Minute), targetTimes{})
-	if got, want := workers(), 100; got != want { // never past rate × AssumedLatency
-		t.Fatalf("after a 1 min p99: %d connections, want %d", got, want)
+	for range latencyMemory {
+		r.latency.note(addr, report(time.Minute), targetTimes{})
 	}
+	want(100, "after 1 min p99s") // never past rate × AssumedLatency
 	var fresh latencyMemo
 	refused := report(time.Microsecond) // a target refusing connections fails fast
 	refused.Sent, refused.ConnErrors = 100, 10
 	fresh.note(addr, refused, targetTimes{})
-	if got := fresh.sizing(addr); got != AssumedLatency {
-		t.Fatalf("after a job with 10%% connection errors the sizing latency is %v, want %v", got, AssumedLatency)
+	if got, ok := fresh.sizing(addr); ok {
+		t.Fatalf("after a job with 10%% connection errors the sizing latency is %v, want none", got)
 	}
 	refused.ConnErrors = 9
 	fresh.note(addr, refused, targetTimes{})
-	if got := fresh.sizing(addr); got != time.Microsecond {
+	if got, _ := fresh.sizing(addr); got != time.Microsecond {
 		t.Fatalf("after a job with 9%% connection errors the sizing latency is %v, want 1µs", got)
 	}
 	r.latency.note(addr, tally.NewReport("empty", 0), targetTimes{}) // nothing completed: no change
-	if got, want := workers(), 100; got != want {
-		t.Fatalf("an empty report changed the count to %d", got)
-	}
+	want(100, "after an empty report")
 	job.Count = 100_000 // 100,000/s × 20 ms = 2,000
-	if got, want := workers(), MaxAutoConnections; got != want {
-		t.Fatalf("at 100,000/s: %d connections, want %d", got, want)
-	}
-	// Target times, when a job has them and kept up, size it rather than
-	// its p99 latency, which counts the generator's own delays.
+	want(MaxAutoConnections, "at 100,000/s")
+	// Target times, when a job has them, size it rather than its p99
+	// latency, which counts the generator's own delays; those of requests
+	// sent late do not when any went out on time.
 	job.Count = 20_000
-	kept := report(1999 * time.Microsecond)
-	kept.Sent = 100
+	slow := report(1999 * time.Microsecond)
 	for range latencyMemory {
-		r.latency.note(addr, kept, targetTimes{sum: 100 * time.Millisecond, n: 200, late: 1})
+		r.latency.note(addr, slow, targetTimes{onTime: timeSum{100 * time.Millisecond, 200}, late: timeSum{time.Second, 100}})
 	}
-	if got, want := workers(), 40; got != want { // 20,000/s × (2 × 0.5 ms + 1 ms)
-		t.Fatalf("after jobs with a mean target time of 0.5 ms, 1%% late: %d connections, want %d", got, want)
+	want(40, "after jobs with a mean on-time target time of 0.5 ms") // 20,000/s × (2 × 0.5 ms + 1 ms)
+	for range latencyMemory {
+		r.latency.note(addr, slow, targetTimes{late: timeSum{200 * time.Millisecond, 100}})
 	}
-	// A job with more than 1% of its requests sent over a window late fell
-	// behind, and its backlog needs connections too: its p99 sizes.
-	r.latency.note(addr, kept, targetTimes{sum: 100 * time.Millisecond, n: 200, late: 2})
-	if got, want := workers(), 100; got != want { // 20,000/s × (2 × 2 ms + 1 ms)
-		t.Fatalf("after a job with 2%% late: %d connections, want %d", got, want)
+	want(100, "after jobs that sent every request late, at 2 ms") // 20,000/s × (2 × 2 ms + 1 ms)
+}
+
+// A worker adds the target times of its requests sent on time to its job's
+// live sums livePublish at a time; the late ones stay out.
+func TestWorkersPublishOnTimeTargetTimes(t *testing.T) {
+	j := &jobRun{}
+	w := &worker{j: j}
+	for i := range livePublish - 1 {
+		w.target.add(time.Duration(i+1)*time.Microsecond, false)
+		w.target.add(time.Second, true)
+		w.publish()
+	}
+	if n := j.liveN.Load(); n != 0 {
+		t.Fatalf("%d published before %d on time", n, livePublish)
+	}
+	w.target.add(livePublish*time.Microsecond, false)
+	w.publish()
+	// 1 µs + 2 µs + ... + 32 µs
+	if n, sum := j.liveN.Load(), time.Duration(j.liveSum.Load()); n != livePublish || sum != livePublish*(livePublish+1)/2*time.Microsecond {
+		t.Fatalf("published %d target times summing to %v, want %d summing to %v", n, sum, livePublish, livePublish*(livePublish+1)/2*time.Microsecond)
+	}
+	w.target.add(time.Microsecond, false)
+	w.publish()
+	if n := j.liveN.Load(); n != livePublish {
+		t.Fatalf("%d published after one more, want still %d", n, livePublish)
 	}
 }
 
-// A job that fell behind its schedule is sized by its p99 latency even to
-// an http target: 20 connections (1,000/s × the assumed 20 ms) cannot keep
-// up with a target that takes 50 ms, so requests wait for connections.
-func TestRunSizesABehindJobByLatency(t *testing.T) {
-	srv := target(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(50 * time.Millisecond) })
+// With nothing remembered of a target, a job is sized by the live target
+// times of the jobs to it running now, once one published liveMin of them;
+// a remembered job comes first.
+func TestSizingLatencyUsesRunningJobs(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
-	rep := r.Run(context.Background(), tally.Job{TargetURL: srv, StartAt: time.Now(), Duration: 200 * time.Millisecond,
-		Count: 200, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}})
+	const addr = "127.0.0.1:1"
+	running := func(n int64, mean time.Duration) *jobRun {
+		j := &jobRun{addr: addr}
+		j.liveN.Store(n)
+		j.liveSum.Store(n * int64(mean))
+		r.track(j, true)
+		return j
+	}
+	a := running(liveMin-1, 300*time.Microsecond)
+	if got := r.sizingLatency(addr); got != AssumedLatency {
+		t.Fatalf("with %d live target times: %v, want AssumedLatency", liveMin-1, got)
+	}
+	a.liveN.Add(1)
+	a.liveSum.Add(int64(300 * time.Microsecond))
+	if got := r.sizingLatency(addr); got != 300*time.Microsecond {
+		t.Fatalf("with %d live target times of 300µs: %v", liveMin, got)
+	}
+	running(liveMin, 700*time.Microsecond)
+	if got := r.sizingLatency(addr); got != 700*time.Microsecond {
+		t.Fatalf("with two running jobs: %v, want the higher mean 700µs", got)
+	}
+	if got := r.sizingLatency("127.0.0.1:2"); got != AssumedLatency {
+		t.Fatalf("another address: %v, want AssumedLatency", got)
+	}
+	r.latency.note(addr, tally.NewReport("j", 0), targetTimes{onTime: timeSum{2 * time.Millisecond, 1}})
+	if got := r.sizingLatency(addr); got != 700*time.Microsecond {
+		t.Fatalf("after an empty report: %v, want the live 700µs", got)
+	}
+	rep := tally.NewReport("j", 0)
+	if err := rep.Latency.RecordValue(100); err != nil {
+		t.Fatal(err)
+	}
+	r.latency.note(addr, rep, targetTimes{onTime: timeSum{2 * time.Millisecond, 1}})
+	if got := r.sizingLatency(addr); got != 2*time.Millisecond {
+		t.Fatalf("with a job remembered: %v, want its 2ms", got)
+	}
+}
+
+// A job sent ahead is sized when it is made and staffed again when it
+// starts, by what the Runner measured meanwhile: made with nothing known
+// (1,000/s × 20 ms = 20 connections), it starts after a job measured
+// 100 µs and starts on MinAutoConnections.
+func TestJobSentAheadIsStaffedAtItsStart(t *testing.T) {
+	srv := target(t, func(http.ResponseWriter, *http.Request) {})
+	r := NewRunner(RunnerConfig{})
+	defer r.CloseConnections()
+	j, rep := prepareJob(t, r, srv, time.Now().Add(50*time.Millisecond), 100*time.Millisecond, 100)
+	if len(j.workers) != 20 {
+		t.Fatalf("made with nothing known: %d connections, want 20", len(j.workers))
+	}
+	noteFast(t, r, srv)
+	runAll(t, r, j, rep)
+	if j.staffed != MinAutoConnections {
+		t.Fatalf("started with %d workers, want %d", j.staffed, MinAutoConnections)
+	}
+}
+
+// A job to a target slower than its connections allow falls behind: 20
+// connections (1,000/s × the assumed 20 ms) to a target that takes 50 ms,
+// so requests wait for connections and go out late. Its sizing latency is
+// still the target's: the mean target time of the requests sent on time,
+// at least the 50 ms the target takes and at most their mean time to the
+// response head; the next job then gets rate × AssumedLatency.
+func TestRunSizesABehindJobByTargetTime(t *testing.T) {
+	const delay = 50 * time.Millisecond
+	srv := target(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(delay) })
+	r := NewRunner(RunnerConfig{})
+	defer r.CloseConnections()
+	job := tally.Job{TargetURL: srv, StartAt: time.Now(), Duration: 200 * time.Millisecond,
+		Count: 200, Timeout: 5 * time.Second, Requests: []types.RequestSpec{{Path: "/"}}}
+	rep := r.Run(context.Background(), job)
 	checkAccounted(t, rep)
 	if rep.Success != 200 {
 		t.Fatalf("success %d of 200: %+v %v", rep.Success, rep.Counts, rep.Errors)
 	}
-	if got, want := r.latency.sizing(strings.TrimPrefix(srv, "http://")), tally.Percentile(rep.Latency, 99); got != want {
-		t.Fatalf("sizing latency %v, want the p99 latency %v of a job that fell behind", got, want)
+	lat, _ := r.latency.sizing(strings.TrimPrefix(srv, "http://"))
+	if hi := time.Duration(rep.Latency.Max()) * time.Microsecond; lat < delay || lat > hi {
+		t.Fatalf("sizing latency %v, want at least the target's %v and at most the highest latency %v", lat, delay, hi)
+	}
+	if got := autoConnections(job.Count, job.Duration, lat); got != 20 {
+		t.Fatalf("next job: %d connections, want 20", got)
 	}
 }
 
 // Runner.Run remembers what it measured. A job to an http target measures
 // the mean target time of its requests, which includes the target's own
 // delay (here 2 ms a response) and is at most their mean time to the
-// response head; when the job kept up, that sizes the next job to the
-// target, and when a loaded machine made it fall behind, its p99 latency
-// does. After a job to an https target, its p99 latency sizes.
+// response head, and it sizes the next job to the target. After a job to
+// an https target, its p99 latency sizes.
 func TestRunSizesNextJobByTargetTime(t *testing.T) {
 	const delay = 2 * time.Millisecond
 	srv := target(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(delay) })
@@ -313,16 +399,11 @@ func TestRunSizesNextJobByTargetTime(t *testing.T) {
 	if !ok || mean < delay || mean > meanService {
 		t.Fatalf("mean target time %v (measured: %v), want at least the target's %v and at most the mean service time %v", mean, ok, delay, meanService)
 	}
-	// A loaded machine can make the job fall behind (more than 1% of its
-	// requests sent over 1 ms late), and then its p99 latency sizes.
-	lat := r.latency.sizing(strings.TrimPrefix(srv, "http://"))
-	if want := tally.Percentile(rep.Latency, 99); tt.keptUp(rep.Sent) {
-		want = mean
-		if lat != want {
-			t.Fatalf("a job that kept up: sizing latency %v, want its mean target time %v", lat, want)
-		}
-	} else if lat != want {
-		t.Fatalf("a job that fell behind (%d of %d late): sizing latency %v, want its p99 latency %v", tt.late, rep.Sent, lat, want)
+	// Whether the job kept up or a loaded machine made it fall behind, its
+	// mean target time sizes.
+	lat, _ := r.latency.sizing(strings.TrimPrefix(srv, "http://"))
+	if lat != mean {
+		t.Fatalf("sizing latency %v, want the job's mean target time %v", lat, mean)
 	}
 	want := autoConnections(job.Count, job.Duration, lat)
 	j, err = r.newJobRun(context.Background(), job, tally.NewReport("next", 1))
@@ -339,7 +420,7 @@ func TestRunSizesNextJobByTargetTime(t *testing.T) {
 	cert := tlstest.SelfSigned(t)
 	tlsSrv := tlstest.NewServer(t, cert, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	rep = runTLS(t, r, tlsSrv.URL, &tally.TLSConfig{CAPEM: cert.CertPEM}, 20)
-	if got, want := r.latency.sizing(strings.TrimPrefix(tlsSrv.URL, "https://")), tally.Percentile(rep.Latency, 99); got != want {
-		t.Fatalf("after a job to an https target the sizing latency is %v, want its p99 latency %v", got, want)
+	if got, _ := r.latency.sizing(strings.TrimPrefix(tlsSrv.URL, "https://")); got != tally.Percentile(rep.Latency, 99) {
+		t.Fatalf("after a job to an https target the sizing latency is %v, want its p99 latency %v", got, tally.Percentile(rep.Latency, 99))
 	}
 }

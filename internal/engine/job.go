@@ -14,8 +14,10 @@ import (
 )
 
 // jobRun is the state of one job while it runs: what its workers share.
-// Workers write only next, stopped (through stop) and, through flush, the
-// report under mu; everything else is set before they start.
+// Workers write only next, stopped (through stop), the live sums
+// (publish), the workers and what tracks them (grow, under wmu) and,
+// through flush, the report under mu; everything else is set before they
+// start.
 type jobRun struct {
 	r       *Runner
 	ctx     context.Context
@@ -32,14 +34,31 @@ type jobRun struct {
 	start         time.Time
 	step          float64 // nanoseconds between due times
 	n             int
+	span          time.Duration // the job's duration
 	// bound is the most requests due but not started that a worker
-	// leaves queued: MaxInFlight less the job's other workers' requests.
+	// leaves queued: MaxInFlight less the requests of the most other
+	// workers the job may have.
 	bound   int
 	precise bool // workers sleep the last stretch precisely
 	// window is the width of the job's send windows (batchWindow), or 0
 	// when each request is sent at its due time.
-	window  time.Duration
-	workers []*worker
+	window time.Duration
+	// workers send the job, one per connection: staffed of them at the
+	// start, more (up to most) when the job runs behind (see grow). Once
+	// they run, workers is appended to only by grow, under wmu, and read
+	// by others under wmu; wg counts their goroutines.
+	workers       []*worker
+	staffed, most int
+	wmu           sync.Mutex
+	wg            *sync.WaitGroup
+	full          atomic.Bool  // no worker can be added
+	count         atomic.Int32 // len(workers)
+	lastGrow      atomic.Int64 // when workers were last added, in Unix nanoseconds
+
+	// liveSum and liveN sum the target times of the requests sent on
+	// time so far, as the workers publish them (worker.publish), for
+	// Runner.sizingLatency.
+	liveSum, liveN atomic.Int64
 
 	next    atomic.Int64 // the next request index to take
 	stopped atomic.Bool
@@ -82,27 +101,48 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 		timeout = tally.DefaultTimeout
 	}
 	addr := fasthttp.AddMissingPort(u.Host, isTLS)
-	w := r.connections
-	if w == 0 {
-		w = autoConnections(job.Count, job.Duration, r.latency.sizing(addr))
-	}
-	w = min(w, r.maxInFlight, cap(r.tokens), job.Count)
 	j := &jobRun{
 		r: r, ctx: ctx, client: client, addr: addr, isTLS: isTLS,
 		reqs: reqs, checks: checks, order: job.Order, timeout: timeout, start: job.StartAt,
 		timeoutReason: fmt.Sprintf("timeout: no response headers within %v", timeout),
-		step:          float64(job.Duration) / float64(job.Count), n: job.Count,
-		bound: r.maxInFlight - (w - 1), done: make(chan struct{}), halted: make(chan struct{}), report: rep,
+		step:          float64(job.Duration) / float64(job.Count), n: job.Count, span: job.Duration,
+		done: make(chan struct{}), halted: make(chan struct{}), report: rep,
 	}
 	j.precise = j.step >= float64(preciseStep)
 	if j.step < float64(batchWindow) {
 		j.window = batchWindow
 	}
+	r.staff(j)
+	return j, nil
+}
+
+// staff gives j its workers, one per connection: the configured count, or
+// one sized by what the Runner knows of j's target now (sizingLatency),
+// within the budget, MaxInFlight and j's requests; an automatic count may
+// grow while j runs behind, up to rate × AssumedLatency (see grow). It
+// must not be called once j's workers run.
+func (r *Runner) staff(j *jobRun) {
+	w, most := r.connections, r.connections
+	if w == 0 {
+		w = autoConnections(j.n, j.span, r.sizingLatency(j.addr))
+		most = autoConnections(j.n, j.span, AssumedLatency)
+	}
+	limit := min(r.maxInFlight, cap(r.tokens), j.n)
+	w, most = min(w, limit), min(max(w, most), limit)
+	j.staffed, j.most = w, most
+	j.count.Store(int32(w))
+	j.full.Store(w >= most)
+	// Queued plus in flight stays within MaxInFlight at the most workers.
+	j.bound = r.maxInFlight - (most - 1)
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
-		j.workers[i] = &worker{j: j, checks: make([]tally.CheckCount, len(checks.names))}
+		j.workers[i] = j.newWorker()
 	}
-	return j, nil
+}
+
+// newWorker returns a worker for j.
+func (j *jobRun) newWorker() *worker {
+	return &worker{j: j, checks: make([]tally.CheckCount, len(j.checks.names))}
 }
 
 // due returns the due time of request i.
@@ -195,6 +235,8 @@ func (j *jobRun) stop() {
 	j.stopped.Store(true)
 	j.closeDone()
 	j.halt.Do(func() { close(j.halted) })
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
 	for _, w := range j.workers {
 		if s := w.slot.Load(); s != nil {
 			s.cut(j)

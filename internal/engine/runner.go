@@ -138,9 +138,11 @@ func (r *Runner) InFlight() int64 {
 	defer r.mu.Unlock()
 	var n int64
 	for j := range r.active {
+		j.wmu.Lock()
 		for _, w := range j.workers {
 			n += int64(w.busy.Load())
 		}
+		j.wmu.Unlock()
 	}
 	return n
 }
@@ -192,16 +194,25 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 // execute runs j's workers, and its window clock (jobRun.tick) when it
 // has one, until every one has returned, stopping j when ctx ends, folds
 // their tallies into rep, and notes for the sizing of the next jobs what
-// the job measured, which it returns.
+// the job measured, which it returns. A job without a configured
+// connection count is staffed again first, by what the Runner knows of
+// its target now: a job sent a round ahead was sized before the jobs
+// running meanwhile measured the target.
 func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) targetTimes {
+	if r.connections == 0 {
+		r.staff(j)
+	}
 	stop := context.AfterFunc(ctx, j.stop)
 	defer stop()
 	r.track(j, true)
 	defer r.track(j, false)
 	var wg sync.WaitGroup
+	j.wmu.Lock()
+	j.wg = &wg
 	for _, w := range j.workers {
 		wg.Go(w.run)
 	}
+	j.wmu.Unlock()
 	if j.clocked() {
 		wg.Go(j.tick)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,43 +10,45 @@ import (
 )
 
 // Automatic connection sizing: a job without a configured connection count
-// gets its rate × AssumedLatency connections, or fewer when its target has
-// shown that it answers faster: rate × min(2 × L + batchWindow,
-// AssumedLatency), rounded up, at least MinAutoConnections and at most
-// MaxAutoConnections (and never more than the Runner's budget or
-// MaxInFlight); batchWindow, because a send window's requests go out
-// together. L is the highest sizing latency of the last latencyMemory jobs
-// the Runner finished to the same address: for an http target that the
-// job kept up with, the mean target time of the job's requests
-// (targetTimes: how long after a send its answer reached this host), so
-// that by Little's law 2 × L × rate is twice the requests the target holds
-// at a time; otherwise the p99 latency from the intended send time. A job
-// kept up when at most 1% of its requests went out more than batchWindow
-// after their due time: a job that fell behind needs its connections for
-// its own backlog too, and near the generator's capacity at 55,000-58,000/s
-// a lean count held the rate in 4 runs of 10, the full 256 in 7. An https
-// target's answers are read by fasthttp, without arrival times. The
-// count grows back at once with a slower target and shrinks only when the
-// slow jobs are latencyMemory jobs old. A target slower than AssumedLatency
-// makes requests queue for a connection, which latency reports honestly;
-// -connections (RunnerConfig.Connections) fixes the count.
+// starts with rate × min(2 × L + batchWindow, AssumedLatency) connections,
+// rounded up, at least MinAutoConnections and at most MaxAutoConnections
+// (and never more than the Runner's budget, MaxInFlight or its requests);
+// batchWindow, because a send window's requests go out together. L is
+// what the Runner knows of the job's target when the job starts
+// (Runner.sizingLatency): the median sizing latency of the last
+// latencyMemory jobs it finished to the same address; before any
+// finished, the mean live target time of the jobs to it running now
+// (rounds overlap, so the second round is sized by the first); before
+// that, AssumedLatency. A job's sizing latency is, to an http target, the
+// mean target time of its requests sent on time (targetTimes: how long
+// after a send its answer reached this host), so that by Little's law
+// 2 × L × rate is twice the requests the target holds at a time; to an
+// https target, whose answers fasthttp reads without arrival times, its
+// p99 latency. A job that falls behind because the target slowed grows
+// while it runs, up to rate × AssumedLatency (see Growth below), and the median
+// keeps such a job from sizing the next ones unless the target stays
+// slow. A target slower than AssumedLatency makes requests queue for a
+// connection, which latency reports honestly; -connections
+// (RunnerConfig.Connections) fixes the count.
 //
 // The target time leaves out the generator's own delays. A latency that
 // counted them would size a busy generator's jobs by its own queue: with
 // every connection busy, a request's service time is the connections ÷
 // the throughput whatever the target, so the count could never shrink
 // (at 60,000/s on loopback, 256 connections measured a median service
-// time of 5 ms and a target time of 26 µs).
+// time of 5 ms and a target time of 26 µs). Requests sent late are left
+// out too: a generator behind its schedule sends its backlog at once, and
+// the target's queue for that burst measures the generator's connections,
+// not the target's need (4-10 ms with 256 connections on loopback, against
+// 0.2-0.5 ms for the requests sent on time).
 //
 // Fewer connections are cheaper: each serves requests more often and less
 // socket state is touched, on both sides (at 5,000/s on loopback, 8
-// connections cost 15% less CPU than 100; at 60,000/s, 64 about 10% less
-// than 256, and nginx's CPU per request fell as much). More than rate ×
-// AssumedLatency are not given even to a slow target: the responses of a
-// stall then arrive together and their handling delays the last ones
-// (p99.9 under a 100 ms stall at 1,000/s was 4-5% high with 184
-// connections, 2% with 20). A job's connection count never grows while it
-// runs.
+// connections cost 15% less CPU than 100; at 50,000/s, 64-128 cost 10-25%
+// less than 256). More than rate × AssumedLatency are not given even to a
+// slow target: the responses of a stall then arrive together and their
+// handling delays the last ones (p99.9 under a 100 ms stall at 1,000/s was
+// 4-5% high with 184 connections, 2% with 20).
 const (
 	AssumedLatency     = 20 * time.Millisecond
 	MinAutoConnections = 4
@@ -75,39 +78,53 @@ func autoConnections(count int, d, lat time.Duration) int {
 // target that got an answer: how long after the request was sent the
 // first bytes of its answer reached this host, by the kernel's receive
 // timestamp (rxstamp_linux.go), or its time to the response head where
-// there is none (another system, a failed request). A targetTimes belongs
-// to one worker; a job's are merged once its workers returned.
+// there is none (another system, a failed request). The requests sent on
+// time (within batchWindow of their due time) are summed apart from the
+// late ones: a generator that fell behind sends its backlog at once, as
+// many requests as it has connections, and the target's queue for that
+// burst says how many connections the generator had, not how many the
+// target needs. A targetTimes belongs to one worker; a job's are merged
+// once its workers returned.
 type targetTimes struct {
-	sum time.Duration
-	n   int64
-	// late counts the requests sent more than batchWindow after their due
-	// time, to any target.
-	late int64
+	onTime, late timeSum
 }
 
-// add counts one request's target time; a negative one (the wall clock
-// stepped back) counts as zero.
-func (t *targetTimes) add(d time.Duration) {
-	t.sum += max(d, 0)
-	t.n++
+// timeSum is a sum of target times and how many were summed.
+type timeSum struct {
+	sum time.Duration
+	n   int64
+}
+
+// add counts one request's target time, sent late or not; a negative one
+// (the wall clock stepped back) counts as zero.
+func (t *targetTimes) add(d time.Duration, late bool) {
+	s := &t.onTime
+	if late {
+		s = &t.late
+	}
+	s.sum += max(d, 0)
+	s.n++
 }
 
 // merge adds o's requests to t.
 func (t *targetTimes) merge(o targetTimes) {
-	t.sum += o.sum
-	t.n += o.n
-	t.late += o.late
+	t.onTime.sum += o.onTime.sum
+	t.onTime.n += o.onTime.n
+	t.late.sum += o.late.sum
+	t.late.n += o.late.n
 }
 
-// keptUp reports whether at most 1% of the sent requests went out late.
-func (t targetTimes) keptUp(sent int64) bool { return t.late*100 <= sent }
-
-// mean returns the mean target time; ok is false when no request counted.
+// mean returns the mean target time of the requests sent on time, or of
+// all when none was; ok is false when no request counted.
 func (t targetTimes) mean() (d time.Duration, ok bool) {
-	if t.n == 0 {
+	s := t.onTime
+	if s.n == 0 {
+		s = t.late
+	}
+	if s.n == 0 {
 		return 0, false
 	}
-	return t.sum / time.Duration(t.n), true
+	return s.sum / time.Duration(s.n), true
 }
 
 // latencyMemo remembers, per target address, the sizing latency of the
@@ -135,7 +152,7 @@ func (m *latencyMemo) note(addr string, rep *tally.Report, tt targetTimes) {
 		return
 	}
 	lat, ok := tt.mean()
-	if !ok || !tt.keptUp(rep.Sent) {
+	if !ok {
 		lat = tally.Percentile(rep.Latency, 99)
 	}
 	m.mu.Lock()
@@ -152,18 +169,108 @@ func (m *latencyMemo) note(addr string, rep *tally.Report, tt targetTimes) {
 	ring.next++
 }
 
-// sizing returns the latency to size a job to addr by: the highest
-// remembered one, or AssumedLatency when none is remembered.
-func (m *latencyMemo) sizing(addr string) time.Duration {
+// sizing returns the latency to size a job to addr by: the median of the
+// remembered ones (the higher middle one of an even count); ok is false
+// when none is remembered.
+func (m *latencyMemo) sizing(addr string) (d time.Duration, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ring := m.byTo[addr]
 	if ring == nil {
+		return 0, false
+	}
+	var lat [latencyMemory]time.Duration
+	n := copy(lat[:], ring.lat[:min(ring.next, latencyMemory)])
+	slices.Sort(lat[:n])
+	return lat[n/2], true
+}
+
+// Live sizing: the first jobs to a target are sized before any job to it
+// has finished. A job that is running to the same address publishes the
+// target times of the requests it sent on time, livePublish at a time per
+// worker; once it published liveMin of them, their mean sizes such a job
+// rather than AssumedLatency.
+const (
+	livePublish = 32
+	liveMin     = 256
+)
+
+// sizingLatency returns the latency to size a job to addr by: the
+// remembered one (latencyMemo.sizing); without one, the highest mean live
+// target time of the jobs to addr running now that published liveMin
+// requests; without those, AssumedLatency.
+func (r *Runner) sizingLatency(addr string) time.Duration {
+	if d, ok := r.latency.sizing(addr); ok {
+		return d
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, found := time.Duration(0), false
+	for j := range r.active {
+		if n := j.liveN.Load(); j.addr == addr && n >= liveMin {
+			d, found = max(d, time.Duration(j.liveSum.Load()/n)), true
+		}
+	}
+	if !found {
 		return AssumedLatency
 	}
-	var hi time.Duration
-	for _, d := range ring.lat[:min(ring.next, latencyMemory)] {
-		hi = max(hi, d)
+	return d
+}
+
+// Growth: a job whose connection count is automatic starts with the count
+// its target's measured latency asks for (staff), which keeps the
+// generator's CPU per request low: at 50,000/s on loopback 64-128
+// connections cost 10-25% less per request than 256. That count has no
+// room for the target slowing down while the job runs (a busy target's
+// queue, a slow phase of its host), when every connection waits on it and
+// requests fall behind. So a worker that takes a request more than
+// growLag after its due time, while the target holds at least half the
+// job's connections (targetBound), adds a quarter more workers, at least
+// one, at most once per growEvery, up to rate × AssumedLatency (within
+// MaxAutoConnections): the count a job gets before anything is known of
+// its target. A configured count (-connections) never grows.
+const (
+	growLag   = 2 * batchWindow
+	growEvery = time.Millisecond
+	// recentWeight is the weight of a worker's average target time
+	// against the next one's (worker.recent).
+	recentWeight = 8
+)
+
+// grow adds workers to j, which runs behind at now, unless it added some
+// less than growEvery ago, has the most it may, stopped, or has no
+// requests left to take. It is called by j's workers, so j.wg counts a
+// goroutine while it adds to it.
+func (j *jobRun) grow(now time.Time) {
+	last := j.lastGrow.Load()
+	if now.UnixNano()-last < int64(growEvery) || !j.lastGrow.CompareAndSwap(last, now.UnixNano()) {
+		return
 	}
-	return hi
+	if j.stopped.Load() || j.next.Load() >= int64(j.n) {
+		return
+	}
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	n := len(j.workers)
+	add := min(max(n/4, 1), j.most-n)
+	for range add {
+		w := j.newWorker()
+		j.workers = append(j.workers, w)
+		j.wg.Go(w.run)
+	}
+	j.count.Store(int32(n + add))
+	if n+add >= j.most {
+		j.full.Store(true)
+	}
+}
+
+// targetBound reports whether the target holds at least half of w's job's
+// connections, by Little's law from w's recent target times and the
+// job's rate: only then can more connections help a job that runs
+// behind. A generator short of CPU also runs behind, its connections
+// waiting on itself with the answers already in; more connections only
+// cost it more (at 50,000/s on loopback, 256 connections in that state
+// cost about twice the CPU per request of 64).
+func (w *worker) targetBound() bool {
+	return 2*float64(w.recent) >= float64(w.j.count.Load())*w.j.step
 }

@@ -43,10 +43,14 @@ type worker struct {
 	dialErrs  int64
 	dropped   tally.Sample
 	target    targetTimes // what sizes the next jobs (see targetTimes)
-	timer     *preciseTimer
-	noTimer   bool
-	long      *time.Timer // for waits longer than maxNap, made on first use
-	sleeps    int64       // sleeps taken before due times (for tests)
+	published timeSum     // the part of target.onTime in the job's live sums
+	// recent is a moving average of the target times of the worker's
+	// requests (their times to the response head to an https target).
+	recent  time.Duration
+	timer   *preciseTimer
+	noTimer bool
+	long    *time.Timer // for waits longer than maxNap, made on first use
+	sleeps  int64       // sleeps taken before due times (for tests)
 }
 
 // run takes a connection of the budget and sends requests over it until
@@ -115,6 +119,9 @@ func (w *worker) loop(s *slot) {
 			return
 		}
 		now := time.Now()
+		if now.Sub(due) > growLag && !j.full.Load() && w.targetBound() {
+			j.grow(now)
+		}
 		if j.dueBy(now)-i > j.bound {
 			w.drop(s, i)
 			continue
@@ -200,9 +207,7 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	s.send(p, now.Add(j.timeout), smp)
 	w.busy.Store(0)
 	w.counts.Sent++
-	if now.Sub(due) > batchWindow {
-		w.target.late++
-	}
+	late := now.Sub(due) > batchWindow
 	if w.first.IsZero() {
 		w.first = now
 	}
@@ -224,9 +229,13 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	}
 	w.counts.Count(smp.Outcome)
 	if smp.Outcome != tally.Lost {
+		answered := smp.FirstByte
 		if !s.isTLS {
-			w.target.add(s.answered)
+			answered = s.answered
+			w.target.add(answered, late)
+			w.publish()
 		}
+		w.recent += (answered - w.recent) / recentWeight
 		w.counts.ResponseBytes += int64(smp.Bytes)
 		if smp.Err != nil {
 			w.errs.AddError(j.reason(smp), 1)
@@ -238,6 +247,19 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	if obs := j.r.observer; obs != nil {
 		obs.ObserveRequest(smp)
 	}
+}
+
+// publish adds the target times of the requests the worker sent on time
+// since it last published to its job's live sums, once there are
+// livePublish of them.
+func (w *worker) publish() {
+	n := w.target.onTime.n - w.published.n
+	if n < livePublish {
+		return
+	}
+	w.j.liveSum.Add(int64(w.target.onTime.sum - w.published.sum))
+	w.j.liveN.Add(n)
+	w.published = w.target.onTime
 }
 
 // drop counts request i as dropped.
