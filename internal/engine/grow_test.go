@@ -88,7 +88,8 @@ func TestConfiguredConnectionsDoNotGrow(t *testing.T) {
 }
 
 // A job stopped while it grows accounts for every request, and every
-// worker, added or not, has returned when Run does.
+// worker, added or not, has given its connection back to the budget when
+// execute returns.
 func TestStopWhileGrowing(t *testing.T) {
 	r, j, rep := slowJob(t, RunnerConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,13 +99,8 @@ func TestStopWhileGrowing(t *testing.T) {
 	if len(j.workers) <= MinAutoConnections {
 		t.Fatalf("%d workers: the job did not grow in 70 ms behind", len(j.workers))
 	}
-	for i, w := range j.workers {
-		if w.slot.Load() != nil {
-			t.Fatalf("worker %d of %d still holds a connection", i, len(j.workers))
-		}
-	}
-	if got := r.InFlight(); got != 0 {
-		t.Fatalf("%d in flight after the stop", got)
+	if len(r.tokens) != cap(r.tokens) {
+		t.Fatalf("%d of the budget's %d connections given back", len(r.tokens), cap(r.tokens))
 	}
 }
 
@@ -141,5 +137,43 @@ func TestTargetBound(t *testing.T) {
 	w.recent -= time.Microsecond
 	if w.targetBound() {
 		t.Fatal("just under 10 ms at 1,000/s over 20 connections: target-bound")
+	}
+}
+
+// A job's bound on queued requests follows the workers it has: MaxInFlight
+// less the other workers' requests. With MaxInFlight 64, a job at 5,000/s
+// to a fast target starts on 6 workers (of 64 it may grow to) and leaves
+// 59 requests queued before it drops; 10 workers leave 55.
+func TestBoundFollowsTheWorkers(t *testing.T) {
+	r := NewRunner(RunnerConfig{MaxInFlight: 64})
+	defer r.CloseConnections()
+	const url = "http://127.0.0.1:1"
+	noteFast(t, r, url)
+	j, _ := prepareJob(t, r, url, time.Now(), time.Second, 5000)
+	if j.staffed != 6 || j.most != 64 {
+		t.Fatalf("staffed %d, at most %d; want 6 and 64", j.staffed, j.most)
+	}
+	if got := j.bound(); got != 59 {
+		t.Fatalf("bound %d with 6 workers, want 59", got)
+	}
+	j.count.Store(10)
+	if got := j.bound(); got != 55 {
+		t.Fatalf("bound %d with 10 workers, want 55", got)
+	}
+}
+
+// A job to an https target keeps the count it starts with: it has no
+// arrival times to tell a slow target from a slow generator.
+func TestHTTPSJobDoesNotGrow(t *testing.T) {
+	r := NewRunner(RunnerConfig{})
+	defer r.CloseConnections()
+	rep := tally.NewReport("before", 0)
+	if err := rep.Latency.RecordValue(100); err != nil {
+		t.Fatal(err)
+	}
+	r.latency.note("127.0.0.1:1", rep, targetTimes{})
+	j, _ := prepareJob(t, r, "https://127.0.0.1:1", time.Now(), time.Second, 5000)
+	if j.staffed != 6 || j.most != 6 || !j.full.Load() {
+		t.Fatalf("staffed %d, at most %d, full %v; want 6, 6 and full", j.staffed, j.most, j.full.Load())
 	}
 }

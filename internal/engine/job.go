@@ -35,11 +35,7 @@ type jobRun struct {
 	step          float64 // nanoseconds between due times
 	n             int
 	span          time.Duration // the job's duration
-	// bound is the most requests due but not started that a worker
-	// leaves queued: MaxInFlight less the requests of the most other
-	// workers the job may have.
-	bound   int
-	precise bool // workers sleep the last stretch precisely
+	precise       bool          // workers sleep the last stretch precisely
 	// window is the width of the job's send windows (batchWindow), or 0
 	// when each request is sent at its due time.
 	window time.Duration
@@ -118,22 +114,23 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 
 // staff gives j its workers, one per connection: the configured count, or
 // one sized by what the Runner knows of j's target now (sizingLatency),
-// within the budget, MaxInFlight and j's requests; an automatic count may
-// grow while j runs behind, up to rate × AssumedLatency (see grow). It
-// must not be called once j's workers run.
+// within the budget, MaxInFlight and j's requests; an automatic count to
+// an http target may grow while j runs behind, up to rate ×
+// AssumedLatency (see grow). It must not be called once j's workers run.
 func (r *Runner) staff(j *jobRun) {
 	w, most := r.connections, r.connections
 	if w == 0 {
 		w = autoConnections(j.n, j.span, r.sizingLatency(j.addr))
-		most = autoConnections(j.n, j.span, AssumedLatency)
+		most = w
+		if !j.isTLS {
+			most = autoConnections(j.n, j.span, AssumedLatency)
+		}
 	}
 	limit := min(r.maxInFlight, cap(r.tokens), j.n)
 	w, most = min(w, limit), min(max(w, most), limit)
 	j.staffed, j.most = w, most
 	j.count.Store(int32(w))
 	j.full.Store(w >= most)
-	// Queued plus in flight stays within MaxInFlight at the most workers.
-	j.bound = r.maxInFlight - (most - 1)
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
 		j.workers[i] = j.newWorker()
@@ -143,6 +140,13 @@ func (r *Runner) staff(j *jobRun) {
 // newWorker returns a worker for j.
 func (j *jobRun) newWorker() *worker {
 	return &worker{j: j, checks: make([]tally.CheckCount, len(j.checks.names))}
+}
+
+// bound returns the most requests due but not started that a worker
+// leaves queued: MaxInFlight less the other workers' requests, with the
+// workers j has now.
+func (j *jobRun) bound() int {
+	return j.r.maxInFlight - (int(j.count.Load()) - 1)
 }
 
 // due returns the due time of request i.

@@ -153,7 +153,7 @@ func (r *Runner) InFlight() int64 {
 // from the send of a request sent up to batchWindow early, in a send
 // window), so a slow target cannot hide its delay by slowing the schedule.
 //
-// The job is sent by connection workers (see jobConnections), each owning
+// The job is sent by connection workers (see Runner.staff), each owning
 // one connection of the Runner's budget and taking the next request in
 // due order: a request due while every worker is busy waits and goes out
 // late, its latency still counted from its due time. A request that falls

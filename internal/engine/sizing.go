@@ -24,10 +24,10 @@ import (
 // after a send its answer reached this host), so that by Little's law
 // 2 × L × rate is twice the requests the target holds at a time; to an
 // https target, whose answers fasthttp reads without arrival times, its
-// p99 latency. A job that falls behind because the target slowed grows
-// while it runs, up to rate × AssumedLatency (see Growth below), and the median
-// keeps such a job from sizing the next ones unless the target stays
-// slow. A target slower than AssumedLatency makes requests queue for a
+// p99 latency. A job to an http target that falls behind because the
+// target slowed grows while it runs, up to rate × AssumedLatency (see
+// Growth below), and the median keeps such a job from sizing the next
+// ones unless the target stays slow. A target slower than AssumedLatency makes requests queue for a
 // connection, which latency reports honestly; -connections
 // (RunnerConfig.Connections) fixes the count.
 //
@@ -142,8 +142,8 @@ type latencyRing struct {
 }
 
 // note records the sizing latency of a job to addr with report rep and
-// target times tt: tt's mean when it counted any request and the job kept
-// up, else rep's p99 latency. A job that completed no request records
+// target times tt: tt's mean (targetTimes.mean) when it counted any
+// request, else rep's p99 latency. A job that completed no request records
 // nothing, nor does one with connection errors in a tenth or more of its
 // requests: a target that refuses connections fails fast, and its latency
 // would size the next job too small for the target once it is back.
@@ -228,7 +228,12 @@ func (r *Runner) sizingLatency(addr string) time.Duration {
 // job's connections (targetBound), adds a quarter more workers, at least
 // one, at most once per growEvery, up to rate × AssumedLatency (within
 // MaxAutoConnections): the count a job gets before anything is known of
-// its target. A configured count (-connections) never grows.
+// its target. A configured count (-connections) never grows, nor does a
+// job to an https target: without arrival times, a worker's times to the
+// response head would count the generator's own delays and each new
+// connection's TLS handshake as the target's. Where the kernel gives no
+// receive timestamps (other systems), an http job's target times are its
+// times to the response head, with the same weakness.
 const (
 	growLag   = 2 * batchWindow
 	growEvery = time.Millisecond
@@ -251,6 +256,9 @@ func (j *jobRun) grow(now time.Time) {
 	}
 	j.wmu.Lock()
 	defer j.wmu.Unlock()
+	if j.stopped.Load() { // stop takes wmu after it sets stopped
+		return
+	}
 	n := len(j.workers)
 	add := min(max(n/4, 1), j.most-n)
 	for range add {

@@ -45,7 +45,7 @@ type worker struct {
 	target    targetTimes // what sizes the next jobs (see targetTimes)
 	published timeSum     // the part of target.onTime in the job's live sums
 	// recent is a moving average of the target times of the worker's
-	// requests (their times to the response head to an https target).
+	// requests to an http target.
 	recent  time.Duration
 	timer   *preciseTimer
 	noTimer bool
@@ -122,7 +122,7 @@ func (w *worker) loop(s *slot) {
 		if now.Sub(due) > growLag && !j.full.Load() && w.targetBound() {
 			j.grow(now)
 		}
-		if j.dueBy(now)-i > j.bound {
+		if j.dueBy(now)-i > j.bound() {
 			w.drop(s, i)
 			continue
 		}
@@ -229,13 +229,11 @@ func (w *worker) send(s *slot, i int, due, now time.Time, smp *tally.Sample) {
 	}
 	w.counts.Count(smp.Outcome)
 	if smp.Outcome != tally.Lost {
-		answered := smp.FirstByte
 		if !s.isTLS {
-			answered = s.answered
-			w.target.add(answered, late)
+			w.target.add(s.answered, late)
 			w.publish()
+			w.recent += (s.answered - w.recent) / recentWeight
 		}
-		w.recent += (answered - w.recent) / recentWeight
 		w.counts.ResponseBytes += int64(smp.Bytes)
 		if smp.Err != nil {
 			w.errs.AddError(j.reason(smp), 1)
