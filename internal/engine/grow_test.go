@@ -173,7 +173,7 @@ func TestHTTPSJobDoesNotGrow(t *testing.T) {
 	}
 	r.latency.note("127.0.0.1:1", rep, targetTimes{})
 	j, _ := prepareJob(t, r, "https://127.0.0.1:1", time.Now(), time.Second, 5000)
-	if j.staffed != 6 || j.most != 6 || !j.full.Load() {
-		t.Fatalf("staffed %d, at most %d, full %v; want 6, 6 and full", j.staffed, j.most, j.full.Load())
+	if j.staffed != 6 || j.most != 6 || j.canGrow() {
+		t.Fatalf("staffed %d, at most %d, can grow %v; want 6, 6 and no", j.staffed, j.most, j.canGrow())
 	}
 }

@@ -47,7 +47,6 @@ type jobRun struct {
 	staffed, most int
 	wmu           sync.Mutex
 	wg            *sync.WaitGroup
-	full          atomic.Bool  // no worker can be added
 	count         atomic.Int32 // len(workers)
 	lastGrow      atomic.Int64 // when workers were last added, in Unix nanoseconds
 
@@ -130,7 +129,6 @@ func (r *Runner) staff(j *jobRun) {
 	w, most = min(w, limit), min(max(w, most), limit)
 	j.staffed, j.most = w, most
 	j.count.Store(int32(w))
-	j.full.Store(w >= most)
 	j.workers = make([]*worker, w)
 	for i := range j.workers {
 		j.workers[i] = j.newWorker()

@@ -267,10 +267,10 @@ func (j *jobRun) grow(now time.Time) {
 		j.wg.Go(w.run)
 	}
 	j.count.Store(int32(n + add))
-	if n+add >= j.most {
-		j.full.Store(true)
-	}
 }
+
+// canGrow reports whether j has fewer workers than the most it may have.
+func (j *jobRun) canGrow() bool { return int(j.count.Load()) < j.most }
 
 // targetBound reports whether the target holds at least half of w's job's
 // connections, by Little's law from w's recent target times and the

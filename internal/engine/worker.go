@@ -119,7 +119,7 @@ func (w *worker) loop(s *slot) {
 			return
 		}
 		now := time.Now()
-		if now.Sub(due) > growLag && !j.full.Load() && w.targetBound() {
+		if now.Sub(due) > growLag && j.canGrow() && w.targetBound() {
 			j.grow(now)
 		}
 		if j.dueBy(now)-i > j.bound() {
