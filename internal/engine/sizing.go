@@ -27,9 +27,9 @@ import (
 // p99 latency. A job to an http target that falls behind because the
 // target slowed grows while it runs, up to rate × AssumedLatency (see
 // Growth below), and the median keeps such a job from sizing the next
-// ones unless the target stays slow. A target slower than AssumedLatency makes requests queue for a
-// connection, which latency reports honestly; -connections
-// (RunnerConfig.Connections) fixes the count.
+// ones unless the target stays slow. A target slower than AssumedLatency
+// makes requests queue for a connection, which latency reports honestly;
+// -connections (RunnerConfig.Connections) fixes the count.
 //
 // The target time leaves out the generator's own delays. A latency that
 // counted them would size a busy generator's jobs by its own queue: with
