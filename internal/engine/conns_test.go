@@ -173,6 +173,7 @@ func TestAutoConnectionsFollowLatency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		r.staff(j)
 		return len(j.workers)
 	}
 	report := func(p99 time.Duration) *tally.Report {
@@ -320,17 +321,17 @@ func TestSizingLatencyUsesRunningJobs(t *testing.T) {
 	}
 }
 
-// A job sent ahead is sized when it is made and staffed again when it
-// starts, by what the Runner measured meanwhile: made with nothing known
-// (1,000/s × 20 ms = 20 connections), it starts after a job measured
-// 100 µs and starts on MinAutoConnections.
+// A job sent ahead is staffed when it starts, by what the Runner measured
+// meanwhile: staffed with nothing known it gets 20 connections (1,000/s ×
+// 20 ms); started after a job measured 100 µs, it starts on
+// MinAutoConnections.
 func TestJobSentAheadIsStaffedAtItsStart(t *testing.T) {
 	srv := target(t, func(http.ResponseWriter, *http.Request) {})
 	r := NewRunner(RunnerConfig{})
 	defer r.CloseConnections()
 	j, rep := prepareJob(t, r, srv, time.Now().Add(50*time.Millisecond), 100*time.Millisecond, 100)
 	if len(j.workers) != 20 {
-		t.Fatalf("made with nothing known: %d connections, want 20", len(j.workers))
+		t.Fatalf("staffed with nothing known: %d connections, want 20", len(j.workers))
 	}
 	noteFast(t, r, srv)
 	runAll(t, r, j, rep)
@@ -411,6 +412,7 @@ func TestRunSizesNextJobByTargetTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.staff(j)
 	if len(j.workers) != want {
 		t.Fatalf("next job: %d connections, want %d for a sizing latency of %v", len(j.workers), want, lat)
 	}

@@ -23,7 +23,8 @@ func noteFast(t *testing.T, r *Runner, url string) {
 }
 
 // prepareJob returns job's run on r of count requests over d to url,
-// starting at start, and its report.
+// starting at start, staffed by what r knows now (execute staffs it again
+// when it starts), and its report.
 func prepareJob(t *testing.T, r *Runner, url string, start time.Time, d time.Duration, count int) (*jobRun, *tally.Report) {
 	t.Helper()
 	job := tally.Job{TargetURL: url, StartAt: start, Duration: d, Count: count, Timeout: 5 * time.Second,
@@ -34,6 +35,7 @@ func prepareJob(t *testing.T, r *Runner, url string, start time.Time, d time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.staff(j)
 	return j, rep
 }
 

@@ -66,7 +66,8 @@ type jobRun struct {
 	report *tally.Report
 }
 
-// newJobRun checks job and prepares its run, with its workers.
+// newJobRun checks job and prepares its run; execute gives it its workers
+// (staff) when it starts.
 func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report) (*jobRun, error) {
 	if job.Invalid != nil {
 		return nil, job.Invalid
@@ -107,7 +108,6 @@ func (r *Runner) newJobRun(ctx context.Context, job tally.Job, rep *tally.Report
 	if j.step < float64(batchWindow) {
 		j.window = batchWindow
 	}
-	r.staff(j)
 	return j, nil
 }
 

@@ -194,14 +194,11 @@ func (r *Runner) Run(ctx context.Context, job tally.Job) *tally.Report {
 // execute runs j's workers, and its window clock (jobRun.tick) when it
 // has one, until every one has returned, stopping j when ctx ends, folds
 // their tallies into rep, and notes for the sizing of the next jobs what
-// the job measured, which it returns. A job without a configured
-// connection count is staffed again first, by what the Runner knows of
-// its target now: a job sent a round ahead was sized before the jobs
-// running meanwhile measured the target.
+// the job measured, which it returns. It staffs j first, by what the
+// Runner knows of j's target now: a job sent a round ahead is sized once
+// the jobs running meanwhile have measured the target.
 func (r *Runner) execute(ctx context.Context, j *jobRun, rep *tally.Report) targetTimes {
-	if r.connections == 0 {
-		r.staff(j)
-	}
+	r.staff(j)
 	stop := context.AfterFunc(ctx, j.stop)
 	defer stop()
 	r.track(j, true)
