@@ -9,7 +9,7 @@
 //   - wrk's closed-loop rate (wrk -t1 -c50);
 //   - imager's highest open-loop rate held for the whole duration with 0
 //     dropped, no failed request and a rate error under 0.5%, found by a
-//     geometric bisection where each attempt is a full `imager run`,
+//     bisection where each attempt is a full `imager run`,
 //     compared with wrk's closed loop in a short run just before it;
 //   - the same for vegeta (open loop, 64 workers and connections);
 //   - the CPU time per request of each generator at one fixed rate (wrk is

@@ -185,6 +185,17 @@ func TestSearchEnds(t *testing.T) {
 	}
 }
 
+// A first wrk run in a slow moment sets Hi low; the search must still
+// reach it, and go past it, within the attempts bench-peers allows.
+func TestSearchReachesALowHi(t *testing.T) {
+	var tried []int
+	s := search{Name: "fake", Try: capacity(1e6, &tried), Lo: 1000, Hi: 58000, Precision: 0.02, MaxAttempts: 8, Log: io.Discard}
+	best, found, err := s.run(context.Background())
+	if err != nil || !found || best.Planned < 58000 {
+		t.Fatalf("best %.0f, found %v, err %v, tried %v", best.Planned, found, err, tried)
+	}
+}
+
 func TestSearchRetriesLo(t *testing.T) {
 	calls := 0
 	try := func(_ context.Context, rate int) (outcome, error) {
@@ -348,6 +359,17 @@ func TestReportComparesLikeWithLike(t *testing.T) {
 	printReport(&out, c, machine{CPUs: 2, Model: "test"}, []row{wrk, im, vg})
 	if want := "imager holds 0.80× wrk's rate (goal ≥ 0.8: not met; 0.60× wrk's first run); at 5,000/s it uses 1.50× the CPU" +
 		" per request of wrk paced in millisecond steps (goal ≤ 1.5: not met)"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+	// The same search, had it run out of attempts with every rate held,
+	// has shown nothing about the goal.
+	im.AtTop = true
+	out.Reset()
+	printReport(&out, c, machine{CPUs: 2, Model: "test"}, []row{wrk, im, vg})
+	if want := "| imager run -executors=1, open loop | ≥ 47,820 | 0.80 |"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+	if want := "imager holds 0.80× wrk's rate (goal ≥ 0.8: not shown: every rate tried held;"; !strings.Contains(out.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
 }
