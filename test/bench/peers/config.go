@@ -19,8 +19,9 @@ type config struct {
 	FixedRPS int
 	// Connections is wrk's -c (BENCH_PEERS_CONNECTIONS, 50).
 	Connections int
-	// MinRPS is the lowest rate the search tries (BENCH_PEERS_MIN_RPS, 1000).
-	MinRPS int
+	// MinRatio is the lowest fraction of wrk's closed-loop rate an
+	// open-loop search tries (BENCH_PEERS_MIN_RATIO, 0.1).
+	MinRatio float64
 	// Precision ends the search once the held and failed rates are this
 	// close, relative (BENCH_PEERS_PRECISION, 0.02).
 	Precision float64
@@ -50,7 +51,7 @@ const maxRunLength = 10 * time.Minute
 
 // loadConfig reads the configuration through getenv, with defaults.
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{Duration: 10 * time.Second, FixedRPS: 5000, Connections: 50, MinRPS: 1000,
+	c := config{Duration: 10 * time.Second, FixedRPS: 5000, Connections: 50, MinRatio: 0.1,
 		Precision: 0.02, MaxAttempts: 10, FixedRuns: 3, TargetCPU: 1, GeneratorCPU: 0, Vegeta: "v12.13.0", Go: "go"}
 	var err error
 	str := func(name string, dst *string) {
@@ -83,9 +84,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.Precision = p
 	}
+	if v := getenv("BENCH_PEERS_MIN_RATIO"); v != "" {
+		f, perr := strconv.ParseFloat(v, 64)
+		if perr != nil || f < 0.001 || f > 1 {
+			return c, fmt.Errorf("BENCH_PEERS_MIN_RATIO=%q: want a fraction from 0.001 to 1", v)
+		}
+		c.MinRatio = f
+	}
 	num("BENCH_PEERS_FIXED_RPS", &c.FixedRPS, 1)
 	num("BENCH_PEERS_CONNECTIONS", &c.Connections, 1)
-	num("BENCH_PEERS_MIN_RPS", &c.MinRPS, 1)
 	num("BENCH_PEERS_MAX_ATTEMPTS", &c.MaxAttempts, 2)
 	num("BENCH_PEERS_FIXED_RUNS", &c.FixedRuns, 1)
 	num("BENCH_PEERS_TARGET_CPU", &c.TargetCPU, 0)

@@ -33,6 +33,10 @@ type outcome struct {
 	P99, P999 time.Duration
 	// CPU is the user plus system time of the generator's process.
 	CPU time.Duration
+	// Ref is, for an attempt of an open-loop search, wrk's closed-loop
+	// rate in the short run just before it, of which Planned is the
+	// fraction the search tried (see bench.relative); 0 otherwise.
+	Ref float64
 	// Note says what else went wrong, if anything.
 	Note string
 }

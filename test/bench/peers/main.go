@@ -8,9 +8,10 @@
 //
 //   - wrk's closed-loop rate (wrk -t1 -c50);
 //   - imager's highest open-loop rate held for the whole duration with 0
-//     dropped, no failed request and a rate error under 0.5%, found by a
-//     bisection where each attempt is a full `imager run`,
-//     compared with wrk's closed loop in a short run just before it;
+//     dropped, no failed request and a rate error under 0.5%, as a
+//     fraction of wrk's closed-loop rate: each attempt of a bisection is a
+//     short wrk closed-loop run and then a full `imager run` at a fraction
+//     of the rate wrk just reached;
 //   - the same for vegeta (open loop, 64 workers and connections);
 //   - the CPU time per request of each generator at one fixed rate (wrk is
 //     paced there by a Lua delay() hook, as it has no rate option: in
@@ -198,18 +199,17 @@ func (b *bench) paceWrk(ctx context.Context, p pacing, conns int) (outcome, int,
 // open-loop attempt is paired with.
 const refDuration = 5 * time.Second
 
-// measureOpenLoop searches an open-loop generator's highest held rate,
-// with wrk's closed-loop rate setting the search's upper end, then runs it
-// once at the fixed rate. Each attempt of the search follows a short wrk
-// closed-loop run, and the row's Ref is the median of those rates: this
-// machine drifts by tens of per cent within minutes, a search takes
-// several, and the median is wrk's rate over the same minutes.
+// measureOpenLoop searches the highest fraction of wrk's closed-loop rate
+// an open-loop generator holds, from MinRatio up, with 1.1 as the upper
+// end (see bench.relative), then runs it once at the fixed rate. The
+// row's Ref is the median of the paired wrk runs' rates, for comparison
+// with the searches before 2026-12-02, which searched absolute rates
+// below 1.1 × wrk's first run.
 func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFunc, wrkRate float64) (row, error) {
 	r := row{Name: name}
-	hi := max(int(wrkRate*1.1), 2*b.cfg.MinRPS)
 	var refs []float64
-	s := &search{Name: name, Try: b.paired(try, &refs), Lo: b.cfg.MinRPS, Hi: hi,
-		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log}
+	s := &search{Name: name, Try: b.relative(try, wrkRate, &refs), Lo: permille(b.cfg.MinRatio), Hi: 1100,
+		Precision: b.cfg.Precision, MaxAttempts: b.cfg.MaxAttempts, Log: b.log, Label: ratioLabel}
 	var err error
 	r.Highest, r.Found, err = s.run(ctx)
 	if r.Refs = len(refs); r.Refs > 0 {
@@ -226,24 +226,40 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 	return r, nil
 }
 
-// paired returns try preceded by a wrk closed-loop run of refSeconds,
-// whose rate it appends to refs. A wrk run that fails is logged and
-// leaves no rate; the attempt runs all the same.
-func (b *bench) paired(try attemptFunc, refs *[]float64) attemptFunc {
-	return func(ctx context.Context, rate int) (outcome, error) {
+// relative returns an attemptFunc of a fraction x‰ of wrk's closed-loop
+// rate: a wrk closed-loop run of refSeconds, whose rate it appends to
+// refs, then try at x‰ of that rate, with the rate in the outcome's Ref.
+// This machine's speed drifts by tens of per cent within minutes (wrk's
+// closed loop read 61,000-100,000/s within one search), so an open loop
+// is compared with wrk in the same minute. A wrk run that fails is
+// logged, and the attempt uses the last rate wrk reached (first, before
+// any paired run).
+func (b *bench) relative(try attemptFunc, first float64, refs *[]float64) attemptFunc {
+	last := first
+	return func(ctx context.Context, x int) (outcome, error) {
 		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, time.Duration(refSeconds(b.cfg))*time.Second)
 		switch {
 		case ctx.Err() != nil:
 			return outcome{}, ctx.Err()
 		case err != nil || ref.Rate <= 0:
-			fmt.Fprintf(b.log, "wrk closed loop, paired: failed (%v); the attempt at %d/s has no paired rate\n", err, rate)
+			fmt.Fprintf(b.log, "wrk closed loop, paired: failed (%v); the attempt uses the last rate, %.0f req/s\n", err, last)
 		default:
 			fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
 			*refs = append(*refs, ref.Rate)
+			last = ref.Rate
 		}
-		return try(ctx, rate)
+		rate := max(1, int(math.Round(float64(x)*last/1000)))
+		o, err := try(ctx, rate)
+		o.Planned, o.Ref = float64(rate), last
+		return o, err
 	}
 }
+
+// permille returns f in thousandths, rounded.
+func permille(f float64) int { return int(math.Round(f * 1000)) }
+
+// ratioLabel formats x‰ of wrk's rate for a search's log.
+func ratioLabel(x int) string { return fmt.Sprintf("%.3f× wrk", float64(x)/1000) }
 
 // refSeconds is the length of the paired wrk runs in whole seconds:
 // refDuration, or the configured duration when shorter, at least 1.

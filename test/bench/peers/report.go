@@ -12,10 +12,11 @@ import (
 type row struct {
 	Name string
 	// Highest is wrk's closed-loop run, or the open-loop run at the
-	// highest held rate.
+	// highest fraction of wrk's rate held (its Ref is that wrk rate).
 	Highest outcome
-	// Found is false when no rate held; AtTop is true when the search's
-	// ceiling itself held, so the real limit may be higher.
+	// Found is false when no rate held; AtTop is true when the search
+	// ran out of attempts with every rate held, so the real limit may be
+	// higher.
 	Found, AtTop bool
 	// Fixed is the run at the fixed rate.
 	Fixed outcome
@@ -30,7 +31,8 @@ type row struct {
 	BurstConns int
 	// Ref is the median of wrk's closed-loop rate in the short runs
 	// before each attempt of an open-loop search, of which there were
-	// Refs; 0 for none.
+	// Refs; 0 for none. (Until 2026-12-02 the held rate was compared
+	// with it; now with the run just before the attempt, Highest.Ref.)
 	Ref  float64
 	Refs int
 }
@@ -81,15 +83,17 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		" imager's p99 is from the intended send time; wrk's and vegeta's from the actual send.\n",
 		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns,
 		fixed, c.FixedRuns)
-	fmt.Fprintf(w, "An open-loop rate's × wrk is to the median of wrk's closed-loop rate in %ds runs, one just before each"+
-		" attempt of that generator's search (%s); the first row's rate is wrk's first run, before every search.\n",
+	fmt.Fprintf(w, "An open-loop search tries fractions of wrk's closed-loop rate, each measured in a %ds run just before"+
+		" the attempt; a row's × wrk is the highest fraction held, and its rate that attempt's. The paired runs: %s;"+
+		" the first row's rate is wrk's first run, before every search.\n",
 		refSeconds(c), refSummary(rows))
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
 		ref, cpu, wrkCPU := im.reference(wrk), im.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest()
-		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's rate (goal ≥ 0.8: %s; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
+		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's closed-loop rate of the same minute (goal ≥ 0.8: %s);"+
+			" that rate is %s× the median of the paired runs and %s× wrk's first run; at %s/s it uses %s× the CPU per request of wrk paced"+
 			" in millisecond steps (goal ≤ 1.5: %s), %s× that of wrk paced in bursts and %s× that of wrk's closed loop\n",
-			ratio(im.Highest.Rate, ref, im.Found), rateVerdict(im, ref),
+			ratio(im.Highest.Rate, ref, im.Found), rateVerdict(im, ref), ratio(im.Highest.Rate, im.Ref, im.Found && im.Refs > 0),
 			ratio(im.Highest.Rate, wrk.Highest.Rate, im.Found), fixed, ratio(cpu, wrkCPU, true),
 			verdict(wrkCPU > 0 && cpu <= 1.5*wrkCPU),
 			ratio(cpu, wrk.Burst.cpuPerRequest(), true), ratio(cpu, wrk.Highest.cpuPerRequest(), true))
@@ -97,11 +101,11 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 }
 
 // reference returns the closed-loop rate r's highest rate is compared
-// with: the median of the wrk runs paired with r's search, or wrk's first
-// run when there were none.
+// with: the wrk run paired with that attempt, or wrk's first run for
+// wrk's own row.
 func (r row) reference(wrk row) float64 {
-	if r.Ref > 0 {
-		return r.Ref
+	if r.Highest.Ref > 0 {
+		return r.Highest.Ref
 	}
 	return wrk.Highest.Rate
 }
@@ -114,7 +118,7 @@ func refSummary(rows []row) string {
 		switch {
 		case r.Skipped != "":
 		case r.Refs == 0:
-			parts = append(parts, r.Name+": none, so wrk's first run")
+			parts = append(parts, r.Name+": none, every attempt at a fraction of wrk's first run")
 		default:
 			parts = append(parts, fmt.Sprintf("%s: %d runs, median %s req/s", r.Name, r.Refs, thousands(r.Ref)))
 		}
@@ -127,7 +131,7 @@ func refSummary(rows []row) string {
 func highest(r row, c config) string {
 	switch {
 	case !r.Found:
-		return "none held from " + thousands(float64(c.MinRPS))
+		return fmt.Sprintf("none held from %.3g× wrk", c.MinRatio)
 	case r.AtTop:
 		return "≥ " + thousands(r.Highest.Rate)
 	}

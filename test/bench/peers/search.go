@@ -16,8 +16,10 @@ type attemptFunc func(ctx context.Context, rate int) (outcome, error)
 // search counts it as a rate not held.
 var errTimedOut = errors.New("did not finish within the run's duration plus a minute")
 
-// search finds the highest rate a generator holds (outcome.held) by a
-// bisection between Lo, tried first, and Hi, assumed not held.
+// search finds the highest x at which a generator holds its rate
+// (outcome.held), x being what its Try takes (a rate, or a fraction of
+// one: bench.relative), by a bisection between Lo, tried first, and Hi,
+// assumed not held.
 // When the bisection ends just below a ceiling that was never tried, the
 // ceiling is tried, and if it holds the search goes on up to twice it, so
 // a low guess of Hi does not cap the result.
@@ -28,13 +30,16 @@ type search struct {
 	Precision   float64
 	MaxAttempts int
 	Log         io.Writer
-	attempts    int
+	// Label formats the searched value x in the log; nil prints it as a
+	// rate, x/s.
+	Label    func(x int) string
+	attempts int
 	// Capped is set by run when no rate above the result was seen to
 	// fail: the attempts ran out first, so the real limit may be higher.
 	Capped bool
 }
 
-// run returns the outcome at the highest held rate; found is false when
+// run returns the outcome at the highest x held; found is false when
 // not even Lo held in two tries, and the outcome is then Lo's.
 func (s *search) run(ctx context.Context) (best outcome, found bool, err error) {
 	best, ok, err := s.try(ctx, s.Lo)
@@ -72,13 +77,16 @@ func (s *search) run(ctx context.Context) (best outcome, found bool, err error) 
 	return best, true, nil
 }
 
-// try runs one attempt and logs it.
-func (s *search) try(ctx context.Context, rate int) (outcome, bool, error) {
+// try runs one attempt at x and logs it.
+func (s *search) try(ctx context.Context, x int) (outcome, bool, error) {
 	s.attempts++
-	o, err := s.Try(ctx, rate)
+	o, err := s.Try(ctx, x)
 	if errors.Is(err, errTimedOut) {
-		fmt.Fprintf(s.Log, "%s at %d/s: not held: %v\n", s.Name, rate, err)
-		return outcome{Planned: float64(rate)}, false, nil
+		fmt.Fprintf(s.Log, "%s at %s: not held: %v\n", s.Name, s.label(x), err)
+		if o.Planned == 0 {
+			o.Planned = float64(x)
+		}
+		return o, false, nil
 	}
 	if err != nil {
 		return o, false, err
@@ -88,8 +96,16 @@ func (s *search) try(ctx context.Context, rate int) (outcome, bool, error) {
 	if !ok {
 		verdict = "not held (" + why + ")"
 	}
-	fmt.Fprintf(s.Log, "%s at %d/s: %s: %s\n", s.Name, rate, verdict, o)
+	fmt.Fprintf(s.Log, "%s at %s: %s: %s\n", s.Name, s.label(x), verdict, o)
 	return o, ok, nil
+}
+
+// label formats x for the log.
+func (s *search) label(x int) string {
+	if s.Label == nil {
+		return fmt.Sprintf("%d/s", x)
+	}
+	return s.Label(x)
 }
 
 // midpoint is the mean of lo and hi, rounded to 10 requests per second
