@@ -22,8 +22,8 @@ type config struct {
 	// MinRatio is the lowest fraction of wrk's closed-loop rate an
 	// open-loop search tries (BENCH_PEERS_MIN_RATIO, 0.1).
 	MinRatio float64
-	// Precision ends the search once the held and failed rates are this
-	// close, relative (BENCH_PEERS_PRECISION, 0.02).
+	// Precision ends a search once the held and the failed fraction are
+	// this close, relative (BENCH_PEERS_PRECISION, 0.02).
 	Precision float64
 	// MaxAttempts bounds the runs of one search (BENCH_PEERS_MAX_ATTEMPTS, 10).
 	MaxAttempts int
@@ -83,6 +83,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("BENCH_PEERS_PRECISION=%q: want a fraction from 0.001 to 1", v)
 		}
 		c.Precision = p
+	}
+	if getenv("BENCH_PEERS_MIN_RPS") != "" {
+		return c, fmt.Errorf("BENCH_PEERS_MIN_RPS is gone: the searches try fractions of wrk's rate; set BENCH_PEERS_MIN_RATIO (default 0.1)")
 	}
 	if v := getenv("BENCH_PEERS_MIN_RATIO"); v != "" {
 		f, perr := strconv.ParseFloat(v, 64)

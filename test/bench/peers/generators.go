@@ -36,7 +36,9 @@ type outcome struct {
 	// Ref is, for an attempt of an open-loop search, wrk's closed-loop
 	// rate in the short run just before it, of which Planned is the
 	// fraction the search tried (see bench.relative); 0 otherwise.
-	Ref float64
+	// StaleRef is set when that run failed and Ref is an earlier one.
+	Ref      float64
+	StaleRef bool
 	// Note says what else went wrong, if anything.
 	Note string
 }

@@ -131,6 +131,10 @@ func (b *bench) measureWrk(ctx context.Context) (row, error) {
 	if r.Highest, err = b.runWrk(ctx, b.cfg.Connections, 0); err != nil {
 		return r, err
 	}
+	if r.Highest.Rate <= 0 {
+		// The open-loop searches run at fractions of this rate.
+		return r, fmt.Errorf("wrk's closed loop reached no rate against %s: %s", b.url, r.Highest)
+	}
 	fmt.Fprintf(b.log, "wrk closed loop: %s\n", r.Highest)
 	if r.Fixed, r.PacedConns, err = b.paceWrk(ctx, stepPacing, max(1, b.cfg.FixedRPS/1000)); err != nil {
 		return r, err
@@ -202,9 +206,10 @@ const refDuration = 5 * time.Second
 // measureOpenLoop searches the highest fraction of wrk's closed-loop rate
 // an open-loop generator holds, from MinRatio up, with 1.1 as the upper
 // end (see bench.relative), then runs it once at the fixed rate. The
-// row's Ref is the median of the paired wrk runs' rates, for comparison
-// with the searches before 2026-12-02, which searched absolute rates
-// below 1.1 × wrk's first run.
+// row's Ref is the median of the paired wrk runs' rates, against which
+// the held rate was judged before 2026-12-02, 08:57 UTC (when the search
+// tried absolute rates below 1.1 × wrk's first run); the goal now needs
+// both.
 func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFunc, wrkRate float64) (row, error) {
 	r := row{Name: name}
 	var refs []float64
@@ -226,23 +231,26 @@ func (b *bench) measureOpenLoop(ctx context.Context, name string, try attemptFun
 	return r, nil
 }
 
-// relative returns an attemptFunc of a fraction x‰ of wrk's closed-loop
-// rate: a wrk closed-loop run of refSeconds, whose rate it appends to
-// refs, then try at x‰ of that rate, with the rate in the outcome's Ref.
-// This machine's speed drifts by tens of per cent within minutes (wrk's
-// closed loop read 61,000-100,000/s within one search), so an open loop
-// is compared with wrk in the same minute. A wrk run that fails is
-// logged, and the attempt uses the last rate wrk reached (first, before
-// any paired run).
-func (b *bench) relative(try attemptFunc, first float64, refs *[]float64) attemptFunc {
+// relative returns a search's tryFunc at x‰ of wrk's closed-loop rate: a
+// wrk closed-loop run of refSeconds, whose rate it appends to refs, then
+// try at x‰ of that rate, with the rate in the outcome's Ref. This
+// machine's speed drifts by tens of per cent within minutes (wrk's closed
+// loop read 64,927-106,498/s within one search), so an open loop is
+// compared with wrk in the same minute. A wrk run that fails is logged,
+// and the attempt runs at x‰ of the last rate wrk reached (its first run,
+// before any paired one), marked StaleRef: the report does not judge the
+// goal on it.
+func (b *bench) relative(try attemptFunc, first float64, refs *[]float64) tryFunc {
 	last := first
 	return func(ctx context.Context, x int) (outcome, error) {
 		ref, err := b.runWrkFor(ctx, b.cfg.Connections, 0, time.Duration(refSeconds(b.cfg))*time.Second)
+		stale := false
 		switch {
 		case ctx.Err() != nil:
 			return outcome{}, ctx.Err()
 		case err != nil || ref.Rate <= 0:
 			fmt.Fprintf(b.log, "wrk closed loop, paired: failed (%v); the attempt uses the last rate, %.0f req/s\n", err, last)
+			stale = true
 		default:
 			fmt.Fprintf(b.log, "wrk closed loop, paired: %.0f req/s\n", ref.Rate)
 			*refs = append(*refs, ref.Rate)
@@ -250,7 +258,7 @@ func (b *bench) relative(try attemptFunc, first float64, refs *[]float64) attemp
 		}
 		rate := max(1, int(math.Round(float64(x)*last/1000)))
 		o, err := try(ctx, rate)
-		o.Planned, o.Ref = float64(rate), last
+		o.Planned, o.Ref, o.StaleRef = float64(rate), last, stale
 		return o, err
 	}
 }

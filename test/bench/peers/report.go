@@ -14,9 +14,9 @@ type row struct {
 	// Highest is wrk's closed-loop run, or the open-loop run at the
 	// highest fraction of wrk's rate held (its Ref is that wrk rate).
 	Highest outcome
-	// Found is false when no rate held; AtTop is true when the search
-	// ran out of attempts with every rate held, so the real limit may be
-	// higher.
+	// Found is false when no fraction held; AtTop is true when the
+	// search ran out of attempts before any fraction above its result
+	// failed, so the real limit may be higher.
 	Found, AtTop bool
 	// Fixed is the run at the fixed rate.
 	Fixed outcome
@@ -31,8 +31,9 @@ type row struct {
 	BurstConns int
 	// Ref is the median of wrk's closed-loop rate in the short runs
 	// before each attempt of an open-loop search, of which there were
-	// Refs; 0 for none. (Until 2026-12-02 the held rate was compared
-	// with it; now with the run just before the attempt, Highest.Ref.)
+	// Refs; 0 for none. Until 2026-12-02, 08:57 UTC the held rate was
+	// judged against it alone; now against it and the run just before
+	// the attempt, Highest.Ref (see rateVerdict).
 	Ref  float64
 	Refs int
 }
@@ -84,16 +85,16 @@ func printReport(w io.Writer, c config, m machine, rows []row) {
 		c.Duration, maxRateError*100, fixed, wrk.PacedConns, burstPacing.delay(wrk.BurstConns, c.FixedRPS), wrk.BurstConns,
 		fixed, c.FixedRuns)
 	fmt.Fprintf(w, "An open-loop search tries fractions of wrk's closed-loop rate, each measured in a %ds run just before"+
-		" the attempt; a row's × wrk is the highest fraction held, and its rate that attempt's. The paired runs: %s;"+
+		" the attempt; a row's rate is what it achieved at the highest fraction held, and its × wrk that rate ÷ that wrk run's. The paired runs: %s;"+
 		" the first row's rate is wrk's first run, before every search.\n",
 		refSeconds(c), refSummary(rows))
 	if len(rows) > 1 && rows[1].Skipped == "" {
 		im := rows[1]
 		ref, cpu, wrkCPU := im.reference(wrk), im.Fixed.cpuPerRequest(), wrk.Fixed.cpuPerRequest()
-		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's closed-loop rate of the same minute (goal ≥ 0.8: %s);"+
-			" that rate is %s× the median of the paired runs and %s× wrk's first run; at %s/s it uses %s× the CPU per request of wrk paced"+
+		fmt.Fprintf(w, "issue 10 goals: imager holds %s× wrk's closed-loop rate of the same minute and %s× the median of the paired runs"+
+			" (goal: both ≥ 0.8: %s; %s× wrk's first run); at %s/s it uses %s× the CPU per request of wrk paced"+
 			" in millisecond steps (goal ≤ 1.5: %s), %s× that of wrk paced in bursts and %s× that of wrk's closed loop\n",
-			ratio(im.Highest.Rate, ref, im.Found), rateVerdict(im, ref), ratio(im.Highest.Rate, im.Ref, im.Found && im.Refs > 0),
+			ratio(im.Highest.Rate, ref, im.Found), ratio(im.Highest.Rate, im.Ref, im.Found && im.Refs > 0), rateVerdict(im),
 			ratio(im.Highest.Rate, wrk.Highest.Rate, im.Found), fixed, ratio(cpu, wrkCPU, true),
 			verdict(wrkCPU > 0 && cpu <= 1.5*wrkCPU),
 			ratio(cpu, wrk.Burst.cpuPerRequest(), true), ratio(cpu, wrk.Highest.cpuPerRequest(), true))
@@ -127,7 +128,7 @@ func refSummary(rows []row) string {
 }
 
 // highest formats a row's highest rate, noting a search that found none
-// or stopped at its ceiling.
+// or ran out of attempts before any fraction failed.
 func highest(r row, c config) string {
 	switch {
 	case !r.Found:
@@ -155,15 +156,25 @@ func verdict(met bool) string {
 	return "not met"
 }
 
-// rateVerdict judges the rate goal for imager's row r against the
-// closed-loop rate ref. A search that ran out of attempts with every rate
-// held (AtTop) below the goal has shown nothing either way.
-func rateVerdict(r row, ref float64) string {
-	met := r.Found && ref > 0 && r.Highest.Rate >= 0.8*ref
-	if !met && r.AtTop {
-		return "not shown: every rate tried held"
+// rateVerdict judges the rate goal for imager's row r: its highest held
+// rate is at least 0.8 × the wrk run just before that attempt and 0.8 ×
+// the median of all the wrk runs paired with its search. (A search keeps
+// the highest fraction that held, and an attempt holds more easily after
+// a wrk run that read low; the median, which no one attempt moves much,
+// guards against that.) An attempt whose wrk run failed (StaleRef) shows
+// nothing, nor does a search below the goal that ran out of attempts
+// before any fraction failed (AtTop).
+func rateVerdict(r row) string {
+	h := r.Highest
+	switch {
+	case r.Found && h.StaleRef:
+		return "not shown: that attempt's wrk run failed"
+	case r.Found && r.Refs > 0 && h.Ref > 0 && h.Rate >= 0.8*h.Ref && h.Rate >= 0.8*r.Ref:
+		return verdict(true)
+	case r.AtTop:
+		return "not shown: the search ran out of attempts before a fraction failed"
 	}
-	return verdict(met)
+	return verdict(false)
 }
 
 // latency formats a duration in milliseconds.

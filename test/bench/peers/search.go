@@ -6,36 +6,39 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 )
 
 // attemptFunc runs a generator open-loop at rate for the configured
 // duration.
 type attemptFunc func(ctx context.Context, rate int) (outcome, error)
 
+// tryFunc runs one attempt of a search at x: bench.relative's, at x
+// thousandths of wrk's closed-loop rate.
+type tryFunc func(ctx context.Context, x int) (outcome, error)
+
 // errTimedOut marks a generator run killed for outlasting its bound; the
 // search counts it as a rate not held.
 var errTimedOut = errors.New("did not finish within the run's duration plus a minute")
 
 // search finds the highest x at which a generator holds its rate
-// (outcome.held), x being what its Try takes (a rate, or a fraction of
-// one: bench.relative), by a bisection between Lo, tried first, and Hi,
-// assumed not held.
-// When the bisection ends just below a ceiling that was never tried, the
-// ceiling is tried, and if it holds the search goes on up to twice it, so
-// a low guess of Hi does not cap the result.
+// (outcome.held), x being what its Try takes, by a bisection between Lo,
+// tried first, and Hi, assumed not held. When the bisection ends just
+// below a ceiling that was never tried, the ceiling is tried, and each
+// time it holds the ceiling doubles, so a low guess of Hi does not cap the
+// result.
 type search struct {
 	Name        string
-	Try         attemptFunc
+	Try         tryFunc
 	Lo, Hi      int
 	Precision   float64
 	MaxAttempts int
 	Log         io.Writer
-	// Label formats the searched value x in the log; nil prints it as a
-	// rate, x/s.
+	// Label formats the searched value x in the log; nil prints x.
 	Label    func(x int) string
 	attempts int
-	// Capped is set by run when no rate above the result was seen to
-	// fail: the attempts ran out first, so the real limit may be higher.
+	// Capped is set by run when no x above the result was seen to fail:
+	// the attempts ran out first, so the real limit may be higher.
 	Capped bool
 }
 
@@ -103,20 +106,15 @@ func (s *search) try(ctx context.Context, x int) (outcome, bool, error) {
 // label formats x for the log.
 func (s *search) label(x int) string {
 	if s.Label == nil {
-		return fmt.Sprintf("%d/s", x)
+		return strconv.Itoa(x)
 	}
 	return s.Label(x)
 }
 
-// midpoint is the mean of lo and hi, rounded to 10 requests per second
-// from 1,000 up. (A geometric mean took two more attempts to come within
-// 2% of a limit near Hi, where the open-loop generators' limits are, and
-// with a Hi set low by a slow first wrk run a search of 7 attempts ended
-// with every rate held.)
+// midpoint is the mean of lo and hi, rounded. (The search bisected
+// absolute rates at their geometric mean until 2026-12-02: from 1,000/s
+// it crept up on a limit near its ceiling, 7,620, 21,030, 34,940/s …,
+// and with 7 attempts once ended with every rate held.)
 func midpoint(lo, hi int) int {
-	m := (float64(lo) + float64(hi)) / 2
-	if m >= 1000 {
-		return int(math.Round(m/10) * 10)
-	}
-	return int(math.Round(m))
+	return int(math.Round((float64(lo) + float64(hi)) / 2))
 }
