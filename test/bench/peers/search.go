@@ -86,9 +86,6 @@ func (s *search) try(ctx context.Context, x int) (outcome, bool, error) {
 	o, err := s.Try(ctx, x)
 	if errors.Is(err, errTimedOut) {
 		fmt.Fprintf(s.Log, "%s at %s: not held: %v\n", s.Name, s.label(x), err)
-		if o.Planned == 0 {
-			o.Planned = float64(x)
-		}
 		return o, false, nil
 	}
 	if err != nil {
